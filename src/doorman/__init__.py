@@ -1,0 +1,1 @@
+"""Doorman: a gateway for LLM APIs."""

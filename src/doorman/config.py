@@ -1,0 +1,347 @@
+"""Configuration: one YAML file plus environment variables, validated by pydantic.
+
+Secrets (provider keys, master key, pepper) never come from the YAML: the YAML names the
+environment variable (``api_key_env``) and :func:`read_secret` resolves it from the
+environment, a ``.env`` file, or a ``NAME_FILE`` secret file.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from doorman.limits.settings import LimitsSettings
+from doorman.observe.settings import AlertSettings, AnomalySettings
+from doorman.screen.settings import ScreeningSettings
+from doorman.upstream.settings import ReliabilitySettings
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors: a typo in a config file must never be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerSettings(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    workers: int = Field(1, ge=1, le=64)
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    max_messages: int = Field(256, ge=1)
+    max_json_depth: int = Field(32, ge=2)
+    max_header_bytes: int = Field(8192, ge=256)
+    request_timeout_s: float = Field(600.0, gt=0, description="total deadline of one request")
+    log_level: str = "info"
+    log_bodies: bool = False
+    public_base_url: str | None = None
+
+
+class ProviderSettings(Strict):
+    """One upstream deployment target. ``sim`` is the built-in simulated provider."""
+
+    kind: Literal["openai", "anthropic", "sim"]
+    base_url: str | None = None
+    api_key_env: str | None = None
+    connect_timeout_s: float = Field(5.0, gt=0)
+    read_timeout_s: float = Field(120.0, gt=0)
+    total_timeout_s: float = Field(600.0, gt=0)
+    max_connections: int = Field(200, ge=1)
+    max_concurrent: int | None = Field(None, ge=1)
+    headers: dict[str, str] = Field(default_factory=dict)
+    anthropic_version: str = "2023-06-01"
+
+    @model_validator(mode="after")
+    def _needs_url(self) -> ProviderSettings:
+        if self.kind != "sim" and not self.base_url:
+            raise ValueError(f"base_url is required for kind '{self.kind}'")
+        return self
+
+    def api_key(self) -> str | None:
+        return read_secret(self.api_key_env) if self.api_key_env else None
+
+
+class Price(Strict):
+    """USD per 1M tokens."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cached_input: float | None = Field(None, ge=0)
+
+
+class DegradedPolicy(Strict):
+    """What a caller gets when every deployment of a model is down."""
+
+    mode: Literal["message", "error"] = "error"
+    message: str = (
+        "The assistant is temporarily unavailable. Please try again shortly; "
+        "no action has been taken."
+    )
+
+
+class ModelSettings(Strict):
+    provider: str
+    upstream_model: str | None = Field(None, description="name sent to the provider")
+    price: Price | None = None
+    fallbacks: list[str] = Field(default_factory=list)
+    aliases: list[str] = Field(default_factory=list)
+    context_window: int | None = Field(None, ge=1)
+    max_output_tokens: int | None = Field(None, ge=1)
+    degraded: DegradedPolicy | None = None
+    requests_per_minute: int | None = Field(None, ge=1)
+    tokens_per_minute: int | None = Field(None, ge=1)
+    max_concurrent: int | None = Field(None, ge=1)
+
+
+class TierSettings(Strict):
+    requests_per_minute: int | None = Field(None, ge=1)
+    tokens_per_minute: int | None = Field(None, ge=1)
+    tokens_per_day: int | None = Field(None, ge=1)
+    max_output_tokens: int = Field(4096, ge=1)
+    max_input_tokens: int | None = Field(None, ge=1)
+    daily_budget_usd: float | None = Field(None, ge=0)
+    monthly_budget_usd: float | None = Field(None, ge=0)
+    max_concurrent: int | None = Field(None, ge=1)
+    max_messages: int | None = Field(None, ge=1)
+    max_chars: int | None = Field(None, ge=1)
+    require_signature: bool = False
+    key_expiry_days: int = Field(90, ge=1)
+    shrink_max_tokens: bool = False
+    min_max_tokens: int = Field(16, ge=1)
+    priority: int = Field(0, description="higher is served first from queues")
+    models: list[str] | None = Field(None, description="allowed models; null means all")
+    screening: dict[str, Any] | None = Field(None, description="overrides of `screening`")
+    degraded: DegradedPolicy | None = None
+    anomaly_action: Literal["alert", "suspend"] = "alert"
+
+
+DEFAULT_TIERS: dict[str, TierSettings] = {
+    "free": TierSettings(
+        requests_per_minute=10,
+        tokens_per_minute=20_000,
+        tokens_per_day=10_000,
+        max_output_tokens=500,
+        daily_budget_usd=1.0,
+        max_concurrent=2,
+        max_messages=50,
+        max_chars=20_000,
+        key_expiry_days=30,
+    ),
+    "pro": TierSettings(
+        requests_per_minute=60,
+        tokens_per_minute=200_000,
+        tokens_per_day=100_000,
+        max_output_tokens=4000,
+        daily_budget_usd=50.0,
+        max_concurrent=10,
+        priority=1,
+    ),
+    "enterprise": TierSettings(
+        requests_per_minute=600,
+        tokens_per_minute=2_000_000,
+        tokens_per_day=10_000_000,
+        max_output_tokens=8000,
+        daily_budget_usd=1000.0,
+        max_concurrent=100,
+        priority=2,
+    ),
+}
+
+DEFAULT_PROVIDERS: dict[str, ProviderSettings] = {"sim": ProviderSettings(kind="sim")}
+
+DEFAULT_MODELS: dict[str, ModelSettings] = {
+    # Priced like the real models they stand in for, so budgets behave realistically.
+    "sim-small": ModelSettings(
+        provider="sim", price=Price(input=0.15, output=0.60, cached_input=0.075)
+    ),
+    "sim-large": ModelSettings(
+        provider="sim",
+        price=Price(input=2.50, output=10.00, cached_input=1.25),
+        fallbacks=["sim-small"],
+    ),
+    "sim-claude": ModelSettings(
+        provider="sim", price=Price(input=0.80, output=4.00, cached_input=0.08)
+    ),
+}
+
+
+class Settings(Strict):
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    database_url: str = "sqlite+aiosqlite:///./doorman.db"
+    redis_url: str | None = None
+    timezone: str = "UTC"
+    providers: dict[str, ProviderSettings] = Field(default_factory=lambda: dict(DEFAULT_PROVIDERS))
+    models: dict[str, ModelSettings] = Field(default_factory=lambda: dict(DEFAULT_MODELS))
+    tiers: dict[str, TierSettings] = Field(default_factory=lambda: dict(DEFAULT_TIERS))
+    default_tier: str = "free"
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    reliability: ReliabilitySettings = Field(default_factory=ReliabilitySettings)
+    screening: ScreeningSettings = Field(default_factory=ScreeningSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    anomaly: AnomalySettings = Field(default_factory=AnomalySettings)
+    ledger_enabled: bool = True
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone '{value}'") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_db(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("tiers")
+    @classmethod
+    def _ship_default_tiers(cls, value: dict[str, TierSettings]) -> dict[str, TierSettings]:
+        # Tiers named in the file replace the defaults of the same name; the others stay.
+        return {**DEFAULT_TIERS, **value}
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Settings:
+        problems: list[str] = []
+        names = set(self.models)
+        seen_alias: dict[str, str] = {}
+        for name, model in self.models.items():
+            if model.provider not in self.providers:
+                problems.append(f"models.{name}.provider: unknown provider '{model.provider}'")
+            for i, fb in enumerate(model.fallbacks):
+                if fb not in names:
+                    problems.append(f"models.{name}.fallbacks.{i}: unknown model '{fb}'")
+                elif fb == name:
+                    problems.append(f"models.{name}.fallbacks.{i}: a model cannot fall back to itself")
+            for alias in model.aliases:
+                if alias in names or alias in seen_alias:
+                    problems.append(f"models.{name}.aliases: '{alias}' is already a model or alias")
+                seen_alias[alias] = name
+        for tname, tier in self.tiers.items():
+            for i, m in enumerate(tier.models or []):
+                if m not in names and m not in seen_alias:
+                    problems.append(f"tiers.{tname}.models.{i}: unknown model '{m}'")
+        if self.default_tier not in self.tiers:
+            problems.append(f"default_tier: unknown tier '{self.default_tier}'")
+        if self.server.workers > 1 and self.redis_url is None:
+            problems.append(
+                "server.workers: more than one worker needs redis_url; in-process limits "
+                "would be multiplied by the worker count"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @cached_property
+    def model_index(self) -> dict[str, str]:
+        """Every name a client may use (model or alias) -> the configured model name."""
+        index = {name: name for name in self.models}
+        for name, model in self.models.items():
+            for alias in model.aliases:
+                index[alias] = name
+        return index
+
+    def resolve_model(self, requested: str) -> str | None:
+        return self.model_index.get(requested)
+
+
+class ConfigError(Exception):
+    """A configuration file that must not start a server; ``problems`` are 'path: message'."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _format_validation_error(exc: ValidationError) -> list[str]:
+    problems: list[str] = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"]
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        if "; " in msg and err["type"] == "value_error":
+            problems.extend(f"{loc}: {m}" if loc and ":" not in m else m for m in msg.split("; "))
+        else:
+            problems.append(f"{loc}: {msg}" if loc else msg)
+    return problems
+
+
+_ENV_OVERRIDES = {
+    "DOORMAN_DATABASE_URL": "database_url",
+    "DOORMAN_REDIS_URL": "redis_url",
+    "DOORMAN_TIMEZONE": "timezone",
+}
+
+
+def parse_settings(data: dict[str, Any] | None) -> Settings:
+    """Validate a config mapping (plus env overrides) or raise ConfigError listing every problem."""
+    data = dict(data or {})
+    for env, key in _ENV_OVERRIDES.items():
+        value = read_secret(env)
+        if value:
+            data[key] = value
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc)) from None
+
+
+def load_settings(path: str | Path | None) -> Settings:
+    """Read the YAML file (or embedded defaults when ``path`` is None)."""
+    if path is None:
+        return parse_settings({})
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{p}: cannot read file ({exc.strerror})"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{p}: not valid YAML ({exc})"]) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([f"{p}: the top level must be a mapping"])
+    return parse_settings(data)
+
+
+def read_secret(name: str) -> str | None:
+    """A secret from the environment, a ``NAME_FILE`` secret file, or ``.env`` — in that order."""
+    value = os.environ.get(name)
+    if value:
+        return value
+    file_path = os.environ.get(f"{name}_FILE")
+    if file_path:
+        try:
+            return Path(file_path).read_text(encoding="utf-8").strip() or None
+        except OSError:
+            return None
+    dotenv = _dotenv()
+    return dotenv.get(name) or None
+
+
+_DOTENV_CACHE: dict[str, dict[str, str]] = {}
+
+
+def _dotenv() -> dict[str, str]:
+    cwd = os.getcwd()
+    if cwd not in _DOTENV_CACHE:
+        path = Path(cwd) / ".env"
+        values = dotenv_values(path) if path.is_file() else {}
+        _DOTENV_CACHE[cwd] = {k: v for k, v in values.items() if v is not None}
+    return _DOTENV_CACHE[cwd]
