@@ -1,1 +1,1 @@
-"""cost"""
+"""Cost: token counting and price tables."""

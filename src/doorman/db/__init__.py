@@ -1,1 +1,1 @@
-"""db"""
+"""Database: engine factory, ORM models and Alembic migrations shipped inside the package."""

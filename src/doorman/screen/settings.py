@@ -1,19 +1,97 @@
-"""Configuration of input/output screening (owned by the screen package)."""
+"""Configuration of input screening (owned by the screen package).
+
+YAML shape (every key optional)::
+
+    screening:
+      enabled: true
+      injection:          {action: block, threshold: null}   # block | flag | shadow | off
+      indirect_injection: {action: flag,  threshold: null}   # tool results and documents
+      secrets:            {action: redact}                   # redact | block | flag | shadow | off
+      pii:                {action: flag}
+      pii_kinds: [email, phone, credit_card]
+
+A tier overrides any part with the same shape under ``tiers.<name>.screening``; the raw dict is
+merged over the global section by :func:`effective_settings`.
+
+``threshold`` is the fused-score cut-off; ``null`` means the value calibrated at training time
+(at a 0.5% false-positive rate on held-out benign prompts). Lower is stricter.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+InjectionAction = Literal["block", "flag", "shadow", "off"]
+DataAction = Literal["redact", "block", "flag", "shadow", "off"]
+PiiKind = Literal["email", "phone", "credit_card"]
 
 
 class InjectionPolicy(BaseModel):
+    """What to do when a message looks like a prompt injection."""
+
     model_config = ConfigDict(extra="forbid")
 
-    action: Literal["block", "flag", "shadow", "off"] = "block"
+    action: InjectionAction = "block"
+    threshold: float | None = Field(None, gt=0.0, lt=1.0)
+
+
+class IndirectInjectionPolicy(InjectionPolicy):
+    """Same as :class:`InjectionPolicy` for untrusted content (tool results, documents).
+
+    Defaults to ``flag``: retrieved pages and tool output contain imperative text far more
+    often than user turns do, so blocking them by default would break agents.
+    """
+
+    action: InjectionAction = "flag"
+
+
+class DataPolicy(BaseModel):
+    """What to do when a prompt carries a secret or personal data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: DataAction = "redact"
+
+
+class PiiPolicy(DataPolicy):
+    action: DataAction = "flag"
 
 
 class ScreeningSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    injection: InjectionPolicy = InjectionPolicy()
+    enabled: bool = True
+    injection: InjectionPolicy = Field(default_factory=InjectionPolicy)
+    indirect_injection: IndirectInjectionPolicy = Field(default_factory=IndirectInjectionPolicy)
+    secrets: DataPolicy = Field(default_factory=DataPolicy)
+    pii: PiiPolicy = Field(default_factory=PiiPolicy)
+    pii_kinds: list[PiiKind] = Field(default_factory=lambda: ["email", "phone", "credit_card"])
+    max_scan_chars: int = Field(
+        200_000, ge=1000, description="characters per message scanned; the rest is skipped"
+    )
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def effective_settings(
+    base: ScreeningSettings, overrides: dict[str, Any] | None
+) -> ScreeningSettings:
+    """The global section with a tier's raw ``screening`` dict merged over it.
+
+    Raises ``pydantic.ValidationError`` for a malformed override, so ``check-config`` can call
+    it for every tier and report the path.
+    """
+    if not overrides:
+        return base
+    merged = _deep_merge(base.model_dump(), overrides)
+    return ScreeningSettings.model_validate(merged)

@@ -1,0 +1,1 @@
+"""Alembic revisions: 0001 auth (users, keys, audit, settings), 0002 ledger, ..."""

@@ -1,0 +1,69 @@
+"""The state of one request as it moves through the pipeline.
+
+One mutable object per request, filled in stage by stage, so every stage and the final
+bookkeeping (settle, ledger, metrics, log) read the same facts.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from doorman.upstream.deployment import Deployment, Wire
+from doorman.upstream.wire import Usage
+
+if TYPE_CHECKING:
+    from doorman.auth.authenticator import Principal
+    from doorman.config import TierSettings
+
+
+@dataclass(slots=True)
+class Exchange:
+    request_id: str
+    wire: Wire
+    method: str
+    path: str
+    headers: dict[str, str]
+    raw_body: bytes
+    client_ip: str
+    started: float = field(default_factory=time.perf_counter)
+    started_wall: float = field(default_factory=time.time)
+
+    body: dict[str, Any] = field(default_factory=dict)
+    stream: bool = False
+    principal: Principal | None = None
+    tier_name: str = ""
+    tier: TierSettings | None = None
+    requested_model: str = ""
+    model: str = ""
+    deployments: list[Deployment] = field(default_factory=list)
+    task: str | None = None
+
+    input_tokens: int = 0
+    max_tokens: int = 0
+    reservation: Any = None
+    reserved_usd: float = 0.0
+    limit_headers: dict[str, str] = field(default_factory=dict)
+
+    served: Deployment | None = None
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float = 0.0
+    status: int = 200
+    error_code: str | None = None
+    attempts: int = 0
+    flags: list[str] = field(default_factory=list)
+    degraded: bool = False
+    cache_hit: bool = False
+    upstream_started: float | None = None
+    upstream_ms: float | None = None
+    ttft_ms: float | None = None
+    settled: bool = False
+
+    @property
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000
+
+    @property
+    def retries(self) -> int:
+        return max(0, self.attempts - 1)

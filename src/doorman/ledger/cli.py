@@ -1,0 +1,248 @@
+"""``doorman usage`` and ``doorman ledger export|prune``: reports from the command line.
+
+The lead mounts them: ``app.command("usage")(usage)`` and
+``app.add_typer(ledger_app, name="ledger")``. Every command brings the schema up to date first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from doorman.config import ConfigError, Settings, load_settings
+from doorman.db.engine import create_engine
+from doorman.db.migrate import upgrade_async
+from doorman.ledger import reports
+from doorman.ledger.reports import GROUPS, BudgetStatus, SpendRow
+from doorman.ledger.row import COLUMNS
+
+T = TypeVar("T")
+
+ledger_app = typer.Typer(help="Export or prune the usage ledger.", no_args_is_help=True)
+
+ConfigOption = typer.Option(None, "--config", "-c", help="YAML config file.", dir_okay=False)
+SPEND_FIELDS = ("group", "requests", "errors", "input_tokens", "output_tokens",
+                "cached_tokens", "cost_usd", "cache_hits")  # fmt: skip
+
+
+def _settings(config: Path | None) -> Settings:
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            typer.echo(f"config error: {problem}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _run(settings: Settings, action: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    async def main() -> T:
+        await upgrade_async(settings.database_url)
+        engine = create_engine(settings.database_url)
+        try:
+            return await action(engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+# --- doorman usage ------------------------------------------------------------------------
+def usage(
+    by: str = typer.Option("user", "--by", help="Group by user, model, task, day or key."),
+    days: int = typer.Option(7, "--days", min=1, max=3660, help="Local calendar days, today last."),
+    user: str | None = typer.Option(None, "--user", help="Only this user."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Spend per user, model, task, day or key, with a spend-by-day chart and budgets left."""
+    if by not in GROUPS:
+        raise typer.BadParameter(f"must be one of {', '.join(GROUPS)}", param_hint="--by")
+    if as_json and as_csv:
+        raise typer.BadParameter("choose one of --json and --csv")
+    settings = _settings(config)
+    zone = settings.zone
+
+    async def collect(engine: AsyncEngine) -> tuple[list[SpendRow], list[SpendRow], list[Any]]:
+        rows = await reports.spend(engine, by=by, days=days, user=user, zone=zone)
+        per_day = rows if by == "day" else await reports.spend(
+            engine, by="day", days=days, user=user, zone=zone
+        )
+        budgets = await reports.budgets(engine, settings.tiers, zone=zone, user=user)
+        return rows, per_day, budgets
+
+    rows, per_day, budgets = _run(settings, collect)
+    if as_json:
+        payload = {
+            "by": by,
+            "days": days,
+            "user": user,
+            "timezone": settings.timezone,
+            "since": reports.window_start(days, zone).isoformat(),
+            "rows": [r.as_dict() for r in rows],
+            "total": _total(rows).as_dict(),
+            "budgets": [b.as_dict() for b in budgets],
+        }
+        sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    if as_csv:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow([by if f == "group" else f for f in SPEND_FIELDS])
+        for r in rows:
+            writer.writerow([getattr(r, f) if f != "cost_usd" else f"{r.cost_usd:.6f}"
+                             for f in SPEND_FIELDS])  # fmt: skip
+        sys.stdout.write(out.getvalue())
+        return
+    console = Console()
+    console.print(_spend_table(rows, by, days, user))
+    console.print(_day_chart(per_day, days, reports.window_start(days, zone).astimezone(zone)))
+    if budgets:
+        console.print(_budget_table(budgets))
+
+
+def _total(rows: list[SpendRow]) -> SpendRow:
+    total = SpendRow("total")
+    for r in rows:
+        total.requests += r.requests
+        total.errors += r.errors
+        total.input_tokens += r.input_tokens
+        total.output_tokens += r.output_tokens
+        total.cached_tokens += r.cached_tokens
+        total.cost_usd += r.cost_usd
+        total.cache_hits += r.cache_hits
+    return total
+
+
+def _spend_table(rows: list[SpendRow], by: str, days: int, user: str | None) -> Table:
+    title = f"Spend by {by}, last {days} day{'s' if days != 1 else ''}"
+    if user:
+        title += f" (user {user})"
+    table = Table(title=title, show_footer=bool(rows))
+    total = _total(rows)
+    table.add_column(by, footer="total")
+    for name, attr in _COUNT_COLUMNS:
+        table.add_column(name, justify="right", footer=f"{getattr(total, attr):,}")
+    table.add_column("cost (USD)", justify="right", footer=f"{total.cost_usd:,.4f}")
+    for r in rows:
+        table.add_row(
+            r.group if r.group is not None else "-", f"{r.requests:,}", f"{r.errors:,}",
+            f"{r.input_tokens:,}", f"{r.output_tokens:,}", f"{r.cache_hits:,}",
+            f"{r.cost_usd:,.4f}",
+        )  # fmt: skip
+    if not rows:
+        table.caption = "no requests in this window"
+    return table
+
+
+_COUNT_COLUMNS = (
+    ("requests", "requests"),
+    ("errors", "errors"),
+    ("input tok", "input_tokens"),
+    ("output tok", "output_tokens"),
+    ("cache hits", "cache_hits"),
+)
+_EIGHTHS = " ▏▎▍▌▋▊▉█"
+
+
+def _bar(value: float, top: float, width: int = 40) -> str:
+    if top <= 0 or value <= 0:
+        return ""
+    eighths = max(1, round(value / top * width * 8))
+    return "█" * (eighths // 8) + (_EIGHTHS[eighths % 8] if eighths % 8 else "")
+
+
+def _day_chart(per_day: list[SpendRow], days: int, start: datetime) -> Table:
+    """One bar per local day, empty days included, so gaps are visible."""
+    by_label = {r.group: r for r in per_day}
+    first: date = start.date()
+    labels = [date.fromordinal(first.toordinal() + i).isoformat() for i in range(days)]
+    top = max((r.cost_usd for r in per_day), default=0.0)
+    chart = Table(title="Spend by day (USD)", show_header=False, box=None, padding=(0, 1))
+    chart.add_column("day", style="dim")
+    chart.add_column("bar", style="cyan", no_wrap=True)
+    chart.add_column("cost", justify="right")
+    for label in labels[-60:]:  # a terminal screen; --by day --json has them all
+        cost = by_label[label].cost_usd if label in by_label else 0.0
+        chart.add_row(label, _bar(cost, top), f"{cost:,.4f}")
+    return chart
+
+
+def _money(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.4f}"
+
+
+def _budget_table(budgets: list[BudgetStatus]) -> Table:
+    table = Table(title="Budget remaining (this local day / month)")
+    table.add_column("user")
+    table.add_column("tier")
+    for name in ("spent today", "daily budget", "left today", "spent month", "monthly budget",
+                 "left month"):  # fmt: skip
+        table.add_column(name, justify="right")
+    for b in budgets:
+        table.add_row(
+            b.user_id, b.tier or "-", _money(b.spent_today_usd), _money(b.daily_budget_usd),
+            _money(b.daily_remaining_usd), _money(b.spent_month_usd),
+            _money(b.monthly_budget_usd), _money(b.monthly_remaining_usd),
+        )  # fmt: skip
+    return table
+
+
+# --- doorman ledger export / prune -------------------------------------------------------
+@ledger_app.command("export")
+def export(
+    fmt: str = typer.Option("jsonl", "--format", "-f", help="jsonl or csv."),
+    days: int | None = typer.Option(None, "--days", min=1, help="Only the last N local days."),
+    user: str | None = typer.Option(None, "--user", help="Only this user."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Print ledger rows (oldest first), one per request, including ``request_id``."""
+    if fmt not in ("jsonl", "csv"):
+        raise typer.BadParameter("must be jsonl or csv", param_hint="--format")
+    settings = _settings(config)
+    since = reports.window_start(days, settings.zone) if days else None
+    out = sys.stdout
+
+    async def dump(engine: AsyncEngine) -> int:
+        count = 0
+        writer = csv.writer(out) if fmt == "csv" else None
+        if writer is not None:
+            writer.writerow(COLUMNS)
+        async for row in reports.iter_rows(engine, since=since, user=user):
+            row["ts"] = row["ts"].astimezone(UTC).isoformat()
+            if writer is not None:
+                writer.writerow(["" if row[c] is None else row[c] for c in COLUMNS])
+            else:
+                out.write(orjson.dumps(row).decode() + "\n")
+            count += 1
+        out.flush()
+        return count
+
+    _run(settings, dump)
+
+
+@ledger_app.command("prune")
+def prune(
+    older_than: str = typer.Option(..., "--older-than", help="Age such as 90d, 12h or 2w."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Delete ledger rows older than the given age."""
+    try:
+        age = reports.parse_age(older_than)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--older-than") from None
+    settings = _settings(config)
+    deleted = _run(settings, lambda engine: reports.prune(engine, older_than=age))
+    typer.echo(f"deleted {deleted} ledger row{'s' if deleted != 1 else ''} older than {older_than}")

@@ -1,0 +1,169 @@
+"""Group commit: every request awaits the commit of the batch holding its row.
+
+Why: an acknowledged request must be in the ledger even if the process is killed right after,
+yet a commit per request would put the database on the hot path. Rows wait at most
+``max_delay_ms`` for company, then one ``INSERT ... executemany`` commits the whole batch and
+every awaiter of that batch wakes up together. While a batch commits, the next one fills.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from doorman.ledger.models import LedgerEntry
+from doorman.ledger.row import LedgerRow
+
+BatchObserver = Callable[[int, float], None]
+"""Called after each committed batch with (rows, seconds) — e.g. Metrics.observe_ledger_batch."""
+
+
+
+class LedgerClosed(RuntimeError):
+    """record() after close(): the row would never be committed."""
+
+
+class Ledger:
+    """Durable, group-committed, insert-only usage ledger."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine | None,
+        *,
+        max_batch: int = 500,
+        max_delay_ms: float = 5.0,
+        on_batch: BatchObserver | None = None,
+    ) -> None:
+        if max_batch < 1:
+            raise ValueError("max_batch must be >= 1")
+        self.engine = engine
+        self.max_batch = max_batch
+        self.max_delay = max(0.0, max_delay_ms) / 1000.0
+        self.on_batch = on_batch
+        self._pending: list[tuple[LedgerRow, asyncio.Future[None]]] = []
+        self._wakeup = asyncio.Event()
+        self._full = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self.batches_committed = 0
+        self.rows_committed = 0
+
+    @classmethod
+    def disabled(cls) -> Ledger:
+        """A ledger that records nothing (``ledger_enabled: false``; the benchmark baseline)."""
+        return _DisabledLedger()
+
+    @property
+    def enabled(self) -> bool:
+        return True
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._closing = False
+            self._task = asyncio.create_task(self._run(), name="doorman-ledger")
+
+    async def record(self, row: LedgerRow) -> None:
+        """Queue ``row`` and return once the batch holding it is committed.
+
+        A failed commit raises here, in every awaiter of that batch.
+        """
+        if self._closing or self._task is None:
+            raise LedgerClosed("the ledger is not running")
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        fut.add_done_callback(_consume)
+        self._pending.append((row, fut))
+        self._wakeup.set()
+        if len(self._pending) >= self.max_batch:
+            self._full.set()
+        # shield: a cancelled request must not cancel the shared batch; its row still lands.
+        await asyncio.shield(fut)
+
+    async def close(self) -> None:
+        """Stop accepting rows, commit everything queued, stop the writer."""
+        self._closing = True
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._wakeup.set()
+        self._full.set()
+        await task
+
+    async def _run(self) -> None:
+        while True:
+            if not self._pending:
+                if self._closing:
+                    return
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            if len(self._pending) < self.max_batch and not self._closing and self.max_delay:
+                self._full.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._full.wait(), self.max_delay)
+            batch = self._pending[: self.max_batch]
+            del self._pending[: self.max_batch]
+            if len(self._pending) < self.max_batch:
+                self._full.clear()
+            await self._commit(batch)
+
+    async def _commit(self, batch: list[tuple[LedgerRow, asyncio.Future[None]]]) -> None:
+        assert self.engine is not None
+        started = time.perf_counter()
+        error: BaseException | None = None
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(insert(LedgerEntry), [row.as_dict() for row, _ in batch])
+        except asyncio.CancelledError:
+            error = LedgerClosed("the ledger writer was cancelled before this batch committed")
+            _settle(batch, error)
+            raise
+        except Exception as exc:
+            error = exc
+        _settle(batch, error)
+        if error is None:
+            self.batches_committed += 1
+            self.rows_committed += len(batch)
+        if self.on_batch is not None:
+            with contextlib.suppress(Exception):
+                self.on_batch(len(batch), time.perf_counter() - started)
+
+
+def _consume(fut: asyncio.Future[None]) -> None:
+    # Mark the error as seen even if the awaiter was cancelled (no "never retrieved" noise).
+    if not fut.cancelled():
+        fut.exception()
+
+
+def _settle(
+    batch: list[tuple[LedgerRow, asyncio.Future[None]]], error: BaseException | None
+) -> None:
+    for _, fut in batch:
+        if fut.done():
+            continue
+        if error is None:
+            fut.set_result(None)
+        else:
+            fut.set_exception(error)
+
+
+class _DisabledLedger(Ledger):
+    def __init__(self) -> None:
+        super().__init__(None)
+
+    @property
+    def enabled(self) -> bool:
+        return False
+
+    async def start(self) -> None:
+        return None
+
+    async def record(self, row: LedgerRow) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,88 @@
+"""Admission: turn one request into its worst case and reserve it in every scope.
+
+effective max_tokens = min(requested or tier cap, tier.max_output_tokens, model cap); the worst
+case is input + max_tokens tokens, priced with the model's table. When a budget cannot cover
+it the request gets 429 ``budget_exceeded`` or, with ``tier.shrink_max_tokens``, a smaller
+max_tokens that the remaining budget covers (never below ``tier.min_max_tokens``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from doorman.limits.errors import LimitRefused
+from doorman.limits.limiter import Limiter, Reservation, usd_to_nanos
+from doorman.limits.spec import Demand, LimitSpec
+
+if TYPE_CHECKING:
+    from doorman.config import Price, TierSettings
+
+_SHRINK_ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    reservation: Reservation
+    max_tokens: int  # send this upstream
+    reserved_usd: float
+    shrunk: bool
+
+
+def effective_max_tokens(
+    requested: int | None, tier: TierSettings, model_max_output_tokens: int | None = None
+) -> int:
+    cap = tier.max_output_tokens
+    if model_max_output_tokens is not None:
+        cap = min(cap, model_max_output_tokens)
+    return max(1, min(requested or cap, cap))
+
+
+async def admit(
+    limiter: Limiter,
+    specs: Sequence[LimitSpec],
+    *,
+    input_tokens: int,
+    requested_max_tokens: int | None,
+    tier: TierSettings,
+    model_price: Price | None,
+    model_max_output_tokens: int | None = None,
+    lease_seconds: float | None = None,
+    wait_up_to: float | None = None,
+) -> Admission:
+    """Reserve the worst case of one request (priority = ``tier.priority``) or raise."""
+    from doorman.cost.prices import affordable_output_tokens, worst_case_usd
+
+    max_tokens = effective_max_tokens(requested_max_tokens, tier, model_max_output_tokens)
+    shrunk = False
+    for attempt in range(_SHRINK_ATTEMPTS):
+        usd = worst_case_usd(model_price, input_tokens, max_tokens)
+        demand = Demand(requests=1, tokens=input_tokens + max_tokens, usd=usd)
+        try:
+            res = await limiter.reserve(
+                specs, demand, lease_seconds=lease_seconds, wait_up_to=wait_up_to,
+                priority=tier.priority,
+            )
+        except LimitRefused as refusal:
+            if (
+                refusal.code != "budget_exceeded"
+                or not tier.shrink_max_tokens
+                or model_price is None
+                or attempt == _SHRINK_ATTEMPTS - 1
+            ):
+                raise
+            budgets = [s for s in specs if s.unit == "usd"]
+            headroom = min(st.remaining for st in await limiter.peek(budgets))
+            fits = affordable_output_tokens(model_price, input_tokens, headroom)
+            while fits > 0 and usd_to_nanos(
+                worst_case_usd(model_price, input_tokens, fits)
+            ) > usd_to_nanos(headroom, up=False):
+                fits -= 1
+            fits = min(fits, max_tokens - 1)
+            if fits < tier.min_max_tokens:
+                raise
+            max_tokens, shrunk = fits, True
+            continue
+        return Admission(res, max_tokens, usd, shrunk)
+    raise AssertionError("unreachable")

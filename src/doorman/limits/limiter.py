@@ -1,0 +1,447 @@
+"""The limits engine: reserve the worst case in every scope at once, then settle the actual.
+
+All-or-none across scopes: with the memory store, and with Redis in ``atomic`` mode (one node),
+one store call checks and consumes every limit. In ``compensate`` mode (Redis Cluster, where one
+script cannot touch keys of several slots) scopes are reserved one by one and the ones already
+taken are rolled back when a later scope refuses. A concurrent request may then see, for a few
+milliseconds, capacity that is about to be returned: it can be refused spuriously, never
+admitted beyond a limit.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import structlog
+
+from doorman.errors import ServiceUnavailable
+from doorman.limits.clock import Clock, SystemClock, calendar_window
+from doorman.limits.errors import LimitRefused
+from doorman.limits.memory import MemoryStore
+from doorman.limits.queue import Lines, QueueFull
+from doorman.limits.redis_store import RedisStore
+from doorman.limits.settings import LimitsSettings
+from doorman.limits.spec import Demand, LimitSpec, LimitStatus
+from doorman.limits.store import Check, Entry, Store, StoreUnavailable
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from redis.asyncio import Redis
+
+log = structlog.get_logger()
+
+NANOS = 1_000_000_000
+_LATE_SETTLE_S = 86400.0  # calendar counters outlive their window by a day for late settles
+
+
+def usd_to_nanos(usd: float, *, up: bool = True) -> int:
+    """Dollars to integer nano-dollars (exact sums); demands round up, capacities down."""
+    scaled = round(usd * NANOS, 3)
+    return math.ceil(scaled) if up else math.floor(scaled)
+
+
+@dataclass(eq=False)
+class Reservation:
+    """What one request holds. Settle or release it exactly once (later calls do nothing)."""
+
+    id: str
+    demand: Demand
+    statuses: list[LimitStatus]
+    deadline: float
+    _entries: list[tuple[LimitSpec, Entry]] = field(repr=False)
+    _store: Store = field(repr=False)
+    _local: bool = field(repr=False)
+    done: bool = False
+
+    @property
+    def specs(self) -> list[LimitSpec]:
+        return [spec for spec, _ in self._entries]
+
+
+class Limiter:
+    def __init__(
+        self,
+        settings: LimitsSettings,
+        zone: ZoneInfo,
+        *,
+        remote: RedisStore | None = None,
+        clock: Clock | None = None,
+        atomic: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.zone = zone
+        self.clock: Clock = clock or SystemClock()
+        self.remote = remote
+        self.local = MemoryStore()
+        self.atomic = atomic
+        self._down_until = -math.inf
+        self._lines = Lines(settings.queue_max_waiters)
+
+    @classmethod
+    def create(
+        cls,
+        settings: LimitsSettings,
+        redis: Redis | None,
+        zone: ZoneInfo,
+        *,
+        clock: Clock | None = None,
+    ) -> Limiter:
+        """Memory when ``redis`` is None (or backend is 'memory'); Redis otherwise."""
+        if settings.backend == "redis" and redis is None:
+            raise ValueError("limits.backend is 'redis' but no redis_url is configured")
+        if redis is None or settings.backend == "memory":
+            return cls(settings, zone, clock=clock)
+        atomic = settings.cross_scope == "atomic"
+        if settings.cross_scope == "auto":
+            atomic = type(redis).__name__ != "RedisCluster"
+        store = RedisStore(
+            redis, timeout_s=settings.store_timeout_s, max_in_flight=settings.redis_max_in_flight
+        )
+        return cls(settings, zone, remote=store, clock=clock, atomic=atomic)
+
+    # ----------------------------------------------------------------------------- public API
+
+    async def reserve(
+        self,
+        specs: Sequence[LimitSpec],
+        demand: Demand,
+        *,
+        lease_seconds: float | None = None,
+        wait_up_to: float | None = None,
+        priority: int = 0,
+    ) -> Reservation:
+        """Reserve ``demand`` in every limit of ``specs`` or raise (consuming nothing).
+
+        Raises :class:`LimitRefused` (429, a ``RateLimited``) or ``ServiceUnavailable``
+        (503 ``limits_unavailable``) when the store is down and the policy is closed. A refusal
+        by a shared (model/provider/global) rate or concurrency limit waits in a priority line
+        for up to ``wait_up_to`` seconds (default ``limits.queue_max_wait_s``) when the
+        retry-after fits within it.
+        """
+        lease = self.settings.lease_seconds if lease_seconds is None else lease_seconds
+        wait = self.settings.queue_max_wait_s if wait_up_to is None else wait_up_to
+        try:
+            return await self._reserve_once(specs, demand, lease)
+        except LimitRefused as refusal:
+            if wait <= 0 or not refusal.queueable:
+                raise
+            return await self._queue(specs, demand, lease, refusal, wait, priority)
+
+    async def settle(
+        self, reservation: Reservation, *, tokens: int | None = None, usd: float | None = None
+    ) -> None:
+        """Actual usage replaces the reservation (the rest is refunded); frees the slot.
+
+        ``None`` keeps the reserved amount. Never raises for a store failure: the lease then
+        expires on its own, and the failure is logged.
+        """
+        items: list[tuple[Entry, int]] = []
+        for spec, e in reservation._entries:
+            if spec.unit == "tokens" and tokens is not None:
+                actual = max(0, tokens)
+            elif spec.unit == "usd" and usd is not None:
+                actual = usd_to_nanos(max(0.0, usd))
+            elif spec.unit == "concurrent":
+                actual = 0
+            else:
+                actual = e.amount
+            items.append((e, actual))
+        await self._finish(reservation, items)
+
+    async def release(self, reservation: Reservation) -> None:
+        """Refund everything (the request failed before any upstream usage)."""
+        await self._finish(reservation, [(e, 0) for _, e in reservation._entries])
+
+    async def renew(self, reservation: Reservation, lease_seconds: float | None = None) -> bool:
+        """Extend the leases of a long-running request (a stream) from now.
+
+        Returns False when a lease had already expired and been reclaimed (its capacity may be
+        in use by someone else) or the store is unreachable; the request may still finish.
+        """
+        if reservation.done:
+            return False
+        lease = self.settings.lease_seconds if lease_seconds is None else lease_seconds
+        now = self.clock.now()
+        entries = [e for _, e in reservation._entries if e.kind != "rate" and e.amount > 0]
+        if not entries:
+            reservation.deadline = now + lease
+            return True
+        expected = len(entries)
+        held = 0
+        try:
+            for idx in self._slot_groups(entries, reservation._local):
+                held += await reservation._store.renew(
+                    [entries[i] for i in idx], now=now, lease_id=reservation.id,
+                    deadline=now + lease,
+                )
+        except StoreUnavailable as exc:
+            log.error("limits_renew_failed", error=str(exc), reservation=reservation.id)
+            return False
+        reservation.deadline = now + lease
+        return held == expected
+
+    async def peek(self, specs: Sequence[LimitSpec]) -> list[LimitStatus]:
+        """Where each limit stands now, consuming nothing."""
+        now = self.clock.now()
+        store, fraction, _ = self._pick_store()
+        entries = self._entries(specs, Demand(requests=0), now, now, fraction)
+        checks: list[Check | None] = [None] * len(entries)
+        try:
+            for idx in self._slot_groups(entries, store is self.local):
+                found = await store.reserve(
+                    [entries[i] for i in idx], now=now, lease_id="peek", deadline=now,
+                    dry_run=True,
+                )
+                for i, c in zip(idx, found, strict=True):
+                    checks[i] = c
+        except StoreUnavailable as exc:
+            self._store_failed(exc)
+            return await self.peek(specs)
+        return [
+            self._status(s, c.remaining, c.reset)
+            for s, c in zip(specs, checks, strict=True)
+            if c is not None
+        ]
+
+    async def aclose(self) -> None:
+        if self.remote is not None:
+            await self.remote.aclose()
+
+    # ----------------------------------------------------------------------------- internals
+
+    def _entries(
+        self,
+        specs: Sequence[LimitSpec],
+        demand: Demand,
+        now: float,
+        deadline: float,
+        fraction: float,
+    ) -> list[Entry]:
+        prefix = self.settings.key_prefix
+        out: list[Entry] = []
+        for spec in specs:
+            base = f"{prefix}:{{{spec.scope.tag}}}:{spec.name}"
+            if spec.unit == "usd":
+                capacity = usd_to_nanos(spec.capacity * fraction, up=False)
+                amount = usd_to_nanos(demand.usd)
+            else:
+                capacity = math.floor(spec.capacity * fraction + 1e-9)
+                if fraction < 1 and spec.capacity >= 1:
+                    capacity = max(1, capacity)
+                amount = {"requests": demand.requests, "tokens": demand.tokens}.get(spec.unit, 1)
+            window = spec.window
+            if window.kind == "rolling":
+                out.append(Entry("rate", base, base + ":h", capacity, amount, window.seconds,
+                                 window.seconds))
+            elif window.kind == "concurrency":
+                if demand.requests == 0:
+                    amount = 0
+                out.append(Entry("concurrency", base, base + ":h", capacity, amount, 0.0,
+                                 max(0.0, deadline - now)))
+            else:
+                wid, _, reset = calendar_window(window.kind, now, self.zone)
+                key = f"{base}:{wid}"
+                out.append(Entry("window", key, key + ":holds", capacity, amount, reset - now,
+                                 reset - now + _LATE_SETTLE_S))
+        return out
+
+    @staticmethod
+    def _status(spec: LimitSpec, remaining: int, reset: float) -> LimitStatus:
+        value = remaining / NANOS if spec.unit == "usd" else float(remaining)
+        return LimitStatus(spec, value, reset)
+
+    def _pick_store(self) -> tuple[Store, float, bool]:
+        """(store, capacity fraction, is_local) for a new reservation, per the failure policy."""
+        if self.remote is None:
+            return self.local, 1.0, True
+        if self.clock.now() < self._down_until:
+            if self.settings.on_store_failure == "closed":
+                raise self._unavailable()
+            return self.local, self.settings.fail_open_fraction, True
+        return self.remote, 1.0, False
+
+    def _unavailable(self) -> ServiceUnavailable:
+        retry = max(1, math.ceil(self.settings.store_retry_s))
+        return ServiceUnavailable(
+            "Limits are temporarily unavailable; the request was not sent.",
+            code="limits_unavailable",
+            headers={"retry-after": str(retry)},
+        )
+
+    def _store_failed(self, exc: Exception) -> None:
+        """Stop using Redis for ``store_retry_s``; log loudly; raise when failing closed."""
+        first = self._down_until == -math.inf or self.clock.now() >= self._down_until
+        self._down_until = self.clock.now() + self.settings.store_retry_s
+        if first:
+            if self.settings.on_store_failure == "open":
+                log.error(
+                    "limits_store_unreachable_failing_open",
+                    error=str(exc),
+                    policy="open",
+                    note="enforcing conservative LOCAL per-replica limits until Redis answers",
+                    fraction=self.settings.fail_open_fraction,
+                )
+            else:
+                log.error("limits_store_unreachable_failing_closed", error=str(exc),
+                          policy="closed")
+        if self.settings.on_store_failure == "closed":
+            raise self._unavailable() from exc
+
+    def _store_ok(self) -> None:
+        if self._down_until != -math.inf:
+            self._down_until = -math.inf
+            log.warning("limits_store_recovered")
+
+    async def _reserve_once(
+        self, specs: Sequence[LimitSpec], demand: Demand, lease: float
+    ) -> Reservation:
+        store, fraction, local = self._pick_store()
+        now = self.clock.now()
+        deadline = now + lease
+        lease_id = uuid.uuid4().hex
+        entries = self._entries(specs, demand, now, deadline, fraction)
+        try:
+            checks = await self._reserve_all(store, local, entries, now, lease_id, deadline)
+        except StoreUnavailable as exc:
+            self._store_failed(exc)  # raises when closed
+            return await self._reserve_once(specs, demand, lease)
+        if not local:
+            self._store_ok()
+        statuses = [
+            self._status(s, c.remaining, c.reset) for s, c in zip(specs, checks, strict=True)
+        ]
+        refused = [(s, c, e) for s, c, e in zip(specs, checks, entries, strict=True) if not c.ok]
+        if refused:
+            # The limit that keeps the request out longest decides the code and retry-after.
+            spec, check, entry = max(
+                refused,
+                key=lambda r: math.inf if r[1].retry_after is None else r[1].retry_after,
+            )
+            raise LimitRefused(spec, check.retry_after, statuses, entry.key)
+        return Reservation(
+            id=lease_id,
+            demand=demand,
+            statuses=statuses,
+            deadline=deadline,
+            _entries=list(zip(specs, entries, strict=True)),
+            _store=store,
+            _local=local,
+        )
+
+    async def _reserve_all(
+        self,
+        store: Store,
+        local: bool,
+        entries: list[Entry],
+        now: float,
+        lease_id: str,
+        deadline: float,
+    ) -> list[Check]:
+        groups = self._slot_groups(entries, local)
+        if len(groups) <= 1:
+            return await store.reserve(
+                entries, now=now, lease_id=lease_id, deadline=deadline, dry_run=False
+            )
+        # Compensation: one call per hash tag (cluster slot), roll back on refusal.
+        results: list[Check | None] = [None] * len(entries)
+        taken: list[list[Entry]] = []
+        try:
+            for idx in groups:
+                group = [entries[i] for i in idx]
+                checks = await store.reserve(
+                    group, now=now, lease_id=lease_id, deadline=deadline, dry_run=False
+                )
+                for i, c in zip(idx, checks, strict=True):
+                    results[i] = c
+                if not all(c.ok for c in checks):
+                    break
+                taken.append(group)
+            else:
+                return [c for c in results if c is not None]
+        except BaseException:
+            await self._rollback(store, taken, now, lease_id)
+            raise
+        await self._rollback(store, taken, now, lease_id)
+        # Scopes after the refusing one were not checked: report them as passing.
+        return [
+            c if c is not None else Check(True, 0.0, entries[i].capacity, 0.0)
+            for i, c in enumerate(results)
+        ]
+
+    def _slot_groups(self, entries: list[Entry], local: bool) -> list[list[int]]:
+        """Indexes of ``entries`` per store call: one call, or one per hash tag (compensate)."""
+        if local or self.atomic:
+            return [list(range(len(entries)))] if entries else []
+        groups: dict[str, list[int]] = {}
+        for i, e in enumerate(entries):
+            groups.setdefault(e.key[e.key.index("{") : e.key.index("}") + 1], []).append(i)
+        return list(groups.values())
+
+    async def _rollback(
+        self, store: Store, taken: list[list[Entry]], now: float, lease_id: str
+    ) -> None:
+        for group in taken:
+            try:
+                await store.settle([(e, 0) for e in group], now=now, lease_id=lease_id)
+            except StoreUnavailable as exc:  # the leases expire on their own
+                log.error("limits_rollback_failed", error=str(exc))
+
+    async def _finish(self, reservation: Reservation, items: list[tuple[Entry, int]]) -> None:
+        if reservation.done:
+            return
+        reservation.done = True
+        now = self.clock.now()
+        groups = self._slot_groups([e for e, _ in items], reservation._local)
+        try:
+            for idx in groups:
+                await reservation._store.settle(
+                    [items[i] for i in idx], now=now, lease_id=reservation.id
+                )
+        except StoreUnavailable as exc:
+            log.error("limits_settle_failed", error=str(exc), reservation=reservation.id,
+                      note="holds and slots expire with their lease")
+            if self.remote is not None:
+                self._down_until = self.clock.now() + self.settings.store_retry_s
+
+    async def _queue(
+        self,
+        specs: Sequence[LimitSpec],
+        demand: Demand,
+        lease: float,
+        refusal: LimitRefused,
+        wait: float,
+        priority: int,
+    ) -> Reservation:
+        deadline = self.clock.now() + wait
+        if refusal.retry_after is not None and refusal.retry_after > wait:
+            raise refusal
+        key = refusal.key
+        line = self._lines.get(key)
+        try:
+            await line.acquire(priority, wait)
+        except (QueueFull, TimeoutError):
+            self._lines.discard_idle(key)
+            raise refusal from None
+        try:
+            while True:
+                retry = refusal.retry_after
+                left = deadline - self.clock.now()
+                if retry is None or retry > left:
+                    raise refusal
+                pause = self.settings.queue_poll_s if refusal.spec.unit == "concurrent" else retry
+                await self.clock.sleep(min(max(pause, 0.001), max(left, 0.0)))
+                try:
+                    return await self._reserve_once(specs, demand, lease)
+                except LimitRefused as again:
+                    if not again.queueable:
+                        raise
+                    refusal = again
+        finally:
+            line.release()
+            self._lines.discard_idle(key)
+

@@ -1,0 +1,167 @@
+"""In-process store: the same algorithms as ``lua/*.lua``, for one process.
+
+Every method runs without awaiting, so on one event loop each call is atomic.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from doorman.limits.store import SLACK, Check, Entry
+
+_SWEEP_EVERY = 2048
+
+
+@dataclass
+class _Counter:
+    used: int = 0
+    held: int = 0
+    holds: dict[str, tuple[int, float]] = field(default_factory=dict)  # id -> (amount, deadline)
+    expires: float = math.inf
+
+    def purge(self, now: float) -> None:
+        for lid in [lid for lid, (_, dl) in self.holds.items() if dl <= now]:
+            self.held -= self.holds.pop(lid)[0]
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self._tat: dict[str, float] = {}
+        self._counters: dict[str, _Counter] = {}
+        self._leases: dict[str, dict[str, float]] = {}
+        self._ops = 0
+
+    async def reserve(
+        self, entries: list[Entry], *, now: float, lease_id: str, deadline: float, dry_run: bool
+    ) -> list[Check]:
+        self._maybe_sweep(now)
+        checks: list[Check] = []
+        new_tats: list[float] = []
+        for e in entries:
+            check, new_tat = self._check(e, now)
+            checks.append(check)
+            new_tats.append(new_tat)
+        if dry_run or not all(c.ok for c in checks):
+            return checks
+        for e, new_tat in zip(entries, new_tats, strict=True):
+            if e.kind == "rate":
+                if e.amount > 0:
+                    self._tat[e.key] = new_tat
+            elif e.kind == "window":
+                counter = self._counters.setdefault(e.key, _Counter())
+                counter.expires = now + e.ttl
+                if e.amount > 0:
+                    counter.held += e.amount
+                    counter.holds[lease_id] = (e.amount, deadline)
+            else:
+                self._leases.setdefault(e.key, {})[lease_id] = deadline
+        return checks
+
+    def _check(self, e: Entry, now: float) -> tuple[Check, float]:
+        cap, amount = e.capacity, e.amount
+        if e.kind == "rate":
+            tat = max(self._tat.get(e.key, now), now)
+            if cap <= 0:
+                return Check(amount == 0, None, 0, 0.0), tat
+            interval = e.period / cap
+            new_tat = tat + amount * interval
+            if new_tat - now <= e.period + interval * SLACK:
+                remaining = math.floor((e.period - (new_tat - now)) / interval + SLACK)
+                return Check(True, 0.0, max(0, remaining), new_tat - now), new_tat
+            wait = None if amount > cap else new_tat - e.period - now
+            remaining = math.floor((e.period - (tat - now)) / interval + SLACK)
+            return Check(False, wait, max(0, remaining), tat - now), tat
+        if e.kind == "window":
+            counter = self._counters.get(e.key)
+            used = held = 0
+            if counter is not None:
+                counter.purge(now)
+                used, held = counter.used, counter.held
+            total = used + held
+            if total + amount <= cap:
+                return Check(True, 0.0, cap - total - amount, e.period), 0.0
+            if amount > cap:
+                retry: float | None = None
+            elif used + amount <= cap:
+                retry = min(e.period, 1.0)  # only in-flight holds block it; they settle soon
+            else:
+                retry = e.period
+            return Check(False, retry, max(0, cap - total), e.period), 0.0
+        leases = self._leases.get(e.key, {})
+        for lid in [lid for lid, dl in leases.items() if dl <= now]:
+            del leases[lid]
+        count = len(leases)
+        if count + amount <= cap:
+            return Check(True, 0.0, cap - count - amount, 0.0), 0.0
+        if amount > cap:
+            return Check(False, None, max(0, cap - count), 0.0), 0.0
+        first = min(leases.values())
+        return Check(False, min(1.0, max(0.0, first - now)), max(0, cap - count), 0.0), 0.0
+
+    async def settle(self, items: list[tuple[Entry, int]], *, now: float, lease_id: str) -> None:
+        for e, actual in items:
+            if e.kind == "rate":
+                delta = actual - e.amount
+                if delta == 0 or e.capacity <= 0:
+                    continue
+                interval = e.period / e.capacity
+                cur = self._tat.get(e.key)
+                if delta < 0:
+                    if cur is None:
+                        continue
+                    new = cur + delta * interval
+                    if new <= now:
+                        del self._tat[e.key]
+                    else:
+                        self._tat[e.key] = new
+                else:
+                    self._tat[e.key] = max(cur if cur is not None else now, now) + delta * interval
+            elif e.kind == "window":
+                counter = self._counters.get(e.key)
+                if counter is None:
+                    if actual <= 0:
+                        continue
+                    counter = self._counters[e.key] = _Counter(expires=now + e.ttl)
+                hold = counter.holds.pop(lease_id, None)
+                if hold is not None:
+                    counter.held -= hold[0]
+                counter.used += actual
+            else:
+                self._leases.get(e.key, {}).pop(lease_id, None)
+
+    async def renew(
+        self, entries: list[Entry], *, now: float, lease_id: str, deadline: float
+    ) -> int:
+        held = 0
+        for e in entries:
+            if e.kind == "window":
+                counter = self._counters.get(e.key)
+                hold = counter.holds.get(lease_id) if counter else None
+                if counter is not None and hold is not None and hold[1] > now:
+                    counter.holds[lease_id] = (hold[0], deadline)
+                    held += 1
+            elif e.kind == "concurrency":
+                leases = self._leases.get(e.key, {})
+                if leases.get(lease_id, -math.inf) > now:
+                    leases[lease_id] = deadline
+                    held += 1
+        return held
+
+    async def aclose(self) -> None:
+        return None
+
+    def _maybe_sweep(self, now: float) -> None:
+        """Drop state that can no longer matter, so memory stays bounded by active callers."""
+        self._ops += 1
+        if self._ops % _SWEEP_EVERY:
+            return
+        for key in [k for k, tat in self._tat.items() if tat <= now]:
+            del self._tat[key]
+        for key in [k for k, c in self._counters.items() if c.expires <= now]:
+            del self._counters[key]
+        for key, leases in list(self._leases.items()):
+            for lid in [lid for lid, dl in leases.items() if dl <= now]:
+                del leases[lid]
+            if not leases:
+                del self._leases[key]

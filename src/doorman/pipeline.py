@@ -1,0 +1,292 @@
+"""The request path — one pipeline for the server and for ``doorman.Client``.
+
+    authenticate -> parse/validate -> screen -> route -> admit -> forward -> settle -> respond
+
+Each stage is a small object with one job; the order lives in ``Pipeline.stages``. A stage
+either fills in the :class:`Exchange` or raises a :class:`DoormanError`. ``finish`` runs exactly
+once per request, after the response (or the end of a stream, or a disconnect), and does the
+bookkeeping: settle the reservation, write the ledger row, update metrics, log one line.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import orjson
+import structlog
+
+from doorman.errors import DoormanError, ModelNotFound, PermissionDenied
+from doorman.exchange import Exchange
+from doorman.upstream.deployment import Deployment, Wire, deployments_for
+from doorman.upstream.dispatch import UpstreamReply
+from doorman.upstream.wire import StreamMeter, Usage, usage_from_body
+from doorman.validation import check_tier_caps, parse_json, requested_max_tokens, validate_chat
+
+if TYPE_CHECKING:
+    from doorman.server.state import Gateway
+
+log = structlog.get_logger("doorman.request")
+
+
+class Stage(Protocol):
+    async def __call__(self, ex: Exchange) -> None: ...
+
+
+@dataclass(slots=True)
+class Reply:
+    """What the server sends back: a full body or an SSE stream, plus headers."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes | None = None
+    stream: AsyncIterator[bytes] | None = None
+
+
+class Authenticate:
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+
+    async def __call__(self, ex: Exchange) -> None:
+        principal = await self.gw.authenticator.authenticate(
+            ex.headers, ex.method, ex.path, ex.raw_body, ex.client_ip
+        )
+        ex.principal = principal
+        ex.tier_name = principal.tier
+        tier = self.gw.settings.tiers.get(principal.tier)
+        if tier is None:
+            raise PermissionDenied(f"The key's tier '{principal.tier}' is not configured.", code="unknown_tier")
+        ex.tier = tier
+        ex.task = ex.headers.get("x-doorman-task") or None
+
+
+class Validate:
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+
+    async def __call__(self, ex: Exchange) -> None:
+        settings = self.gw.settings
+        ex.body = parse_json(ex.raw_body, settings.server)
+        validate_chat(ex.body, ex.wire, settings.server)
+        assert ex.tier is not None and ex.principal is not None
+        check_tier_caps(ex.body, ex.tier, ex.tier_name)
+        ex.stream = bool(ex.body.get("stream"))
+        ex.requested_model = str(ex.body["model"])
+        model = settings.resolve_model(ex.requested_model)
+        if model is None:
+            raise ModelNotFound(
+                f"The model '{ex.requested_model}' does not exist or is not served by this gateway.",
+                param="model",
+            )
+        allowed_tier = ex.tier.models
+        allowed_key = getattr(ex.principal, "allowed_models", None)
+        for allowed, who in ((allowed_tier, f"tier '{ex.tier_name}'"), (allowed_key, "this key")):
+            if allowed and model not in allowed and ex.requested_model not in allowed:
+                raise PermissionDenied(
+                    f"The model '{ex.requested_model}' is not allowed for {who}.",
+                    code="model_not_allowed",
+                    param="model",
+                )
+        ex.model = model
+        if ex.task is None:
+            metadata = ex.body.get("metadata")
+            if isinstance(metadata, dict) and isinstance(metadata.get("task"), str):
+                ex.task = metadata["task"][:64]
+
+
+class Screen:
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+
+    async def __call__(self, ex: Exchange) -> None:
+        screener = self.gw.screener
+        if screener is None:
+            return
+        assert ex.tier is not None
+        verdict = screener.screen_chat(ex.body, ex.wire, ex.tier.screening)
+        ex.flags.extend(verdict.flags)
+        if verdict.error is not None:
+            raise verdict.error
+        ex.body = verdict.body
+
+
+class Route:
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+
+    async def __call__(self, ex: Exchange) -> None:
+        ex.deployments = deployments_for(self.gw.settings, ex.model)
+
+
+class Admit:
+    """Reserve requests, tokens, dollars and a concurrency slot in every scope at once."""
+
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+
+    async def __call__(self, ex: Exchange) -> None:
+        gw = self.gw
+        assert ex.tier is not None and ex.principal is not None
+        ex.input_tokens = gw.count_input_tokens(ex)
+        admission = await gw.admit(ex, requested_max_tokens(ex.body))
+        ex.max_tokens = admission.max_tokens
+        ex.reservation = admission.reservation
+        ex.reserved_usd = admission.reserved_usd
+        ex.limit_headers = admission.headers
+
+
+class Pipeline:
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+        self.stages: list[Stage] = [
+            Authenticate(gw),
+            Validate(gw),
+            Screen(gw),
+            Route(gw),
+            Admit(gw),
+        ]
+
+    async def run(self, ex: Exchange) -> Reply:
+        """Run every stage, then forward. Errors propagate after the bookkeeping is done."""
+        try:
+            for stage in self.stages:
+                await stage(ex)
+            return await self.forward(ex)
+        except DoormanError as exc:
+            ex.status = exc.status_code
+            ex.error_code = exc.code
+            await self.finish(ex)
+            raise
+        except BaseException:
+            ex.status = 500
+            ex.error_code = "internal_error"
+            await self.finish(ex)
+            raise
+
+    # ------------------------------------------------------------------ forward
+    def upstream_body(self, ex: Exchange, dep: Deployment, wire: Wire) -> dict[str, Any]:
+        body = dict(ex.body)
+        body["model"] = dep.upstream_model
+        max_tokens = ex.max_tokens
+        if dep.settings.max_output_tokens is not None:
+            max_tokens = min(max_tokens, dep.settings.max_output_tokens)
+        if wire == "openai":
+            body.pop("max_completion_tokens", None)
+            body["max_tokens"] = max_tokens
+            if ex.stream:
+                opts = dict(body.get("stream_options") or {})
+                opts["include_usage"] = True
+                body["stream_options"] = opts
+        else:
+            body["max_tokens"] = max_tokens
+        body.pop("metadata", None) if wire == "openai" else None
+        return body
+
+    async def forward(self, ex: Exchange) -> Reply:
+        gw = self.gw
+        deadline = time.monotonic() + gw.settings.server.request_timeout_s
+        ex.upstream_started = time.perf_counter()
+
+        def count_attempt(dep: Deployment) -> None:
+            ex.attempts += 1
+
+        try:
+            reply = await gw.dispatcher.send(
+                ex.deployments,
+                ex.wire,
+                lambda dep, wire: self.upstream_body(ex, dep, wire),
+                stream=ex.stream,
+                deadline=deadline,
+                on_attempt=count_attempt,
+            )
+        except DoormanError as exc:
+            degraded = gw.degraded_reply(ex, exc)
+            if degraded is None:
+                raise
+            ex.degraded = True
+            ex.status = 200
+            ex.error_code = exc.code
+            await self.finish(ex)
+            return degraded
+        ex.served = reply.deployment
+        if reply.deployment.model != ex.model:
+            ex.flags.append("fallback")
+        if ex.stream:
+            return Reply(200, self.response_headers(ex), stream=self._relay(ex, reply, deadline))
+        assert reply.body is not None
+        ex.upstream_ms = (time.perf_counter() - ex.upstream_started) * 1000
+        ex.ttft_ms = ex.upstream_ms
+        usage = None
+        try:
+            usage = usage_from_body(reply.wire, orjson.loads(reply.body))
+        except orjson.JSONDecodeError:
+            usage = None
+        ex.usage = usage or Usage(input_tokens=ex.input_tokens)
+        ex.status = reply.status
+        await self.finish(ex)
+        headers = self.response_headers(ex)
+        return Reply(reply.status, headers, body=reply.body)
+
+    async def _relay(self, ex: Exchange, reply: UpstreamReply, deadline: float) -> AsyncIterator[bytes]:
+        """Relay SSE events to the client, metering usage; settle however the stream ends."""
+        assert reply.response is not None
+        resp = reply.response
+        opts = ex.body.get("stream_options")
+        wants_usage = isinstance(opts, dict) and bool(opts.get("include_usage"))
+        meter = StreamMeter(reply.wire, ex.model, ex.input_tokens, wants_usage)
+        first = True
+        pending_event: bytes = b""
+        try:
+            async for line in resp.content:
+                if first:
+                    ex.ttft_ms = (time.perf_counter() - (ex.upstream_started or ex.started)) * 1000
+                    first = False
+                if line.startswith(b"data:"):
+                    if not meter.feed(line[5:].strip()):
+                        pending_event = b""
+                        continue
+                    yield pending_event + line
+                    pending_event = b""
+                elif line.startswith(b"event:"):
+                    pending_event += line
+                else:
+                    yield pending_event + line
+                    pending_event = b""
+                if time.monotonic() > deadline:
+                    ex.error_code = "deadline_exceeded"
+                    break
+            if not meter.done and ex.error_code is None:
+                ex.error_code = "upstream_stream_incomplete"
+        except Exception as exc:  # upstream broke mid-stream: the client already has a 200
+            ex.error_code = "upstream_stream_error"
+            log.warning("upstream_stream_error", error=type(exc).__name__, request_id=ex.request_id)
+        finally:
+            resp.release()
+            ex.upstream_ms = (time.perf_counter() - (ex.upstream_started or ex.started)) * 1000
+            ex.usage = meter.final_usage()
+            if ex.error_code is not None and ex.status == 200:
+                ex.flags.append("stream_incomplete")
+            await self.finish(ex)
+
+    def response_headers(self, ex: Exchange) -> dict[str, str]:
+        headers = dict(ex.limit_headers)
+        if ex.served is not None:
+            headers["x-doorman-served-by"] = ex.served.model
+        if ex.flags:
+            headers["x-doorman-flags"] = ",".join(dict.fromkeys(ex.flags))
+        if ex.degraded:
+            headers["x-doorman-degraded"] = "true"
+        if not ex.stream:
+            headers["x-doorman-cost-usd"] = f"{ex.cost_usd:.8f}"
+        self.gw.add_key_headers(ex, headers)
+        return headers
+
+    # ------------------------------------------------------------------ finish
+    async def finish(self, ex: Exchange) -> None:
+        """Settle, record, measure, log. Runs once; never raises into the client's response."""
+        if ex.settled:
+            return
+        ex.settled = True
+        await self.gw.finish(ex)

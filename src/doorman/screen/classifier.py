@@ -1,0 +1,93 @@
+"""The statistical layer: a logistic regression over word n-grams, scored in sliding windows.
+
+Trained by ``scripts/train_injection_classifier.py`` and shipped as a small gzipped JSON of
+weights (no pickle, nothing downloaded). Features are TF-IDF-weighted unigram and bigram counts
+averaged over the tokens of a text, so one linear model scores a whole text or any window of it
+the same way; the hot path computes per-token contributions once and slides a window over their
+prefix sums. Taking the best window keeps a short injection buried in a long document from being
+averaged away.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from doorman.screen.features import tokenize
+
+ARTIFACT = "classifier.json.gz"
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def load_json_gz(name: str, path: Path | None = None) -> dict[str, Any]:
+    """Read a packaged data file (or ``path`` when given)."""
+    if path is not None:
+        raw = path.read_bytes()
+    else:
+        raw = resources.files("doorman.screen").joinpath("data", name).read_bytes()
+    data: dict[str, Any] = json.loads(gzip.decompress(raw))
+    return data
+
+
+@dataclass(slots=True)
+class Classifier:
+    weights: dict[str, float]
+    bias: float
+    window: int = 48
+    stride: int = 12
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Classifier:
+        return cls(
+            weights={k: float(v) for k, v in data["weights"].items()},
+            bias=float(data["bias"]),
+            window=int(data.get("window", 48)),
+            stride=int(data.get("stride", 12)),
+        )
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Classifier:
+        return cls.from_dict(load_json_gz(ARTIFACT, path))
+
+    def margin(self, text: str) -> float:
+        """Raw decision value of the best window (whole text included)."""
+        toks = tokenize(text)
+        n = len(toks)
+        if n == 0:
+            return self.bias
+        get = self.weights.get
+        contrib = [get(t, 0.0) for t in toks]
+        for i in range(n - 1):
+            bigram = get(f"{toks[i]} {toks[i + 1]}")
+            if bigram is not None:
+                contrib[i] += bigram
+        best = sum(contrib) / n
+        size = self.window
+        if n > size:
+            prefix = [0.0]
+            acc = 0.0
+            for value in contrib:
+                acc += value
+                prefix.append(acc)
+            starts = list(range(0, n - size + 1, self.stride))
+            if starts[-1] != n - size:
+                starts.append(n - size)
+            for start in starts:
+                mean = (prefix[start + size] - prefix[start]) / size
+                if mean > best:
+                    best = mean
+        return self.bias + best
+
+    def probability(self, text: str) -> float:
+        return _sigmoid(self.margin(text))

@@ -1,0 +1,108 @@
+"""One prompt-injection score from the three layers, over every normalized view of a text.
+
+Fusion is a noisy-OR: each layer is read as an independent chance that the text is an attack,
+so one confident layer is enough and several weak ones add up. The disguise signals from
+normalization (invisible or tag characters, homoglyph words, encoded payloads) contribute a
+small term of their own: honest prompts rarely hide text. The decision threshold is calibrated
+by the training script at a target false-positive rate on held-out benign prompts and stored
+with the classifier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from doorman.screen.classifier import Classifier, load_json_gz
+from doorman.screen.normalize import normalize
+from doorman.screen.rules import match_rules
+from doorman.screen.similarity import TemplateIndex
+
+DEFAULT_THRESHOLD = 0.9
+SIGNAL_WEIGHT = {
+    "tag_chars": 0.5,
+    "bidi_controls": 0.2,
+    "invisible_chars": 0.2,
+    "homoglyphs": 0.25,
+    "encoded_base64": 0.1,
+    "encoded_hex": 0.1,
+    "encoded_rot13": 0.2,
+    "encoded_urlencoded": 0.05,
+    "encoded_tag_chars": 0.0,
+}
+SIMILARITY_WEIGHT = 0.97
+
+
+@dataclass(slots=True)
+class Detection:
+    """Why a text scored what it did (no text content, safe to log)."""
+
+    score: float
+    rules: float = 0.0
+    similarity: float = 0.0
+    classifier: float = 0.0
+    matched: list[str] = field(default_factory=list)
+    signals: list[str] = field(default_factory=list)
+    view: str = "text"  # which view scored highest: text, base64, hex, rot13, ...
+
+
+class InjectionDetector:
+    """Scores text for prompt injection. Load once; :meth:`detect` is cheap and thread-safe."""
+
+    def __init__(
+        self,
+        classifier: Classifier | None = None,
+        templates: TemplateIndex | None = None,
+        threshold: float | None = None,
+    ) -> None:
+        if classifier is None or threshold is None:
+            meta = load_json_gz("classifier.json.gz")
+            classifier = classifier or Classifier.from_dict(meta)
+            if threshold is None:
+                threshold = float(meta.get("threshold", DEFAULT_THRESHOLD))
+        self.classifier = classifier
+        self.templates = templates if templates is not None else TemplateIndex.load()
+        self.threshold = threshold
+
+    @classmethod
+    def from_files(cls, classifier: Path, templates: Path) -> InjectionDetector:
+        meta = load_json_gz("", classifier)
+        return cls(
+            Classifier.from_dict(meta),
+            TemplateIndex.load(templates),
+            float(meta.get("threshold", DEFAULT_THRESHOLD)),
+        )
+
+    def detect(self, text: str) -> Detection:
+        norm = normalize(text)
+        best_rules = best_sim = best_clf = 0.0
+        matched: list[str] = []
+        best_view, best_view_score = "text", -1.0
+        for origin, view in norm.views:
+            rule = match_rules(view)
+            sim = self.templates.similarity(view)
+            clf = self.classifier.probability(view)
+            for name in rule.rules:
+                if name not in matched:
+                    matched.append(name)
+            best_rules = max(best_rules, rule.score)
+            best_sim = max(best_sim, sim)
+            best_clf = max(best_clf, clf)
+            view_score = max(rule.score, sim, clf)
+            if view_score > best_view_score:
+                best_view, best_view_score = origin, view_score
+        signals = norm.signals()
+        keep = 1.0 - best_rules
+        keep *= 1.0 - SIMILARITY_WEIGHT * best_sim
+        keep *= 1.0 - best_clf
+        for signal in signals:
+            keep *= 1.0 - SIGNAL_WEIGHT.get(signal, 0.0)
+        return Detection(
+            score=1.0 - keep,
+            rules=best_rules,
+            similarity=best_sim,
+            classifier=best_clf,
+            matched=matched,
+            signals=signals,
+            view=best_view,
+        )

@@ -1,0 +1,262 @@
+"""Undo the cheap disguises attackers put on text before any detector looks at it.
+
+:func:`normalize` returns one canonical *view* of the text (NFKC, homoglyphs folded, invisible
+characters removed, spaced-out letters joined, leetspeak folded, lower case) plus extra views for
+content hidden inside it (Unicode tag characters, base64, hex, URL-encoding, rot13), decoded with
+bounded depth and size. The views are copies used for detection only; the request is untouched.
+The disguises themselves are returned as signals: honest prompts rarely carry zero-width or tag
+characters, or words mixing Latin with Cyrillic letters.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+MAX_DEPTH = 2  # decode nested encodings at most this deep
+MAX_DECODED_CHARS = 64_000  # total decoded text scanned per message
+MAX_VIEWS = 12
+
+# Characters that render as nothing (or reorder text) and so hide content from a reviewer.
+_ZERO_WIDTH = "\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff\u180e\u00ad\u034f"
+_BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+_INVISIBLE_RE = re.compile(
+    f"[{_ZERO_WIDTH}{_BIDI}\ufe00-\ufe0f\U000e0000-\U000e007f\U000e0100-\U000e01ef]"
+)
+_TAG_RE = re.compile("[\U000e0020-\U000e007e]+")
+_BIDI_SET = frozenset(_BIDI)
+
+# Letters that look Latin but are not, and that NFKC leaves alone.
+_CONFUSABLES = {
+    # Cyrillic
+    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p",
+    "с": "c", "т": "t", "у": "y", "х": "x", "і": "i", "ї": "i", "ј": "j", "ѕ": "s", "ԁ": "d",
+    "һ": "h", "ӏ": "l", "ԛ": "q", "ԝ": "w", "ɡ": "g", "ь": "b", "п": "n", "г": "r", "з": "3",
+    "А": "a", "В": "b", "Е": "e", "К": "k", "М": "m", "Н": "h", "О": "o", "Р": "p", "С": "c",
+    "Т": "t", "Х": "x", "І": "i", "Ј": "j", "Ѕ": "s", "У": "y", "Ү": "y", "Ԛ": "q", "Ԝ": "w",
+    # Greek
+    "α": "a", "β": "b", "γ": "y", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o",
+    "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w", "ς": "s", "Α": "a", "Β": "b", "Ε": "e",
+    "Ζ": "z", "Η": "h", "Ι": "i", "Κ": "k", "Μ": "m", "Ν": "n", "Ο": "o", "Ρ": "p", "Τ": "t",
+    "Υ": "y", "Χ": "x",
+    # Latin look-alikes and IPA
+    "ı": "i", "ȷ": "j", "ɑ": "a", "ɩ": "i", "ʟ": "l", "ɴ": "n", "ʀ": "r", "ᴀ": "a", "ᴄ": "c",
+    "ᴅ": "d", "ᴇ": "e", "ɢ": "g", "ʜ": "h", "ɪ": "i", "ᴊ": "j", "ᴋ": "k", "ᴍ": "m", "ᴏ": "o",
+    "ᴘ": "p", "ꜱ": "s", "ᴛ": "t", "ᴜ": "u", "ᴠ": "v", "ᴡ": "w", "ʏ": "y", "ᴢ": "z", "ø": "o",
+    "ł": "l", "đ": "d", "ħ": "h", "ŧ": "t", "ß": "ss", "æ": "ae", "œ": "oe",
+    # punctuation look-alikes
+    "‘": "'", "’": "'", "“": '"', "”": '"', "‐": "-", "‑": "-", "–": "-", "—": "-", "⁄": "/",
+    "｜": "|", "〈": "<", "〉": ">", "‹": "<", "›": ">", "«": '"', "»": '"',
+}  # fmt: skip
+_CONFUSABLE_TABLE = str.maketrans(_CONFUSABLES)
+_NON_LATIN_LOOKALIKES = frozenset(
+    c for c in _CONFUSABLES if "\u0370" <= c <= "\u03ff" or "\u0400" <= c <= "\u052f"
+)
+
+# Leetspeak: only folded inside tokens that mix letters with these characters.
+_LEET_TABLE = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "@": "a", "$": "s",
+     "!": "i", "|": "l", "€": "e", "+": "t"}
+)  # fmt: skip
+_LEET_TOKEN_RE = re.compile(
+    r"(?<![\w@$!|€+])(?=[\w@$!|€+]*[a-z])(?=[\w@$!|€+]*[0134578@$!|€+][\w@$!|€+]*[a-z]"
+    r"|[\w@$!|€+]*[a-z][\w@$!|€+]*[0134578@$€+])[a-z0134578@$!|€+]{3,}(?![\w@$|€+])"
+)
+# Letters spaced out with one separator each: "i g n o r e", "i.g.n.o.r.e", "i-g-n-o-r-e".
+_SPACED_RE = re.compile(r"(?<![^\W_])(?:[^\W_][ .\-_*/|,](?=[^\W_])){2,}[^\W_](?![^\W_])")
+_SPACED_SEP_RE = re.compile(r"[ .\-_*/|,]")
+_WS_RE = re.compile(r"\s+")
+_MIXED_WORD_RE = re.compile(r"[^\W\d_]{3,}")
+
+_B64_RE = re.compile(r"(?:[A-Za-z0-9+/]{4}){5,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+_B64URL_RE = re.compile(r"(?:[A-Za-z0-9_\-]{4}){6,}")
+_HEX_RE = re.compile(r"(?:[0-9a-fA-F]{2}(?:[ :,]|\\x|0x)?){12,}")
+_HEX_CLEAN_RE = re.compile(r"\\x|0x|[ :,]")
+_URLENC_RE = re.compile(r"%[0-9a-fA-F]{2}")
+_ASCII_WORD_RE = re.compile(r"[a-z]+")
+
+_ROT13 = str.maketrans(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    "nopqrstuvwxyzabcdefghijklmNOPQRSTUVWXYZabcdefghijklm",
+)
+_COMMON_WORDS = frozenset(
+    "the and you to of a is in that it for are your all be this with as on not what do "
+    "now from me my i an or will can have any tell print say ignore previous instructions "
+    "system prompt above rules".split()
+)
+_ROT13_COMMON = frozenset(w.translate(_ROT13) for w in _COMMON_WORDS)
+
+
+@dataclass(slots=True)
+class Normalized:
+    """Detection views of one text plus the disguise signals found while producing them."""
+
+    views: list[tuple[str, str]]  # (origin, canonical text); origin "text" is the main view
+    invisible: int = 0
+    bidi: int = 0
+    tag_chars: int = 0
+    homoglyph_words: int = 0
+    decoded: list[str] = field(default_factory=list)  # kinds of hidden content decoded
+
+    @property
+    def main(self) -> str:
+        return self.views[0][1]
+
+    def signals(self) -> list[str]:
+        out = []
+        if self.invisible:
+            out.append("invisible_chars")
+        if self.bidi:
+            out.append("bidi_controls")
+        if self.tag_chars:
+            out.append("tag_chars")
+        if self.homoglyph_words:
+            out.append("homoglyphs")
+        out.extend(f"encoded_{kind}" for kind in self.decoded)
+        return out
+
+
+def _fold_unicode(text: str) -> str:
+    """NFKC, confusables, diacritics stripped; fast path for plain ASCII."""
+    if text.isascii():
+        return text
+    text = unicodedata.normalize("NFKC", text).translate(_CONFUSABLE_TABLE)
+    if not text.isascii():
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return text
+
+
+def _collapse_spaced(text: str) -> str:
+    if len(text) < 7:
+        return text
+    return _SPACED_RE.sub(lambda m: _SPACED_SEP_RE.sub("", m.group(0)), text)
+
+
+def _fold_leet(text: str) -> str:
+    return _LEET_TOKEN_RE.sub(lambda m: m.group(0).translate(_LEET_TABLE), text)
+
+
+def canonical(text: str) -> str:
+    """The main detection view: folded, lower-cased, spaced letters joined, leet folded."""
+    text = _fold_unicode(text).lower()
+    text = _collapse_spaced(text)
+    text = _fold_leet(text)
+    return _WS_RE.sub(" ", text).strip()
+
+
+def _printable_ratio(text: str) -> float:
+    if not text:
+        return 0.0
+    good = sum(1 for c in text if c.isprintable() or c in "\n\t\r")
+    return good / len(text)
+
+
+def _decode_bytes(raw: bytes) -> str | None:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if len(text) < 6 or _printable_ratio(text) < 0.9 or not any(c.isalpha() for c in text):
+        return None
+    return text
+
+
+def _decode_chunks(text: str) -> list[tuple[str, str]]:
+    """Hidden payloads found in ``text`` as (kind, decoded text)."""
+    found: list[tuple[str, str]] = []
+    if len(text) >= 20:
+        for match in _B64_RE.finditer(text):
+            chunk = match.group(0)
+            if chunk.isalpha() and (chunk.islower() or chunk.isupper()):
+                continue  # a long plain word is not base64
+            pad = "=" * (-len(chunk) % 4)
+            try:
+                decoded = _decode_bytes(base64.b64decode(chunk + pad, validate=False))
+            except (binascii.Error, ValueError):
+                decoded = None
+            if decoded:
+                found.append(("base64", decoded))
+        if not found:
+            for match in _B64URL_RE.finditer(text):
+                chunk = match.group(0)
+                if "-" not in chunk and "_" not in chunk:
+                    continue
+                try:
+                    raw = base64.urlsafe_b64decode(chunk + "=" * (-len(chunk) % 4))
+                except (binascii.Error, ValueError):
+                    continue
+                decoded = _decode_bytes(raw)
+                if decoded:
+                    found.append(("base64", decoded))
+        for match in _HEX_RE.finditer(text):
+            digits = _HEX_CLEAN_RE.sub("", match.group(0))
+            if len(digits) % 2:
+                digits = digits[:-1]
+            try:
+                decoded = _decode_bytes(bytes.fromhex(digits))
+            except ValueError:
+                decoded = None
+            if decoded:
+                found.append(("hex", decoded))
+    if "%" in text and len(_URLENC_RE.findall(text, 0, 20_000)) >= 3:
+        found.append(("urlencoded", unquote(text[:20_000])))
+    return found
+
+
+def _looks_rot13(canon: str) -> bool:
+    words = _ASCII_WORD_RE.findall(canon[:4000])
+    if len(words) < 3:
+        return False
+    plain = sum(1 for w in words if w in _COMMON_WORDS)
+    rotated = sum(1 for w in words if w in _ROT13_COMMON)
+    return rotated >= 2 and rotated > 2 * plain
+
+
+def normalize(text: str) -> Normalized:
+    """All detection views of ``text`` (see module docstring)."""
+    result = Normalized(views=[])
+    budget = MAX_DECODED_CHARS
+    pending: list[tuple[str, str, int]] = [("text", text, 0)]
+    while pending and len(result.views) < MAX_VIEWS:
+        origin, raw, depth = pending.pop(0)
+        if not raw.isascii():
+            hidden = _TAG_RE.findall(raw)
+            if hidden:
+                result.tag_chars += sum(len(h) for h in hidden)
+                smuggled = "".join(chr(ord(c) - 0xE0000) for h in hidden for c in h)
+                pending.append(("tag_chars", smuggled, depth + 1))
+                if "tag_chars" not in result.decoded:
+                    result.decoded.append("tag_chars")
+            invisible = _INVISIBLE_RE.findall(raw)
+            if invisible:
+                result.bidi += sum(1 for c in invisible if c in _BIDI_SET)
+                result.invisible += len(invisible)
+                raw = _INVISIBLE_RE.sub("", raw)
+            if depth == 0:
+                for word in _MIXED_WORD_RE.findall(raw):
+                    if not word.isascii() and any(c in _NON_LATIN_LOOKALIKES for c in word):
+                        if any("a" <= c.lower() <= "z" for c in word):
+                            result.homoglyph_words += 1
+        canon = canonical(raw)
+        result.views.append((origin, canon))
+        if depth >= MAX_DEPTH or budget <= 0:
+            continue
+        folded = _fold_unicode(raw)
+        for kind, decoded in _decode_chunks(folded):
+            decoded = decoded[:budget]
+            budget -= len(decoded)
+            pending.append((kind, decoded, depth + 1))
+            if kind not in result.decoded:
+                result.decoded.append(kind)
+            if budget <= 0:
+                break
+        if _looks_rot13(canon):
+            pending.append(("rot13", canon.translate(_ROT13), depth + 1))
+            if "rot13" not in result.decoded:
+                result.decoded.append("rot13")
+    return result

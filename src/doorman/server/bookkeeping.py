@@ -1,0 +1,131 @@
+"""After a request: settle its reservation, record its ledger row, measure it, log one line.
+
+Kept apart from the stages because it runs on every path out of the pipeline — success,
+refusal, upstream failure, end of stream, client disconnect — and must never raise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import structlog
+
+from doorman.cost.prices import cost_usd, price_for
+from doorman.exchange import Exchange
+from doorman.ledger.row import LedgerRow
+
+if TYPE_CHECKING:
+    from doorman.server.state import Gateway
+
+log = structlog.get_logger("doorman.request")
+
+
+def _cost(gw: Gateway, ex: Exchange) -> float:
+    served = ex.served.model if ex.served is not None else ex.model
+    model = gw.settings.models.get(served)
+    if model is None or ex.degraded:
+        return 0.0
+    u = ex.usage
+    return cost_usd(price_for(served, model), u.input_tokens, u.output_tokens, u.cached_tokens)
+
+
+def _budget_spend(ex: Exchange, name: str) -> float | None:
+    """Spend in the user's budget window after settlement, from the reservation's snapshot."""
+    res = ex.reservation
+    if res is None:
+        return None
+    for status in res.statuses:
+        spec = status.spec
+        if spec.scope.kind == "user" and spec.name == name:
+            return max(0.0, spec.capacity - status.remaining - ex.reserved_usd + ex.cost_usd)
+    return None
+
+
+def build_row(ex: Exchange, gateway_ms: float) -> LedgerRow:
+    p = ex.principal
+    return LedgerRow(
+        request_id=ex.request_id,
+        key_id=p.key_id if p else None,
+        user_id=p.user_id if p else None,
+        tier=ex.tier_name or None,
+        task=ex.task,
+        requested_model=ex.requested_model or None,
+        served_model=ex.served.model if ex.served else None,
+        provider=ex.served.provider if ex.served else None,
+        input_tokens=ex.usage.input_tokens,
+        output_tokens=ex.usage.output_tokens,
+        cached_tokens=ex.usage.cached_tokens,
+        cost_usd=ex.cost_usd,
+        reserved_usd=ex.reserved_usd,
+        latency_ms=round(gateway_ms, 3),
+        upstream_ms=round(ex.upstream_ms, 3) if ex.upstream_ms is not None else None,
+        ttft_ms=round(ex.ttft_ms, 3) if ex.ttft_ms is not None else None,
+        status=ex.status,
+        error_code=ex.error_code,
+        retries=ex.retries,
+        cache_hit=ex.cache_hit,
+        degraded=ex.degraded,
+        flags=",".join(dict.fromkeys(ex.flags)) or None,
+        wire=ex.wire,
+        stream=ex.stream,
+    )
+
+
+async def finish_exchange(gw: Gateway, ex: Exchange) -> None:
+    if ex.served is not None or ex.degraded:
+        ex.cost_usd = _cost(gw, ex)
+    if ex.reservation is not None:
+        try:
+            # Shielded: a client disconnect cancels the stream, never the refund.
+            await asyncio.shield(
+                gw.limiter.settle(ex.reservation, tokens=ex.usage.total, usd=ex.cost_usd)
+            )
+        except Exception as exc:  # the lease expires on its own; log and carry on
+            log.error("settle_failed", request_id=ex.request_id, error=type(exc).__name__)
+    gateway_ms = ex.elapsed_ms
+    if ex.upstream_ms is not None:
+        gateway_ms = max(0.0, gateway_ms - ex.upstream_ms)
+    row = build_row(ex, ex.elapsed_ms)
+    # Requests refused before authentication belong to nobody: they go to metrics and logs only.
+    if ex.principal is not None:
+        try:
+            await asyncio.shield(gw.ledger.record(row))
+        except Exception as exc:
+            log.error("ledger_write_failed", request_id=ex.request_id, error=type(exc).__name__)
+    gw.metrics.observe_request(row, gateway_ms / 1000)
+    if ex.status >= 400 and ex.error_code:
+        gw.metrics.observe_rejection(ex.error_code)
+    if ex.principal is not None and ex.tier is not None and ex.cost_usd > 0:
+        today = _budget_spend(ex, "daily_budget_usd")
+        month = _budget_spend(ex, "monthly_budget_usd")
+        if today is not None or month is not None:
+            try:
+                await gw.alerts.check_budget(
+                    ex.principal.user_id, ex.tier_name, today or 0.0, month or 0.0, ex.tier
+                )
+            except Exception as exc:
+                log.error("budget_alert_failed", error=type(exc).__name__)
+    if ex.principal is not None and gw.anomaly is not None and ex.status < 400:
+        try:
+            await gw.anomaly.observe(row)
+        except Exception as exc:
+            log.error("anomaly_check_failed", error=type(exc).__name__)
+    log.info(
+        "request",
+        request_id=ex.request_id,
+        key_id=row.key_id,
+        user=row.user_id,
+        model=ex.requested_model or None,
+        served_by=row.served_model,
+        status=ex.status,
+        error_code=ex.error_code,
+        input_tokens=row.input_tokens,
+        output_tokens=row.output_tokens,
+        cost_usd=round(ex.cost_usd, 8),
+        gateway_ms=round(gateway_ms, 2),
+        upstream_ms=row.upstream_ms,
+        attempts=ex.attempts,
+        stream=ex.stream,
+        flags=row.flags,
+    )

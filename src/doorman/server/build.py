@@ -1,0 +1,97 @@
+"""Start-up and shut-down: build every component of a Gateway from Settings, in order."""
+
+from __future__ import annotations
+
+import structlog
+
+from doorman.config import Settings
+from doorman.server.state import Gateway
+
+log = structlog.get_logger("doorman.server")
+
+
+async def build_gateway(settings: Settings, self_base_url: str) -> tuple[Gateway, str | None]:
+    """Migrate the database, connect the stores and return (gateway, new master key or None)."""
+    from doorman.auth.authenticator import Authenticator
+    from doorman.auth.master import ensure_master_key
+    from doorman.auth.service import KeyService
+    from doorman.db.engine import create_engine
+    from doorman.db.migrate import upgrade_async
+    from doorman.ledger.store import Ledger
+    from doorman.limits import Limiter, connect_redis
+    from doorman.observe.alerts import AlertSink
+    from doorman.observe.anomaly import AnomalyDetector
+    from doorman.observe.metrics import Metrics
+    from doorman.upstream.dispatch import Dispatcher
+    from doorman.upstream.pool import UpstreamPool
+
+    gw = Gateway(settings)
+    await upgrade_async(settings.database_url)
+    gw.engine = create_engine(settings.database_url)
+    new_master = await ensure_master_key(gw.engine)
+    gw.redis = connect_redis(settings.redis_url) if settings.redis_url else None
+    gw.metrics = Metrics()
+    gw.alerts = AlertSink(settings.alerts, gw.engine, zone=settings.zone, metrics=gw.metrics)
+    await gw.alerts.start()
+
+    def auth_alert(event: dict[str, object]) -> None:
+        fields = {k: v for k, v in event.items() if k not in ("kind", "severity", "message")}
+        gw.alerts.emit_nowait(str(event.get("kind", "auth_failure_burst")), "warning",
+                              str(event.get("message") or "") or None, **fields)
+
+    gw.authenticator = Authenticator(gw.engine, settings, gw.redis, on_alert=auth_alert)
+    gw.limiter = Limiter.create(settings.limits, gw.redis, settings.zone)
+    if settings.ledger_enabled:
+        gw.ledger = Ledger(gw.engine, on_batch=gw.metrics.observe_ledger_batch)
+    else:
+        gw.ledger = Ledger.disabled()
+    await gw.ledger.start()
+    if settings.anomaly.enabled:
+        keys = KeyService(gw.engine, settings)
+
+        async def suspend(user_id: str, *, reason: str) -> object:
+            info = await keys.suspend_user(user_id, reason=reason)
+            gw.authenticator.invalidate(user_id=user_id)
+            return info
+
+        gw.anomaly = AnomalyDetector(
+            settings.anomaly, engine=gw.engine, alerts=gw.alerts, tiers=settings.tiers,
+            suspend_user=suspend, zone=settings.zone,
+        )
+        await gw.anomaly.start()
+    try:  # TEMP until screening lands
+        from doorman.screen import InputScreener
+
+        gw.screener = InputScreener(settings.screening)
+    except ImportError:
+        gw.screener = None
+    gw.upstreams = UpstreamPool(settings, self_base_url)
+    gw.dispatcher = Dispatcher(settings, gw.upstreams)
+    log.info(
+        "gateway_started",
+        database=settings.database_url.split("://", 1)[0],
+        redis=bool(settings.redis_url),
+        models=sorted(settings.models),
+    )
+    return gw, new_master
+
+
+async def close_gateway(gw: Gateway) -> None:
+    """Flush what is buffered (ledger, baselines, alerts) and close connections."""
+    for closer in (
+        getattr(gw, "ledger", None) and gw.ledger.close,
+        gw.anomaly.close if gw.anomaly is not None else None,
+        getattr(gw, "authenticator", None) and gw.authenticator.close,
+        getattr(gw, "alerts", None) and gw.alerts.close,
+        getattr(gw, "limiter", None) and gw.limiter.aclose,
+        getattr(gw, "upstreams", None) and gw.upstreams.close,
+    ):
+        if closer:
+            try:
+                await closer()
+            except Exception as exc:  # keep closing the rest
+                log.error("close_failed", component=getattr(closer, "__qualname__", "?"), error=str(exc))
+    if gw.redis is not None:
+        await gw.redis.aclose()
+    if getattr(gw, "engine", None) is not None:
+        await gw.engine.dispose()

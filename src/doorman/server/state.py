@@ -1,0 +1,157 @@
+"""The Gateway: every long-lived component of one process, built once at start-up.
+
+Stages reach shared parts (limiter, ledger, screener, upstream pool) through this object, so the
+server and ``doorman.Client`` assemble the same pipeline from the same settings.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import structlog
+
+from doorman.config import Settings
+from doorman.cost.tokens import count_messages
+from doorman.errors import DoormanError
+from doorman.exchange import Exchange
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from doorman.auth.authenticator import Authenticator
+    from doorman.ledger.store import Ledger
+    from doorman.limits import Limiter
+    from doorman.observe.alerts import AlertSink
+    from doorman.observe.anomaly import AnomalyDetector
+    from doorman.observe.metrics import Metrics
+    from doorman.pipeline import Reply
+    from doorman.screen import InputScreener
+    from doorman.upstream.dispatch import Dispatcher
+    from doorman.upstream.pool import UpstreamPool
+
+log = structlog.get_logger("doorman.request")
+
+KEY_EXPIRY_WARNING_DAYS = 14
+
+
+@dataclass(slots=True)
+class Admission:
+    reservation: Any
+    max_tokens: int
+    reserved_usd: float
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Gateway:
+    settings: Settings
+    engine: AsyncEngine
+    redis: Redis | None
+    limiter: Limiter
+    authenticator: Authenticator
+    ledger: Ledger
+    metrics: Metrics
+    alerts: AlertSink
+    anomaly: AnomalyDetector | None
+    screener: InputScreener | None
+    upstreams: UpstreamPool
+    dispatcher: Dispatcher
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.redis = None
+        self.screener = None
+        self.anomaly = None
+
+    # ------------------------------------------------------------ used by stages
+    def count_input_tokens(self, ex: Exchange) -> int:
+        system = ex.body.get("system") if ex.wire == "anthropic" else None
+        return count_messages(ex.body.get("messages") or [], ex.model, system=system)
+
+    async def admit(self, ex: Exchange, requested_max_tokens: int | None) -> Admission:
+        from doorman.cost.prices import price_for
+        from doorman.limits import admit, build_limits, rate_limit_headers
+
+        assert ex.tier is not None and ex.principal is not None
+        model = self.settings.models[ex.model]
+        specs = build_limits(
+            ex.tier,
+            ex.tier_name,
+            ex.principal.user_id,
+            ex.principal.key_id,
+            ex.model,
+            model,
+            model.provider,
+            self.settings.limits,
+        )
+        result = await admit(
+            self.limiter,
+            specs,
+            input_tokens=ex.input_tokens,
+            requested_max_tokens=requested_max_tokens,
+            tier=ex.tier,
+            model_price=price_for(ex.model, model),
+            model_max_output_tokens=model.max_output_tokens,
+        )
+        return Admission(
+            reservation=result.reservation,
+            max_tokens=result.max_tokens,
+            reserved_usd=result.reserved_usd,
+            headers=rate_limit_headers(result.reservation),
+        )
+
+    def degraded_reply(self, ex: Exchange, error: DoormanError) -> Reply | None:
+        """The configured safe answer when every deployment failed, or None to return the error."""
+        from doorman.pipeline import Reply
+
+        if error.status_code < 500 and error.status_code != 429:
+            return None
+        model = self.settings.models.get(ex.model)
+        policy = (model.degraded if model else None) or (ex.tier.degraded if ex.tier else None)
+        if policy is None or policy.mode != "message":
+            return None
+        log.warning("degraded_answer", request_id=ex.request_id, model=ex.model, cause=error.code)
+        headers = {"x-doorman-degraded": "true", **ex.limit_headers}
+        if ex.wire == "anthropic":
+            body: dict[str, Any] = {
+                "id": f"msg_degraded_{ex.request_id}",
+                "type": "message",
+                "role": "assistant",
+                "model": ex.requested_model,
+                "content": [{"type": "text", "text": policy.message}],
+                "stop_reason": "end_turn",
+                "stop_sequence": None,
+                "usage": {"input_tokens": 0, "output_tokens": 0},
+            }
+        else:
+            body = {
+                "id": f"chatcmpl-degraded-{ex.request_id}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": ex.requested_model,
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": policy.message},
+                     "finish_reason": "stop"}
+                ],
+                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+            }
+        if ex.stream:
+            from doorman.server.sse import degraded_stream
+
+            return Reply(200, headers, stream=degraded_stream(ex.wire, body))
+        return Reply(200, headers, body=orjson.dumps(body))
+
+    def add_key_headers(self, ex: Exchange, headers: dict[str, str]) -> None:
+        days = ex.principal.expires_in_days if ex.principal is not None else None
+        if days is not None and days < KEY_EXPIRY_WARNING_DAYS:
+            headers["x-doorman-key-expires-in-days"] = str(days)
+
+    # ------------------------------------------------------------ bookkeeping
+    async def finish(self, ex: Exchange) -> None:
+        """Settle the reservation, record the ledger row, update metrics and log one line."""
+        from doorman.server.bookkeeping import finish_exchange
+
+        await finish_exchange(self, ex)

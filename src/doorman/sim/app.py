@@ -1,0 +1,348 @@
+"""Simulated LLM provider as an ASGI app (``doorman sim`` runs it as its own process).
+
+It answers any model name in both wire formats with deterministic text whose length follows
+``max_tokens``, counts usage with the gateway's tokenizer, and injects faults on demand (errors,
+429s with retry-after, stalls, mid-stream disconnects, latency) so tests, benchmarks and chaos
+runs exercise the gateway against real HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import time
+from collections import Counter, deque
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from doorman.cost.tokens import count_messages, count_text
+
+# Common English words that are one cl100k token each with a leading space.
+_WORDS = (
+    "the of and to in is that for it with as was on be at by this had not are but from or have an "
+    "they which one you were all we her she there would their will each about how up out them then "
+    "many some so these other into has more two like him see time could no make than first been "
+    "its who now people my made over did down only way find use may water long little very after "
+    "words called just where most know get through back much before go good new write our used me "
+    "man too any day same right look think also around another came come work three word must "
+    "because does part even place well such here take why things help put years different away "
+    "again off went old number great tell men say small every found still between name should home "
+    "big give air line set own under read last never us left end along while might next sound below"
+).split()
+
+DEFAULT_REPLY_TOKENS = 16
+
+
+@dataclass
+class SimOptions:
+    ttft_ms: float = 0.0
+    token_ms: float = 0.0
+    error_rate: float = 0.0
+    rate_limit_rate: float = 0.0
+    retry_after: float = 1.0
+    stall_rate: float = 0.0
+    stall_s: float = 3600.0
+    disconnect_rate: float = 0.0
+    max_reply_tokens: int = 1024
+    rpm: int | None = None
+    seed: int | None = None
+
+
+@dataclass
+class SimStats:
+    requests: int = 0
+    by_path: Counter[str] = field(default_factory=Counter)
+    by_model: Counter[str] = field(default_factory=Counter)
+    faults: Counter[str] = field(default_factory=Counter)
+    ok: int = 0
+    output_tokens: int = 0
+    input_tokens: int = 0
+
+
+class _Sim:
+    def __init__(self, options: SimOptions) -> None:
+        self.options = options
+        self.stats = SimStats()
+        self.rng = random.Random(options.seed)
+        self.minute: deque[float] = deque()
+        self._text_cache: dict[tuple[int, int], str] = {}
+
+    # ---------------------------------------------------------------- helpers
+    def reply_text(self, seed_text: str, n_tokens: int) -> str:
+        start = int.from_bytes(hashlib.blake2b(seed_text.encode(), digest_size=4).digest(), "big")
+        key = (start % len(_WORDS), n_tokens)
+        text = self._text_cache.get(key)
+        if text is None:
+            offset = key[0]
+            words = [_WORDS[(offset + i) % len(_WORDS)] for i in range(n_tokens)]
+            text = " ".join(words)
+            if len(self._text_cache) < 4096:
+                self._text_cache[key] = text
+        return text
+
+    def rate_headers(self) -> dict[str, str]:
+        if self.options.rpm is None:
+            return {}
+        now = time.monotonic()
+        while self.minute and now - self.minute[0] > 60:
+            self.minute.popleft()
+        remaining = max(0, self.options.rpm - len(self.minute))
+        reset = 60 - (now - self.minute[0]) if self.minute else 0.0
+        return {
+            "x-ratelimit-limit-requests": str(self.options.rpm),
+            "x-ratelimit-remaining-requests": str(remaining),
+            "x-ratelimit-reset-requests": f"{reset:.3f}s",
+            "anthropic-ratelimit-requests-limit": str(self.options.rpm),
+            "anthropic-ratelimit-requests-remaining": str(remaining),
+        }
+
+    def fault(self) -> str | None:
+        """Decide this request's injected fault (at most one)."""
+        o = self.options
+        if o.rpm is not None:
+            now = time.monotonic()
+            while self.minute and now - self.minute[0] > 60:
+                self.minute.popleft()
+            if len(self.minute) >= o.rpm:
+                return "quota_429"
+            self.minute.append(now)
+        roll = self.rng.random()
+        for name, rate in (
+            ("error", o.error_rate),
+            ("rate_limit", o.rate_limit_rate),
+            ("stall", o.stall_rate),
+            ("disconnect", o.disconnect_rate),
+        ):
+            if roll < rate:
+                return name
+            roll -= rate
+        return None
+
+
+def _error(wire: str, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    if wire == "anthropic":
+        etype = {429: "rate_limit_error", 529: "overloaded_error"}.get(status, "api_error")
+        body: dict[str, Any] = {"type": "error", "error": {"type": etype, "message": message}}
+    else:
+        etype = "rate_limit_error" if status == 429 else "server_error"
+        body = {"error": {"message": message, "type": etype, "param": None, "code": None}}
+    return Response(orjson.dumps(body), status, headers=headers, media_type="application/json")
+
+
+def create_sim_app(options: SimOptions | None = None) -> Starlette:
+    sim = _Sim(options or SimOptions())
+
+    async def handle(request: Request, wire: str) -> Response:
+        sim.stats.requests += 1
+        sim.stats.by_path[request.url.path] += 1
+        try:
+            body = orjson.loads(await request.body())
+            if not isinstance(body, dict):
+                raise ValueError("body must be an object")
+        except ValueError as exc:
+            return Response(
+                orjson.dumps({"error": {"message": f"invalid JSON: {exc}", "type": "invalid_request_error"}}),
+                400,
+                media_type="application/json",
+            )
+        model = str(body.get("model", "sim"))
+        sim.stats.by_model[model] += 1
+        headers = sim.rate_headers()
+        fault = sim.fault()
+        if fault is not None:
+            sim.stats.faults[fault] += 1
+        if fault == "error":
+            status = sim.rng.choice((500, 503))
+            return _error(wire, status, "simulated upstream failure", headers)
+        if fault in ("rate_limit", "quota_429"):
+            headers["retry-after"] = f"{sim.options.retry_after:g}"
+            return _error(wire, 429, "simulated rate limit", headers)
+        if fault == "stall":
+            await asyncio.sleep(sim.options.stall_s)
+
+        messages = body.get("messages") or []
+        system = body.get("system") if wire == "anthropic" else None
+        input_tokens = count_messages(messages, model, system=system)
+        requested = body.get("max_tokens") or body.get("max_completion_tokens")
+        n = int(requested) if isinstance(requested, int) and requested > 0 else DEFAULT_REPLY_TOKENS
+        n = min(n, sim.options.max_reply_tokens)
+        last = messages[-1] if messages and isinstance(messages[-1], dict) else {}
+        text = sim.reply_text(str(last.get("content", "")), n)
+        output_tokens = count_text(text, model)
+        truncated = isinstance(requested, int) and output_tokens >= requested
+        sim.stats.input_tokens += input_tokens
+        sim.stats.output_tokens += output_tokens
+        rid = "sim-" + hashlib.blake2b(f"{time.time_ns()}{sim.stats.requests}".encode(), digest_size=8).hexdigest()
+        ctx = _Reply(wire, rid, model, text, input_tokens, output_tokens, truncated, body)
+        if body.get("stream"):
+            return StreamingResponse(
+                _stream(sim, ctx, fault == "disconnect"),
+                media_type="text/event-stream",
+                headers=headers,
+            )
+        if fault == "disconnect":
+            raise ConnectionAbortedError("simulated disconnect")
+        delay = (sim.options.ttft_ms + sim.options.token_ms * output_tokens) / 1000
+        if delay > 0:
+            await asyncio.sleep(delay)
+        sim.stats.ok += 1
+        return Response(ctx.full_body(), 200, headers=headers, media_type="application/json")
+
+    async def chat(request: Request) -> Response:
+        return await handle(request, "openai")
+
+    async def messages(request: Request) -> Response:
+        return await handle(request, "anthropic")
+
+    async def models(request: Request) -> Response:
+        return Response(
+            orjson.dumps({"object": "list", "data": [{"id": "sim", "object": "model", "owned_by": "doorman-sim"}]}),
+            media_type="application/json",
+        )
+
+    async def stats(request: Request) -> Response:
+        data = asdict(sim.stats)
+        data["options"] = asdict(sim.options)
+        return Response(orjson.dumps(data), media_type="application/json")
+
+    async def reset(request: Request) -> Response:
+        sim.stats = SimStats()
+        sim.minute.clear()
+        return Response(b"{}", media_type="application/json")
+
+    async def configure(request: Request) -> Response:
+        """Change fault options at run time (chaos tests flip a healthy upstream to failing)."""
+        changes = orjson.loads(await request.body() or b"{}")
+        for key, value in changes.items():
+            if not hasattr(sim.options, key):
+                return Response(orjson.dumps({"error": f"unknown option {key}"}), 422)
+            setattr(sim.options, key, value)
+        return Response(orjson.dumps(asdict(sim.options)), media_type="application/json")
+
+    routes = [
+        Route("/v1/chat/completions", chat, methods=["POST"]),
+        Route("/chat/completions", chat, methods=["POST"]),
+        Route("/v1/messages", messages, methods=["POST"]),
+        Route("/v1/models", models, methods=["GET"]),
+        Route("/sim/stats", stats, methods=["GET"]),
+        Route("/sim/reset", reset, methods=["POST"]),
+        Route("/sim/configure", configure, methods=["POST"]),
+    ]
+    return Starlette(routes=routes)
+
+
+@dataclass
+class _Reply:
+    wire: str
+    rid: str
+    model: str
+    text: str
+    input_tokens: int
+    output_tokens: int
+    truncated: bool
+    request: dict[str, Any]
+
+    def full_body(self) -> bytes:
+        if self.wire == "anthropic":
+            return orjson.dumps(
+                {
+                    "id": "msg_" + self.rid,
+                    "type": "message",
+                    "role": "assistant",
+                    "model": self.model,
+                    "content": [{"type": "text", "text": self.text}],
+                    "stop_reason": "max_tokens" if self.truncated else "end_turn",
+                    "stop_sequence": None,
+                    "usage": {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens},
+                }
+            )
+        return orjson.dumps(
+            {
+                "id": "chatcmpl-" + self.rid,
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": self.model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": self.text},
+                        "finish_reason": "length" if self.truncated else "stop",
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": self.input_tokens,
+                    "completion_tokens": self.output_tokens,
+                    "total_tokens": self.input_tokens + self.output_tokens,
+                },
+            }
+        )
+
+
+def _sse(data: dict[str, Any], event: str | None = None) -> bytes:
+    head = f"event: {event}\n".encode() if event else b""
+    return head + b"data: " + orjson.dumps(data) + b"\n\n"
+
+
+async def _stream(sim: _Sim, r: _Reply, disconnect: bool) -> AsyncIterator[bytes]:
+    o = sim.options
+    if o.ttft_ms:
+        await asyncio.sleep(o.ttft_ms / 1000)
+    pieces = r.text.split(" ")
+    pieces = [pieces[0]] + [" " + p for p in pieces[1:]]
+    cut = len(pieces) // 2 if disconnect else None
+    if r.wire == "anthropic":
+        yield _sse(
+            {
+                "type": "message_start",
+                "message": {
+                    "id": "msg_" + r.rid, "type": "message", "role": "assistant", "model": r.model,
+                    "content": [], "stop_reason": None, "stop_sequence": None,
+                    "usage": {"input_tokens": r.input_tokens, "output_tokens": 1},
+                },
+            },
+            "message_start",
+        )
+        yield _sse({"type": "content_block_start", "index": 0,
+                    "content_block": {"type": "text", "text": ""}}, "content_block_start")
+        for i, piece in enumerate(pieces):
+            if cut is not None and i == cut:
+                raise ConnectionAbortedError("simulated disconnect")
+            if o.token_ms:
+                await asyncio.sleep(o.token_ms / 1000)
+            yield _sse({"type": "content_block_delta", "index": 0,
+                        "delta": {"type": "text_delta", "text": piece}}, "content_block_delta")
+        yield _sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
+        yield _sse(
+            {"type": "message_delta",
+             "delta": {"stop_reason": "max_tokens" if r.truncated else "end_turn", "stop_sequence": None},
+             "usage": {"output_tokens": r.output_tokens}},
+            "message_delta",
+        )
+        yield _sse({"type": "message_stop"}, "message_stop")
+        sim.stats.ok += 1
+        return
+    created = int(time.time())
+    base = {"id": "chatcmpl-" + r.rid, "object": "chat.completion.chunk", "created": created, "model": r.model}
+    yield _sse({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]})
+    for i, piece in enumerate(pieces):
+        if cut is not None and i == cut:
+            raise ConnectionAbortedError("simulated disconnect")
+        if o.token_ms:
+            await asyncio.sleep(o.token_ms / 1000)
+        yield _sse({**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
+    yield _sse({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "length" if r.truncated else "stop"}]})
+    opts = r.request.get("stream_options")
+    if isinstance(opts, dict) and opts.get("include_usage"):
+        yield _sse({**base, "choices": [], "usage": {
+            "prompt_tokens": r.input_tokens, "completion_tokens": r.output_tokens,
+            "total_tokens": r.input_tokens + r.output_tokens}})
+    yield b"data: [DONE]\n\n"
+    sim.stats.ok += 1

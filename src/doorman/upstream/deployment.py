@@ -1,0 +1,52 @@
+"""A deployment: one model served by one provider — the unit that is retried and broken."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from doorman.config import ModelSettings, ProviderSettings, Settings
+
+Wire = Literal["openai", "anthropic"]
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    model: str  # the configured model name (what the ledger calls "served_model")
+    settings: ModelSettings
+    provider: str
+    provider_settings: ProviderSettings
+    upstream_model: str  # the name sent to the provider
+
+    @property
+    def key(self) -> str:
+        return f"{self.provider}/{self.model}"
+
+    def wire_for(self, client_wire: Wire) -> Wire:
+        """The wire format spoken to the provider. The simulator speaks both, so it mirrors the client."""
+        kind = self.provider_settings.kind
+        if kind == "sim":
+            return client_wire
+        return "anthropic" if kind == "anthropic" else "openai"
+
+
+def deployments_for(settings: Settings, model: str) -> list[Deployment]:
+    """The model itself followed by its fallbacks, in configured order, without repeats."""
+    order = [model, *settings.models[model].fallbacks]
+    seen: set[str] = set()
+    result: list[Deployment] = []
+    for name in order:
+        if name in seen or name not in settings.models:
+            continue
+        seen.add(name)
+        m = settings.models[name]
+        result.append(
+            Deployment(
+                model=name,
+                settings=m,
+                provider=m.provider,
+                provider_settings=settings.providers[m.provider],
+                upstream_model=m.upstream_model or name,
+            )
+        )
+    return result

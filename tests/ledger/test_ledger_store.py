@@ -1,0 +1,147 @@
+"""Group commit: an awaited row is committed; concurrent rows share batches; errors propagate."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from doorman.db.engine import create_engine
+from doorman.ledger import Ledger, LedgerRow
+from doorman.ledger.models import LedgerEntry
+from doorman.ledger.store import LedgerClosed
+
+
+def make_row(i: int, **overrides: object) -> LedgerRow:
+    values: dict[str, object] = dict(
+        request_id=f"req-{i}",
+        key_id="k1",
+        user_id=f"user-{i % 3}",
+        tier="free",
+        task="chat",
+        requested_model="sim-small",
+        served_model="sim-small",
+        provider="sim",
+        input_tokens=10,
+        output_tokens=20,
+        cost_usd=0.001,
+        latency_ms=12.5,
+        status=200,
+    )
+    values.update(overrides)
+    return LedgerRow(**values)  # type: ignore[arg-type]
+
+
+async def count_rows(url_engine: AsyncEngine) -> int:
+    async with url_engine.connect() as conn:
+        return int((await conn.execute(select(func.count()).select_from(LedgerEntry))).scalar_one())
+
+
+async def test_awaited_row_is_visible_from_another_connection(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    ledger = Ledger(engine, max_batch=500, max_delay_ms=5)
+    await ledger.start()
+    try:
+        await ledger.record(make_row(1, flags="pii", stream=True, wire="anthropic"))
+        # A separate engine (another process would see the same): the row is committed.
+        other = create_engine(database_url)
+        try:
+            async with other.connect() as conn:
+                row = (await conn.execute(select(LedgerEntry))).one()
+        finally:
+            await other.dispose()
+    finally:
+        await ledger.close()
+    assert row.request_id == "req-1"
+    assert row.flags == "pii" and row.stream is True and row.wire == "anthropic"
+    assert row.ts.tzinfo is not None
+
+
+async def test_concurrent_records_share_batches(engine: AsyncEngine) -> None:
+    batches: list[int] = []
+    ledger = Ledger(
+        engine, max_batch=100, max_delay_ms=20, on_batch=lambda n, _s: batches.append(n)
+    )
+    await ledger.start()
+    try:
+        await asyncio.gather(*(ledger.record(make_row(i)) for i in range(250)))
+        assert await count_rows(engine) == 250
+    finally:
+        await ledger.close()
+    assert sum(batches) == 250
+    assert len(batches) <= 5  # 250 rows, batches of <= 100: three or so, never one per row
+    assert max(batches) == 100
+    assert ledger.rows_committed == 250
+
+
+async def test_close_flushes_rows_queued_but_not_yet_committed(engine: AsyncEngine) -> None:
+    ledger = Ledger(engine, max_batch=1000, max_delay_ms=10_000)
+    await ledger.start()
+    waiters = [asyncio.create_task(ledger.record(make_row(i))) for i in range(10)]
+    await asyncio.sleep(0)
+    await ledger.close()
+    await asyncio.gather(*waiters)
+    assert await count_rows(engine) == 10
+    with pytest.raises(LedgerClosed):
+        await ledger.record(make_row(99))
+
+
+async def test_commit_error_reaches_every_awaiter_of_that_batch(engine: AsyncEngine) -> None:
+    ledger = Ledger(engine, max_batch=500, max_delay_ms=20)
+    await ledger.start()
+    try:
+        # A NOT NULL violation (status=None) fails the whole batch it lands in.
+        results = await asyncio.gather(
+            ledger.record(make_row(1)),
+            ledger.record(make_row(2, status=None)),
+            return_exceptions=True,
+        )
+        assert all(isinstance(r, Exception) for r in results)
+        # The writer survives: the next batch commits.
+        await ledger.record(make_row(3))
+    finally:
+        await ledger.close()
+    async with engine.connect() as conn:
+        ids = (await conn.execute(select(LedgerEntry.request_id))).scalars().all()
+    assert ids == ["req-3"]
+
+
+async def test_cancelled_request_still_lands_its_row(engine: AsyncEngine) -> None:
+    ledger = Ledger(engine, max_batch=500, max_delay_ms=30)
+    await ledger.start()
+    try:
+        task = asyncio.create_task(ledger.record(make_row(1)))
+        await asyncio.sleep(0.001)
+        task.cancel()
+        await ledger.record(make_row(2))
+    finally:
+        await ledger.close()
+    assert await count_rows(engine) == 2
+
+
+async def test_disabled_ledger_records_nothing() -> None:
+    ledger = Ledger.disabled()
+    await ledger.start()
+    await ledger.record(make_row(1))
+    await ledger.close()
+    assert ledger.enabled is False
+
+
+async def test_timestamps_are_stored_in_utc(engine: AsyncEngine) -> None:
+    from zoneinfo import ZoneInfo
+
+    local = datetime(2026, 3, 1, 9, 0, tzinfo=ZoneInfo("Asia/Kolkata"))
+    ledger = Ledger(engine)
+    await ledger.start()
+    try:
+        await ledger.record(make_row(1, ts=local))
+    finally:
+        await ledger.close()
+    async with engine.connect() as conn:
+        ts = (await conn.execute(select(LedgerEntry.ts))).scalar_one()
+        await conn.execute(text("SELECT 1"))
+    assert ts == local.astimezone(UTC)
