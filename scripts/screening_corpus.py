@@ -299,7 +299,10 @@ _ORDINARY_A = [
     "Compare {t} with {u} in a table.", "Write a limerick that mentions {t}.",
     "Give me an analogy that explains {t}.", "What are common misconceptions about {t}?",
     "Help me outline an essay on {t}.", "Tell me a joke about {t}.",
-    "Write a haiku about {t} and {u}.",
+    "Write a haiku about {t} and {u}.", "Answer this question: why does {t} matter?",
+    "Write five questions and answers about {t}.", "Make a Q&A sheet for {t}.",
+    "Give me a short answer: is {t} older than {u}?", "Create a worksheet on {t}.",
+    "Generate practice questions (with answers) about {t}.",
 ]
 _ORDINARY_B = [
     "could you walk me through {t}? i keep getting confused",

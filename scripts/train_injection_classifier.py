@@ -45,7 +45,7 @@ Record = dict[str, Any]
 MAX_FEATURES = 40_000
 DUP_JACCARD = 0.5
 WILD_EVAL_SHARE = 0.3
-CALIB_SHARE = 0.2
+CALIB_FOLDS = 4
 
 
 def _full_shingles(tokens: list[str], size: int = 5) -> set[int]:
@@ -91,10 +91,6 @@ def split_records(records: list[Record]) -> tuple[list[Record], list[Record]]:
         for rec in members:
             rec["split"] = split
     train = [r for r in unique if r["split"] == "train"]
-    # benign calibration slice: held out from fitting, used to set the threshold
-    for rec in train:
-        if rec["label"] == 0 and rng.random() < CALIB_SHARE:
-            rec["split"] = "calib"
     index: dict[int, list[int]] = defaultdict(list)
     for i, rec in enumerate(train):
         for mark in rec["sh"]:
@@ -131,7 +127,7 @@ def featurize(
 
 
 def fit_classifier(train: list[Record], c_value: float) -> Classifier:
-    fit = [r for r in train if r["split"] == "train"]
+    fit = train
     texts = [r["canon"] for r in fit]
     labels = np.array([r["label"] for r in fit])
     df: Counter[str] = Counter()
@@ -175,8 +171,30 @@ def build_templates(train: list[Record]) -> TemplateIndex:
     return TemplateIndex(postings=kept, sizes=sizes)
 
 
-def calibrate(detector: InjectionDetector, calib: list[Record], target_fpr: float) -> float:
-    scores = sorted(detector.detect(r["text"]).score for r in calib)
+def cross_fitted_benign_scores(
+    train: list[Record], templates: TemplateIndex, c_value: float
+) -> list[float]:
+    """Scores of every benign training text from a model that never saw its *source*.
+
+    Calibrating on texts the classifier was fit on would set the threshold far too low;
+    holding out whole sources estimates the false-positive rate on unfamiliar prompts.
+    """
+    sources = sorted({r["source"] for r in train if r["label"] == 0})
+    scores: list[float] = []
+    for fold in range(CALIB_FOLDS):
+        held = {s for i, s in enumerate(sources) if i % CALIB_FOLDS == fold}
+        fit = [r for r in train if r["source"] not in held]
+        detector = InjectionDetector(fit_classifier(fit, c_value), templates, threshold=0.5)
+        scores.extend(
+            detector.detect(r["text"]).score
+            for r in train
+            if r["source"] in held and r["label"] == 0
+        )
+    return scores
+
+
+def calibrate(scores: list[float], target_fpr: float) -> float:
+    scores = sorted(scores)
     k = int(math.floor(len(scores) * (1.0 - target_fpr)))
     threshold = scores[min(k, len(scores) - 1)] + 1e-4
     return float(min(0.95, max(0.5, threshold)))
@@ -205,9 +223,10 @@ def main() -> None:
     train, evals = split_records(assemble())
     classifier = fit_classifier(train, args.c_value)
     templates = build_templates(train)
-    detector = InjectionDetector(classifier, templates, threshold=0.5)
-    calib = [r for r in train if r["split"] == "calib"]
-    threshold = calibrate(detector, calib, args.target_fpr)
+    threshold = calibrate(
+        cross_fitted_benign_scores(train, templates, args.c_value), args.target_fpr
+    )
+    detector = InjectionDetector(classifier, templates, threshold=threshold)
 
     ARTIFACT_DIR.mkdir(parents=True, exist_ok=True)
     _write_json_gz(

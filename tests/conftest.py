@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from services import create_database, postgres_server, redis_server  # noqa: E402
+from services import create_database, postgres_server, redis_server
 
 
 @pytest.fixture(scope="session")

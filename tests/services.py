@@ -60,9 +60,19 @@ def redis_server() -> Iterator[str]:
     if binary:
         port = free_port()
         proc = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             if not wait_port("127.0.0.1", port):
@@ -96,13 +106,29 @@ def postgres_server() -> Iterator[str]:
     initdb, postgres = _pg_bin("initdb"), _pg_bin("postgres")
     if initdb and postgres and os.geteuid() != 0:
         with tempfile.TemporaryDirectory() as data:
-            subprocess.run([initdb, "-D", data, "-A", "trust", "-U", "postgres"], check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run(
+                [initdb, "-D", data, "-A", "trust", "-U", "postgres"],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             port = free_port()
             proc = subprocess.Popen(
-                [postgres, "-D", data, "-p", str(port), "-k", data, "-h", "127.0.0.1",
-                 "-c", "fsync=off"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                [
+                    postgres,
+                    "-D",
+                    data,
+                    "-p",
+                    str(port),
+                    "-k",
+                    data,
+                    "-h",
+                    "127.0.0.1",
+                    "-c",
+                    "fsync=off",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
             try:
                 if not wait_port("127.0.0.1", port):

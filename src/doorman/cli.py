@@ -19,6 +19,7 @@ app = typer.Typer(
 )
 err = Console(stderr=True)
 
+
 def _load_or_exit(config: Path | None) -> Settings:
     try:
         return load_settings(config)
@@ -105,19 +106,37 @@ def sim(
 
     from doorman.sim import SimOptions, create_sim_app
 
-    for name, value in (("error-rate", error_rate), ("rate-limit-rate", rate_limit_rate),
-                        ("stall-rate", stall_rate), ("disconnect-rate", disconnect_rate)):
+    for name, value in (
+        ("error-rate", error_rate),
+        ("rate-limit-rate", rate_limit_rate),
+        ("stall-rate", stall_rate),
+        ("disconnect-rate", disconnect_rate),
+    ):
         if not 0.0 <= value <= 1.0:
             err.print(f"--{name} must be between 0 and 1")
             raise typer.Exit(2)
     options = SimOptions(
-        ttft_ms=ttft_ms, token_ms=token_ms, error_rate=error_rate, rate_limit_rate=rate_limit_rate,
-        retry_after=retry_after, stall_rate=stall_rate, disconnect_rate=disconnect_rate, rpm=rpm,
-        max_reply_tokens=max_reply_tokens, seed=seed,
+        ttft_ms=ttft_ms,
+        token_ms=token_ms,
+        error_rate=error_rate,
+        rate_limit_rate=rate_limit_rate,
+        retry_after=retry_after,
+        stall_rate=stall_rate,
+        disconnect_rate=disconnect_rate,
+        rpm=rpm,
+        max_reply_tokens=max_reply_tokens,
+        seed=seed,
     )
     err.print(f"doorman sim listening on http://{host}:{port}", highlight=False)
-    uvicorn.run(create_sim_app(options), host=host, port=port, loop="uvloop", http="httptools",
-                log_level="warning", access_log=False)
+    uvicorn.run(
+        create_sim_app(options),
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        log_level="warning",
+        access_log=False,
+    )
 
 
 @app.command("check-config")
@@ -134,6 +153,7 @@ def _mount_subcommands() -> None:
     from doorman.auth.cli import keys_app
     from doorman.db.cli import db_app
     from doorman.ledger.cli import ledger_app, usage
+
     try:  # TEMP until screening lands
         from doorman.screen.redteam import redteam
     except ImportError:

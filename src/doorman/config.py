@@ -7,19 +7,19 @@ environment, a ``.env`` file, or a ``NAME_FILE`` secret file.
 
 from __future__ import annotations
 
-import os
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from doorman.auth.settings import AuthSettings
 from doorman.limits.settings import LimitsSettings
 from doorman.observe.settings import AlertSettings, AnomalySettings
 from doorman.screen.settings import ScreeningSettings
+from doorman.secrets import read_secret
 from doorman.upstream.settings import ReliabilitySettings
 
 
@@ -180,6 +180,7 @@ class Settings(Strict):
     models: dict[str, ModelSettings] = Field(default_factory=lambda: dict(DEFAULT_MODELS))
     tiers: dict[str, TierSettings] = Field(default_factory=lambda: dict(DEFAULT_TIERS))
     default_tier: str = "free"
+    auth: AuthSettings = Field(default_factory=AuthSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     reliability: ReliabilitySettings = Field(default_factory=ReliabilitySettings)
     screening: ScreeningSettings = Field(default_factory=ScreeningSettings)
@@ -221,7 +222,9 @@ class Settings(Strict):
                 if fb not in names:
                     problems.append(f"models.{name}.fallbacks.{i}: unknown model '{fb}'")
                 elif fb == name:
-                    problems.append(f"models.{name}.fallbacks.{i}: a model cannot fall back to itself")
+                    problems.append(
+                        f"models.{name}.fallbacks.{i}: a model cannot fall back to itself"
+                    )
             for alias in model.aliases:
                 if alias in names or alias in seen_alias:
                     problems.append(f"models.{name}.aliases: '{alias}' is already a model or alias")
@@ -318,30 +321,3 @@ def load_settings(path: str | Path | None) -> Settings:
     if not isinstance(data, dict):
         raise ConfigError([f"{p}: the top level must be a mapping"])
     return parse_settings(data)
-
-
-def read_secret(name: str) -> str | None:
-    """A secret from the environment, a ``NAME_FILE`` secret file, or ``.env`` — in that order."""
-    value = os.environ.get(name)
-    if value:
-        return value
-    file_path = os.environ.get(f"{name}_FILE")
-    if file_path:
-        try:
-            return Path(file_path).read_text(encoding="utf-8").strip() or None
-        except OSError:
-            return None
-    dotenv = _dotenv()
-    return dotenv.get(name) or None
-
-
-_DOTENV_CACHE: dict[str, dict[str, str]] = {}
-
-
-def _dotenv() -> dict[str, str]:
-    cwd = os.getcwd()
-    if cwd not in _DOTENV_CACHE:
-        path = Path(cwd) / ".env"
-        values = dotenv_values(path) if path.is_file() else {}
-        _DOTENV_CACHE[cwd] = {k: v for k, v in values.items() if v is not None}
-    return _DOTENV_CACHE[cwd]

@@ -57,7 +57,9 @@ class Authenticate:
         ex.tier_name = principal.tier
         tier = self.gw.settings.tiers.get(principal.tier)
         if tier is None:
-            raise PermissionDenied(f"The key's tier '{principal.tier}' is not configured.", code="unknown_tier")
+            raise PermissionDenied(
+                f"The key's tier '{principal.tier}' is not configured.", code="unknown_tier"
+            )
         ex.tier = tier
         ex.task = ex.headers.get("x-doorman-task") or None
 
@@ -229,7 +231,9 @@ class Pipeline:
         headers = self.response_headers(ex)
         return Reply(reply.status, headers, body=reply.body)
 
-    async def _relay(self, ex: Exchange, reply: UpstreamReply, deadline: float) -> AsyncIterator[bytes]:
+    async def _relay(
+        self, ex: Exchange, reply: UpstreamReply, deadline: float
+    ) -> AsyncIterator[bytes]:
         """Relay SSE events to the client, metering usage; settle however the stream ends."""
         assert reply.response is not None
         resp = reply.response

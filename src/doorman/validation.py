@@ -25,7 +25,9 @@ def parse_json(raw: bytes, server: ServerSettings) -> dict[str, Any]:
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise BadRequest(f"The request body is not valid JSON: {exc}", code="invalid_json") from None
+        raise BadRequest(
+            f"The request body is not valid JSON: {exc}", code="invalid_json"
+        ) from None
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object.", code="invalid_json")
     depth = _depth(body, server.max_json_depth)
@@ -69,12 +71,20 @@ def validate_chat(body: dict[str, Any], wire: Wire, server: ServerSettings) -> N
     """Shape checks shared by both wire formats; raises BadRequest naming the path."""
     model = body.get("model")
     if not isinstance(model, str) or not model:
-        raise BadRequest("'model' is required and must be a non-empty string.", code="invalid_type", param="model")
+        raise BadRequest(
+            "'model' is required and must be a non-empty string.",
+            code="invalid_type",
+            param="model",
+        )
     messages = body.get("messages")
     if not isinstance(messages, list):
-        raise BadRequest("'messages' is required and must be an array.", code="invalid_type", param="messages")
+        raise BadRequest(
+            "'messages' is required and must be an array.", code="invalid_type", param="messages"
+        )
     if not messages:
-        raise BadRequest("'messages' must contain at least one message.", code="empty_prompt", param="messages")
+        raise BadRequest(
+            "'messages' must contain at least one message.", code="empty_prompt", param="messages"
+        )
     if len(messages) > server.max_messages:
         raise BadRequest(
             f"Too many messages: {len(messages)} > {server.max_messages}.",
@@ -84,7 +94,9 @@ def validate_chat(body: dict[str, Any], wire: Wire, server: ServerSettings) -> N
     roles = _ANTHROPIC_ROLES if wire == "anthropic" else _OPENAI_ROLES
     for i, msg in enumerate(messages):
         if not isinstance(msg, dict):
-            raise BadRequest(f"messages[{i}] must be an object.", code="invalid_type", param=f"messages[{i}]")
+            raise BadRequest(
+                f"messages[{i}] must be an object.", code="invalid_type", param=f"messages[{i}]"
+            )
         role = msg.get("role")
         if role not in roles:
             raise BadRequest(
@@ -100,7 +112,11 @@ def validate_chat(body: dict[str, Any], wire: Wire, server: ServerSettings) -> N
                 param=f"messages[{i}].content",
             )
         if content is None and wire == "anthropic":
-            raise BadRequest(f"messages[{i}].content is required.", code="invalid_type", param=f"messages[{i}].content")
+            raise BadRequest(
+                f"messages[{i}].content is required.",
+                code="invalid_type",
+                param=f"messages[{i}].content",
+            )
     if "stream" in body and not isinstance(body["stream"], bool):
         raise BadRequest("'stream' must be a boolean.", code="invalid_type", param="stream")
     _require_int(body, "max_tokens")
@@ -108,16 +124,28 @@ def validate_chat(body: dict[str, Any], wire: Wire, server: ServerSettings) -> N
     if wire == "openai":
         n = _require_int(body, "n")
         if n is not None and n > 1:
-            raise BadRequest("'n' greater than 1 is not supported by this gateway.", code="invalid_value", param="n")
+            raise BadRequest(
+                "'n' greater than 1 is not supported by this gateway.",
+                code="invalid_value",
+                param="n",
+            )
         opts = body.get("stream_options")
         if opts is not None and not isinstance(opts, dict):
-            raise BadRequest("'stream_options' must be an object.", code="invalid_type", param="stream_options")
+            raise BadRequest(
+                "'stream_options' must be an object.", code="invalid_type", param="stream_options"
+            )
     else:
         system = body.get("system")
         if system is not None and not isinstance(system, str | list):
-            raise BadRequest("'system' must be a string or an array of blocks.", code="invalid_type", param="system")
+            raise BadRequest(
+                "'system' must be a string or an array of blocks.",
+                code="invalid_type",
+                param="system",
+            )
     if not any(t.strip() for t in _all_text(body)):
-        raise BadRequest("The prompt is empty: no message has any text.", code="empty_prompt", param="messages")
+        raise BadRequest(
+            "The prompt is empty: no message has any text.", code="empty_prompt", param="messages"
+        )
 
 
 def _all_text(body: dict[str, Any]) -> list[str]:

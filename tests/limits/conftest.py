@@ -35,7 +35,10 @@ async def make_limiter(
     prefix = f"t{uuid.uuid4().hex[:10]}"
 
     def make(zone: str = "UTC", **overrides: Any) -> Limiter:
-        settings = LimitsSettings(key_prefix=prefix, **overrides)
+        # Generous store timeout: CI machines are busy; timeouts have their own tests.
+        settings = LimitsSettings.model_validate(
+            {"key_prefix": prefix, "store_timeout_s": 10.0, **overrides}
+        )
         redis = None
         if url is not None:
             redis = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)

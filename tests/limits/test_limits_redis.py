@@ -46,7 +46,8 @@ def prefix() -> str:
 async def test_keys_are_hash_tagged_per_scope(redis: Redis) -> None:
     clock = ManualClock()
     p = prefix()
-    limiter = Limiter.create(LimitsSettings(key_prefix=p), redis, UTC, clock=clock)
+    limiter = Limiter.create(LimitsSettings(key_prefix=p, store_timeout_s=10), redis, UTC,
+                             clock=clock)
     specs = [
         RPM10,
         LimitSpec(ALICE, "daily_budget_usd", "usd", 1.0, DAY),
@@ -65,7 +66,9 @@ async def test_keys_are_hash_tagged_per_scope(redis: Redis) -> None:
 
 
 async def test_scripts_are_reloaded_after_script_flush(redis: Redis) -> None:
-    limiter = Limiter.create(LimitsSettings(key_prefix=prefix()), redis, UTC, clock=ManualClock())
+    limiter = Limiter.create(
+        LimitsSettings(key_prefix=prefix(), store_timeout_s=10), redis, UTC, clock=ManualClock()
+    )
     await limiter.reserve([RPM10], Demand())
     await redis.script_flush()
     res = await limiter.reserve([RPM10], Demand())
@@ -134,6 +137,41 @@ async def test_open_policy_uses_conservative_local_limits_and_recovers(
     await client.aclose()
 
 
+async def test_a_slow_reply_fails_one_request_not_the_replica(
+    redis_port: tuple[int, list[subprocess.Popen[bytes]]],
+) -> None:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("needs redis-server")
+    port, procs = redis_port
+    procs.append(start_redis(binary, port))
+    assert await asyncio.to_thread(wait_port, "127.0.0.1", port)
+    admin = Redis(port=port)
+    client = connect_redis(f"redis://127.0.0.1:{port}/0", timeout_s=0.3)
+    limiter = Limiter.create(
+        LimitsSettings(store_timeout_s=0.3, key_prefix=prefix()), client, UTC, clock=ManualClock()
+    )
+    budget = LimitSpec(ALICE, "daily_budget_usd", "usd", 1.0, DAY)
+    await limiter.reserve([RPM10], Demand())  # connected, scripts loaded
+    await admin.execute_command("CLIENT", "PAUSE", "1500", "ALL")
+    with pytest.raises(ServiceUnavailable) as err:
+        await limiter.reserve([RPM10, budget], Demand(usd=0.5))
+    assert err.value.code == "limits_unavailable"
+    await admin.execute_command("CLIENT", "UNPAUSE")
+    # Not marked down: the next request goes to Redis at once (no store_retry_s wait).
+    res = await limiter.reserve([RPM10], Demand())
+    # The timed-out reserve did run once Redis woke up; its budget hold is undone shortly
+    # after (its rolling-window request stays counted, and decays within the minute).
+    assert res.statuses[0].remaining == 8
+    for _ in range(50):
+        if (await limiter.peek([budget]))[0].remaining == 1.0:
+            break
+        await asyncio.sleep(0.05)
+    assert (await limiter.peek([budget]))[0].remaining == 1.0
+    await client.aclose()
+    await admin.aclose()
+
+
 def start_cluster_node(binary: str, port: int, workdir: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
@@ -167,7 +205,7 @@ async def test_redis_cluster_compensates_across_slots(
     await admin.aclose()
 
     cluster = RedisCluster(host="127.0.0.1", port=port)
-    limiter = Limiter.create(LimitsSettings(), cluster, UTC, clock=ManualClock())
+    limiter = Limiter.create(LimitsSettings(store_timeout_s=10), cluster, UTC, clock=ManualClock())
     assert not limiter.atomic
     model_rpm = LimitSpec(Scope("model", "m"), "requests_per_minute", "requests", 1, MINUTE)
     budget = LimitSpec(ALICE, "daily_budget_usd", "usd", 1.0, DAY)
@@ -181,3 +219,29 @@ async def test_redis_cluster_compensates_across_slots(
     await limiter.settle(res, usd=0.1)
     assert (await limiter.peek([budget]))[0].remaining == pytest.approx(0.9)
     await cluster.aclose()
+
+
+async def test_three_replicas_sharing_redis_stay_exact(redis_url: str) -> None:
+    """Three limiters (as three gateway replicas would) share one Redis: limits do not multiply."""
+    p = prefix()
+    clients = [Redis.from_url(redis_url) for _ in range(3)]
+    replicas = [
+        Limiter.create(LimitsSettings(key_prefix=p, store_timeout_s=10), c, UTC, clock=ManualClock())
+        for c in clients
+    ]
+    budget = LimitSpec(ALICE, "daily_budget_usd", "usd", 0.05, DAY)
+    rpm50 = LimitSpec(Scope("model", "m"), "requests_per_minute", "requests", 50, MINUTE)
+
+    async def call(i: int, specs: list[LimitSpec], usd: float) -> bool:
+        try:
+            await replicas[i % 3].reserve(specs, Demand(usd=usd))
+        except LimitRefused:
+            return False
+        return True
+
+    admitted = await asyncio.gather(*(call(i, [budget], 0.0007) for i in range(300)))
+    assert sum(admitted) == 71  # floor(0.05 / 0.0007)
+    admitted = await asyncio.gather(*(call(i, [rpm50], 0.0) for i in range(200)))
+    assert sum(admitted) == 50
+    for c in clients:
+        await c.aclose()

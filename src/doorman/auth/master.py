@@ -22,7 +22,7 @@ from starlette.requests import Request
 
 from doorman.auth.keys import same
 from doorman.auth.service import Actor
-from doorman.config import read_secret
+from doorman.secrets import read_secret
 from doorman.db.models import ServerSetting
 from doorman.errors import AuthenticationFailed
 

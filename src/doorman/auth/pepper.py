@@ -12,7 +12,7 @@ import os
 import secrets
 from pathlib import Path
 
-from doorman.config import read_secret
+from doorman.secrets import read_secret
 
 PEPPER_ENV = "DOORMAN_PEPPER"
 DEFAULT_PEPPER_FILE = Path(".doorman") / "pepper"

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from doorman.ledger.models import LedgerEntry
 from doorman.ledger.row import LedgerRow
@@ -49,6 +49,8 @@ class Ledger:
         self._wakeup = asyncio.Event()
         self._full = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # One dedicated connection: no pool checkout or reset-on-return per batch.
+        self._conn: AsyncConnection | None = None
         self._closing = False
         self.batches_committed = 0
         self.rows_committed = 0
@@ -91,7 +93,12 @@ class Ledger:
             return
         self._wakeup.set()
         self._full.set()
-        await task
+        try:
+            await task
+        finally:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                await conn.close()
 
     async def _run(self) -> None:
         while True:
@@ -101,23 +108,45 @@ class Ledger:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
-            if len(self._pending) < self.max_batch and not self._closing and self.max_delay:
-                self._full.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._full.wait(), self.max_delay)
+            await self._linger()
             batch = self._pending[: self.max_batch]
             del self._pending[: self.max_batch]
             if len(self._pending) < self.max_batch:
                 self._full.clear()
             await self._commit(batch)
 
+    async def _linger(self) -> None:
+        """Let rows that are ready right now join the batch, without a fixed sleep.
+
+        Yields to the event loop while each pass brings new rows (requests finishing in the
+        same instant), up to ``max_delay_ms``. Under load batches form anyway while the
+        previous batch commits; a fixed linger would only add latency to every request.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.max_delay
+        while len(self._pending) < self.max_batch and not self._closing:
+            before = len(self._pending)
+            await asyncio.sleep(0)
+            if len(self._pending) == before or loop.time() >= deadline:
+                return
+
     async def _commit(self, batch: list[tuple[LedgerRow, asyncio.Future[None]]]) -> None:
         assert self.engine is not None
         started = time.perf_counter()
         error: BaseException | None = None
         try:
-            async with self.engine.begin() as conn:
-                await conn.execute(insert(LedgerEntry), [row.as_dict() for row, _ in batch])
+            conn = self._conn
+            if conn is None or conn.closed or conn.invalidated:
+                conn = self._conn = await self.engine.connect()
+            try:
+                async with conn.begin():
+                    await conn.execute(insert(LedgerEntry), [row.as_dict() for row, _ in batch])
+            except Exception:
+                # A broken or poisoned connection is replaced before the next batch.
+                self._conn = None
+                with contextlib.suppress(Exception):
+                    await conn.close()
+                raise
         except asyncio.CancelledError:
             error = LedgerClosed("the ledger writer was cancelled before this batch committed")
             _settle(batch, error)

@@ -10,6 +10,7 @@ admitted beyond a limit.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import uuid
 from collections.abc import Sequence
@@ -81,6 +82,9 @@ class Limiter:
         self.atomic = atomic
         self._down_until = -math.inf
         self._lines = Lines(settings.queue_max_waiters)
+        self._windows: dict[str, tuple[str, float, float]] = {}
+        self._slow_in_row = 0
+        self._background: set[asyncio.Task[None]] = set()
 
     @classmethod
     def create(
@@ -185,10 +189,12 @@ class Limiter:
         reservation.deadline = now + lease
         return held == expected
 
-    async def peek(self, specs: Sequence[LimitSpec]) -> list[LimitStatus]:
+    async def peek(
+        self, specs: Sequence[LimitSpec], *, _force_local: bool = False
+    ) -> list[LimitStatus]:
         """Where each limit stands now, consuming nothing."""
         now = self.clock.now()
-        store, fraction, _ = self._pick_store()
+        store, fraction, _ = self._pick_store(_force_local)
         entries = self._entries(specs, Demand(requests=0), now, now, fraction)
         checks: list[Check | None] = [None] * len(entries)
         try:
@@ -200,8 +206,8 @@ class Limiter:
                 for i, c in zip(idx, found, strict=True):
                     checks[i] = c
         except StoreUnavailable as exc:
-            self._store_failed(exc)
-            return await self.peek(specs)
+            self._store_failed(exc)  # raises when closed
+            return await self.peek(specs, _force_local=True)
         return [
             self._status(s, c.remaining, c.reset)
             for s, c in zip(specs, checks, strict=True)
@@ -209,6 +215,8 @@ class Limiter:
         ]
 
     async def aclose(self) -> None:
+        for task in list(self._background):
+            task.cancel()
         if self.remote is not None:
             await self.remote.aclose()
 
@@ -244,22 +252,31 @@ class Limiter:
                 out.append(Entry("concurrency", base, base + ":h", capacity, amount, 0.0,
                                  max(0.0, deadline - now)))
             else:
-                wid, _, reset = calendar_window(window.kind, now, self.zone)
+                wid, reset = self._calendar(window.kind, now)
                 key = f"{base}:{wid}"
                 out.append(Entry("window", key, key + ":holds", capacity, amount, reset - now,
                                  reset - now + _LATE_SETTLE_S))
         return out
+
+    def _calendar(self, kind: str, now: float) -> tuple[str, float]:
+        """(window id, reset) of the calendar window holding ``now``; cached while it lasts."""
+        cached = self._windows.get(kind)
+        if cached is not None and cached[1] <= now < cached[2]:
+            return cached[0], cached[2]
+        wid, start, reset = calendar_window(kind, now, self.zone)
+        self._windows[kind] = (wid, start, reset)
+        return wid, reset
 
     @staticmethod
     def _status(spec: LimitSpec, remaining: int, reset: float) -> LimitStatus:
         value = remaining / NANOS if spec.unit == "usd" else float(remaining)
         return LimitStatus(spec, value, reset)
 
-    def _pick_store(self) -> tuple[Store, float, bool]:
+    def _pick_store(self, force_local: bool = False) -> tuple[Store, float, bool]:
         """(store, capacity fraction, is_local) for a new reservation, per the failure policy."""
         if self.remote is None:
             return self.local, 1.0, True
-        if self.clock.now() < self._down_until:
+        if force_local or self.clock.now() < self._down_until:
             if self.settings.on_store_failure == "closed":
                 raise self._unavailable()
             return self.local, self.settings.fail_open_fraction, True
@@ -273,10 +290,22 @@ class Limiter:
             headers={"retry-after": str(retry)},
         )
 
-    def _store_failed(self, exc: Exception) -> None:
-        """Stop using Redis for ``store_retry_s``; log loudly; raise when failing closed."""
-        first = self._down_until == -math.inf or self.clock.now() >= self._down_until
-        self._down_until = self.clock.now() + self.settings.store_retry_s
+    def _store_failed(self, exc: StoreUnavailable) -> None:
+        """Apply the failure policy to this request (raise when closed) and track the outage.
+
+        A refused connection marks Redis down for ``store_retry_s`` at once (later requests
+        skip it, so failing is fast); isolated timeouts only fail their own request until
+        three come in a row, so a burst of slow replies does not take the whole replica down.
+        """
+        now = self.clock.now()
+        self._slow_in_row = self._slow_in_row + 1 if exc.transient else 0
+        if exc.transient and self._slow_in_row < 3:
+            log.warning("limits_store_slow", error=str(exc), policy=self.settings.on_store_failure)
+            if self.settings.on_store_failure == "closed":
+                raise self._unavailable() from exc
+            return
+        first = self._down_until == -math.inf or now >= self._down_until
+        self._down_until = now + self.settings.store_retry_s
         if first:
             if self.settings.on_store_failure == "open":
                 log.error(
@@ -293,14 +322,19 @@ class Limiter:
             raise self._unavailable() from exc
 
     def _store_ok(self) -> None:
+        self._slow_in_row = 0
         if self._down_until != -math.inf:
             self._down_until = -math.inf
             log.warning("limits_store_recovered")
 
     async def _reserve_once(
-        self, specs: Sequence[LimitSpec], demand: Demand, lease: float
+        self,
+        specs: Sequence[LimitSpec],
+        demand: Demand,
+        lease: float,
+        force_local: bool = False,
     ) -> Reservation:
-        store, fraction, local = self._pick_store()
+        store, fraction, local = self._pick_store(force_local)
         now = self.clock.now()
         deadline = now + lease
         lease_id = uuid.uuid4().hex
@@ -308,8 +342,10 @@ class Limiter:
         try:
             checks = await self._reserve_all(store, local, entries, now, lease_id, deadline)
         except StoreUnavailable as exc:
+            if exc.transient:
+                self._undo_later(store, entries, lease_id)
             self._store_failed(exc)  # raises when closed
-            return await self._reserve_once(specs, demand, lease)
+            return await self._reserve_once(specs, demand, lease, force_local=True)
         if not local:
             self._store_ok()
         statuses = [
@@ -373,6 +409,30 @@ class Limiter:
             for i, c in enumerate(results)
         ]
 
+    def _undo_later(self, store: Store, entries: list[Entry], lease_id: str) -> None:
+        """A timed-out reserve may still run on Redis: drop its holds and slots shortly after.
+
+        Only lease-based entries are undone (removing an absent lease is a no-op); a rolling
+        window is left alone, since refunding a reservation that never ran would over-refund.
+        """
+        leased = [e for e in entries if e.kind != "rate"]
+        if not leased:
+            return
+
+        async def undo() -> None:
+            await asyncio.sleep(self.settings.store_timeout_s)
+            for idx in self._slot_groups(leased, False):
+                try:
+                    await store.settle(
+                        [(leased[i], 0) for i in idx], now=self.clock.now(), lease_id=lease_id
+                    )
+                except StoreUnavailable:
+                    return  # the leases expire on their own
+
+        task = asyncio.create_task(undo())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     def _slot_groups(self, entries: list[Entry], local: bool) -> list[list[int]]:
         """Indexes of ``entries`` per store call: one call, or one per hash tag (compensate)."""
         if local or self.atomic:
@@ -405,8 +465,6 @@ class Limiter:
         except StoreUnavailable as exc:
             log.error("limits_settle_failed", error=str(exc), reservation=reservation.id,
                       note="holds and slots expire with their lease")
-            if self.remote is not None:
-                self._down_until = self.clock.now() + self.settings.store_retry_s
 
     async def _queue(
         self,

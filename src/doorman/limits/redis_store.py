@@ -13,6 +13,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from doorman.limits.store import Check, Entry, StoreUnavailable
 
@@ -75,49 +76,45 @@ class RedisStore:
                     sha = await self._load(name)
                     return await self.redis.evalsha(sha, len(keys), *keys, *args)
         except _FAILURES as exc:
-            raise StoreUnavailable(f"redis: {type(exc).__name__}: {exc}") from exc
+            slow = isinstance(exc, TimeoutError | RedisTimeoutError)
+            raise StoreUnavailable(f"redis: {type(exc).__name__}: {exc}", transient=slow) from exc
 
     async def reserve(
         self, entries: list[Entry], *, now: float, lease_id: str, deadline: float, dry_run: bool
     ) -> list[Check]:
         keys: list[str] = []
-        args = [repr(now), lease_id, repr(deadline), "1" if dry_run else "0"]
         for e in entries:
             keys += [e.key, e.holds_key]
-            args += [e.kind, str(e.capacity), str(e.amount), repr(e.period), repr(e.ttl)]
-        reply = await self._run("reserve", keys, args)
+        packed = ";".join(
+            f"{e.kind},{e.capacity},{e.amount},{e.period!r},{e.ttl!r}" for e in entries
+        )
+        args = [repr(now), lease_id, repr(deadline), "1" if dry_run else "0", packed]
+        reply = _str(await self._run("reserve", keys, args))
         checks: list[Check] = []
-        for i in range(len(entries)):
-            ok, retry, remaining, reset = reply[1 + 4 * i : 5 + 4 * i]
-            r = float(_str(retry))
-            checks.append(
-                Check(
-                    ok=int(ok) == 1,
-                    retry_after=None if r < 0 else r,
-                    remaining=int(_str(remaining)),
-                    reset=float(_str(reset)),
-                )
-            )
+        for rec in reply.split(";") if entries else []:
+            ok, retry, remaining, reset = rec.split(",")
+            r = float(retry)
+            checks.append(Check(ok == "1", None if r < 0 else r, int(remaining), float(reset)))
         return checks
 
     async def settle(self, items: list[tuple[Entry, int]], *, now: float, lease_id: str) -> None:
         keys: list[str] = []
-        args = [repr(now), lease_id]
-        for e, actual in items:
+        for e, _ in items:
             keys += [e.key, e.holds_key]
-            args += [e.kind, str(e.capacity), str(e.amount), str(actual), repr(e.period),
-                     repr(e.ttl)]
-        await self._run("settle", keys, args)
+        packed = ";".join(
+            f"{e.kind},{e.capacity},{e.amount},{actual},{e.period!r},{e.ttl!r}"
+            for e, actual in items
+        )
+        await self._run("settle", keys, [repr(now), lease_id, packed])
 
     async def renew(
         self, entries: list[Entry], *, now: float, lease_id: str, deadline: float
     ) -> int:
         keys: list[str] = []
-        args = [repr(now), lease_id, repr(deadline)]
         for e in entries:
             keys += [e.key, e.holds_key]
-            args.append(e.kind)
-        return int(await self._run("renew", keys, args))
+        kinds = ";".join(e.kind for e in entries)
+        return int(await self._run("renew", keys, [repr(now), lease_id, repr(deadline), kinds]))
 
     async def aclose(self) -> None:
         return None  # the client belongs to the caller

@@ -65,4 +65,8 @@ class Store(Protocol):
 
 
 class StoreUnavailable(Exception):
-    """The backing store could not be reached in time."""
+    """The backing store could not be reached (``transient``: it was only too slow once)."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient

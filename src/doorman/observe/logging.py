@@ -16,7 +16,9 @@ def configure_logging(level: str = "info", *, json: bool = True) -> None:
     for noisy in ("uvicorn.access",):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer(serializer=lambda o, **kw: orjson.dumps(o, default=str).decode())
+        structlog.processors.JSONRenderer(
+            serializer=lambda o, **kw: orjson.dumps(o, default=str).decode()
+        )
         if json
         else structlog.dev.ConsoleRenderer()
     )

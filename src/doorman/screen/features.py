@@ -21,9 +21,21 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN_RE.findall(text)
 
 
+# Function words carry no meaning alone; as unigrams they let a model learn "talks to you"
+# instead of "tells you to drop your instructions". They still appear inside bigrams.
+STOP_UNIGRAMS = frozenset(
+    "a an the and or but if of to in on at for with from by as is are was were be been am "
+    "i me my we our you your yours he she it its they them their this that these those "
+    "do does did have has had will would can could should shall may might must not no "
+    "what who when where why how which there here so than then too very just also".split()
+)
+
+
 def ngrams(tokens: list[str]) -> list[str]:
-    """Unigrams followed by bigrams (joined with a space)."""
-    return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
+    """Content unigrams followed by all bigrams (joined with a space)."""
+    grams = [t for t in tokens if t not in STOP_UNIGRAMS]
+    grams.extend(f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False))
+    return grams
 
 
 def shingles(tokens: list[str]) -> set[int]:

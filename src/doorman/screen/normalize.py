@@ -70,6 +70,7 @@ _LEET_TOKEN_RE = re.compile(
 _SPACED_RE = re.compile(r"(?<![^\W_])(?:[^\W_][ .\-_*/|,](?=[^\W_])){2,}[^\W_](?![^\W_])")
 _SPACED_SEP_RE = re.compile(r"[ .\-_*/|,]")
 _WS_RE = re.compile(r"\s+")
+_ESCAPES_RE = re.compile(r"\\[ntr]")
 _MIXED_WORD_RE = re.compile(r"[^\W\d_]{3,}")
 
 _B64_RE = re.compile(r"(?:[A-Za-z0-9+/]{4}){5,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
@@ -144,6 +145,8 @@ def _fold_leet(text: str) -> str:
 def canonical(text: str) -> str:
     """The main detection view: folded, lower-cased, spaced letters joined, leet folded."""
     text = _fold_unicode(text).lower()
+    if "\\" in text:
+        text = _ESCAPES_RE.sub(" ", text)
     text = _collapse_spaced(text)
     text = _fold_leet(text)
     return _WS_RE.sub(" ", text).strip()

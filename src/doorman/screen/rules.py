@@ -39,12 +39,15 @@ _DIRECTIVES = _alt(
     "training|guidance|filters?|settings|configuration|conditioning|moderation|"
     "safeguards?|limitations?|ethics|principles|protocols?"
 )
-_WEAK_DIRECTIVES = _alt("text|messages?|content|input|conversation|task|assignment|request")
+_WEAK_DIRECTIVES = _alt(
+    "text|messages?|content|inputs?|conversation|task|assignment|requests?|queries|responses?"
+)
 _REVEAL = _alt(
     "reveal|show|print|output|repeat|display|tell me|give me|share|leak|dump|spell out|"
     "write out|write down|copy|recite|return|echo|expose|disclose|provide|paste|list|"
     "translate|encode|summarize|summarise|state|read back|type out|send me|what is|what are|"
-    "what were|what was|whats|show us"
+    "what were|what was|whats|show us|see|view|read|access|know|retrieve|extract|obtain|log|"
+    "check|verify|audit"
 )
 _SECRET_PROMPT = _alt(
     "system prompt|system message|system instructions?|initial prompt|initial instructions?|"
@@ -95,9 +98,9 @@ RULES: tuple[Rule, ...] = (
           rf"{_S}(?:,|and|then|;)?{_S}(?:just{_S}|only{_S}|instead{_S}|simply{_S})?"
           rf"(?:print|say|output|write|respond|reply|repeat|return|answer|tell)\b"),
     _rule("override_nevermind", "override", 0.55,
-          rf"\b(?:nevermind|never mind|stop everything|stop){_S}[.!,]*{_S}"
+          rf"\b(?:nevermind|never mind|stop everything|stop){_S}(?:now{_S})?"
           rf"(?:ignore|just (?:print|say|output)|now (?:print|say))"),
-    _rule("new_instructions", "override", 0.6,
+    _rule("new_instructions", "override", 0.4,
           rf"\b(?:your|the|my){_S}(?:new|updated|real|actual|true|only){_S}"
           rf"(?:instructions?|task|rules|objective|directive|purpose|goal){_S}(?:is|are|:)"),
     _rule("instead_say", "override", 0.6,
@@ -121,6 +124,14 @@ RULES: tuple[Rule, ...] = (
     _rule("begin_with_you_are", "extraction", 0.7,
           rf"(?:start|begin){_S}(?:your{_S}(?:answer|response|reply){_S})?with{_S}"
           rf"[\"']?(?:you are|my instructions|my system prompt|i was instructed)"),
+    _rule("completion_trick", "extraction", 0.75,
+          rf"\b(?:continue|complete|finish|fill in){_GAP}[\"':]{_S}(?:i{_S}was{_S}(?:instructed|"
+          rf"told|programmed)|(?:the{_S}|my{_S}|your{_S})?system{_S}prompt|my{_S}(?:initial{_S})?"
+          rf"instructions|my{_S}rules|you{_S}are{_S}a)"),
+    _rule("not_supposed_to_tell", "extraction", 0.7,
+          rf"\bwhat{_S}(?:are|were|have){_S}you{_S}(?:been{_S})?(?:not{_S}supposed|told{_S}not|"
+          rf"instructed{_S}not|forbidden|not{_S}allowed|asked{_S}not|programmed{_S}not){_S}to{_S}"
+          rf"(?:tell|say|reveal|share|disclose|talk)"),
     _rule("secret_in_prompt", "extraction", 0.6,
           rf"\b(?:password|secret|key|passphrase|token){_S}(?:in|from|inside){_S}(?:your|the)"
           rf"{_S}(?:system{_S})?(?:prompt|instructions)"),
@@ -133,7 +144,8 @@ RULES: tuple[Rule, ...] = (
     _rule("developer_mode", "persona", 0.9,
           rf"\b(?:developer|dev|god|jailbreak|jailbroken|unrestricted|unfiltered|uncensored|"
           rf"dan|debug|sudo|admin|root|maintenance|evil|chaos)(?:{_S}mode){_S}"
-          rf"(?:enabled|activated|is on|on|output|response|engaged|unlocked)\b"),
+          rf"(?:enabled|activated|is{_S}(?:now{_S})?(?:on|enabled|active)|output|response|"
+          rf"engaged|unlocked)\b"),
     _rule("enable_mode", "persona", 0.75,
           rf"\b(?:enable|activate|enter|switch to|turn on|unlock){_S}(?:the{_S})?"
           rf"(?:dan|jailbreak|jailbroken|god|unrestricted|unfiltered|uncensored|evil|sudo)"

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import re
 import sys
-import uuid
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -19,49 +17,21 @@ from doorman.errors import (
     DoormanError,
     InternalError,
     NotFound,
-    PayloadTooLarge,
     UnsupportedMediaType,
     WireFormat,
 )
 from doorman.exchange import Exchange
 from doorman.pipeline import Pipeline
 from doorman.server.build import build_gateway, close_gateway
+from doorman.server.http import (
+    error_response,
+    read_body,
+    request_id_for,
+    signed_path,
+    wire_for_path,
+)
 from doorman.server.ops import ops_routes
 from doorman.server.state import Gateway
-
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
-
-
-def request_id_for(request: Request) -> str:
-    """The client's ``x-request-id`` when well-formed, else a fresh one."""
-    given = request.headers.get("x-request-id")
-    if given and _REQUEST_ID.match(given):
-        return given
-    return "req_" + uuid.uuid4().hex
-
-
-def wire_for_path(path: str) -> WireFormat:
-    return "anthropic" if path.startswith("/v1/messages") else "openai"
-
-
-def error_response(exc: DoormanError, wire: WireFormat, request_id: str) -> Response:
-    headers = {**exc.headers, "x-request-id": request_id}
-    return Response(exc.render(wire), exc.status_code, headers=headers, media_type="application/json")
-
-
-async def read_body(request: Request, cap: int) -> bytes:
-    """The body, refusing more than ``cap`` bytes before reading them all."""
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > cap:
-        raise PayloadTooLarge(f"The request body is {length} bytes; the limit is {cap} bytes.")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > cap:
-            raise PayloadTooLarge(f"The request body exceeds the limit of {cap} bytes.")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _proxy(wire: WireFormat) -> object:
@@ -80,7 +50,7 @@ def _proxy(wire: WireFormat) -> object:
             request_id=request_id,
             wire=wire,
             method=request.method,
-            path=request.url.path,
+            path=signed_path(request),
             headers=dict(request.headers),
             raw_body=raw,
             client_ip=request.client.host if request.client else "unknown",
@@ -95,8 +65,9 @@ def _proxy(wire: WireFormat) -> object:
         if reply.stream is not None:
             headers["cache-control"] = "no-cache"
             headers["x-accel-buffering"] = "no"
-            return StreamingResponse(reply.stream, reply.status, headers=headers,
-                                     media_type="text/event-stream")
+            return StreamingResponse(
+                reply.stream, reply.status, headers=headers, media_type="text/event-stream"
+            )
         return Response(reply.body, reply.status, headers=headers, media_type="application/json")
 
     return endpoint
@@ -105,7 +76,9 @@ def _proxy(wire: WireFormat) -> object:
 async def _not_found(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 404
     message = "Unknown route." if status == 404 else f"Method {request.method} is not allowed here."
-    err = NotFound(message, code="unknown_route" if status == 404 else "method_not_allowed", status=status)
+    err = NotFound(
+        message, code="unknown_route" if status == 404 else "method_not_allowed", status=status
+    )
     return error_response(err, wire_for_path(request.url.path), request_id_for(request))
 
 

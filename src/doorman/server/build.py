@@ -36,8 +36,12 @@ async def build_gateway(settings: Settings, self_base_url: str) -> tuple[Gateway
 
     def auth_alert(event: dict[str, object]) -> None:
         fields = {k: v for k, v in event.items() if k not in ("kind", "severity", "message")}
-        gw.alerts.emit_nowait(str(event.get("kind", "auth_failure_burst")), "warning",
-                              str(event.get("message") or "") or None, **fields)
+        gw.alerts.emit_nowait(
+            str(event.get("kind", "auth_failure_burst")),
+            "warning",
+            str(event.get("message") or "") or None,
+            **fields,
+        )
 
     gw.authenticator = Authenticator(gw.engine, settings, gw.redis, on_alert=auth_alert)
     gw.limiter = Limiter.create(settings.limits, gw.redis, settings.zone)
@@ -55,8 +59,12 @@ async def build_gateway(settings: Settings, self_base_url: str) -> tuple[Gateway
             return info
 
         gw.anomaly = AnomalyDetector(
-            settings.anomaly, engine=gw.engine, alerts=gw.alerts, tiers=settings.tiers,
-            suspend_user=suspend, zone=settings.zone,
+            settings.anomaly,
+            engine=gw.engine,
+            alerts=gw.alerts,
+            tiers=settings.tiers,
+            suspend_user=suspend,
+            zone=settings.zone,
         )
         await gw.anomaly.start()
     try:  # TEMP until screening lands
@@ -90,7 +98,9 @@ async def close_gateway(gw: Gateway) -> None:
             try:
                 await closer()
             except Exception as exc:  # keep closing the rest
-                log.error("close_failed", component=getattr(closer, "__qualname__", "?"), error=str(exc))
+                log.error(
+                    "close_failed", component=getattr(closer, "__qualname__", "?"), error=str(exc)
+                )
     if gw.redis is not None:
         await gw.redis.aclose()
     if getattr(gw, "engine", None) is not None:

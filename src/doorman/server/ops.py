@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from doorman.observe.metrics import multiprocess_dir, render_metrics
+from doorman.server.http import signed_path
 from doorman.server.state import Gateway
 
 
@@ -24,9 +25,9 @@ async def healthz(request: Request) -> Response:
     return _json({"status": "ok"})
 
 
-async def _check(name: str, coro: object, timeout: float = 2.0) -> tuple[str, str]:
+async def _check(name: str, coro: object, limit_s: float = 2.0) -> tuple[str, str]:
     try:
-        await asyncio.wait_for(coro, timeout)  # type: ignore[arg-type]
+        await asyncio.wait_for(coro, limit_s)  # type: ignore[arg-type]
         return name, "ok"
     except Exception as exc:
         return name, f"error: {type(exc).__name__}"
@@ -56,7 +57,9 @@ async def readyz(request: Request) -> Response:
     ready = all(v == "ok" for k, v in results.items() if not k.startswith("provider:")) and any(
         v == "ok" for k, v in results.items() if k.startswith("provider:")
     )
-    return _json({"status": "ready" if ready else "not_ready", "checks": results}, 200 if ready else 503)
+    return _json(
+        {"status": "ready" if ready else "not_ready", "checks": results}, 200 if ready else 503
+    )
 
 
 async def metrics(request: Request) -> Response:
@@ -71,25 +74,43 @@ async def models(request: Request) -> Response:
     """Models this caller may use, in a shape both the OpenAI and Anthropic SDKs parse."""
     gw: Gateway = request.app.state.doorman
     principal = await gw.authenticator.authenticate(
-        dict(request.headers), request.method, request.url.path, b"",
+        dict(request.headers),
+        request.method,
+        signed_path(request),
+        b"",
         request.client.host if request.client else "unknown",
     )
     tier = gw.settings.tiers.get(principal.tier)
     allowed = set(tier.models) if tier and tier.models else None
     if principal.allowed_models:
-        allowed = set(principal.allowed_models) if allowed is None else allowed & set(principal.allowed_models)
+        allowed = (
+            set(principal.allowed_models)
+            if allowed is None
+            else allowed & set(principal.allowed_models)
+        )
     created = int(time.time())
     names = [n for n in gw.settings.model_index if allowed is None or n in allowed]
     data = [
         {
-            "id": n, "object": "model", "created": created, "owned_by": "doorman",
-            "type": "model", "display_name": n, "created_at": "1970-01-01T00:00:00Z",
+            "id": n,
+            "object": "model",
+            "created": created,
+            "owned_by": "doorman",
+            "type": "model",
+            "display_name": n,
+            "created_at": "1970-01-01T00:00:00Z",
         }
         for n in sorted(names)
     ]
-    return _json({"object": "list", "data": data, "has_more": False,
-                  "first_id": data[0]["id"] if data else None,
-                  "last_id": data[-1]["id"] if data else None})
+    return _json(
+        {
+            "object": "list",
+            "data": data,
+            "has_more": False,
+            "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None,
+        }
+    )
 
 
 def ops_routes() -> list[BaseRoute]:

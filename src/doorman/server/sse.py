@@ -21,19 +21,47 @@ async def degraded_stream(wire: Wire, body: dict[str, Any]) -> AsyncIterator[byt
         text = body["content"][0]["text"]
         start = {**body, "content": [], "stop_reason": None}
         yield _event({"type": "message_start", "message": start}, "message_start")
-        yield _event({"type": "content_block_start", "index": 0,
-                      "content_block": {"type": "text", "text": ""}}, "content_block_start")
-        yield _event({"type": "content_block_delta", "index": 0,
-                      "delta": {"type": "text_delta", "text": text}}, "content_block_delta")
+        yield _event(
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            },
+            "content_block_start",
+        )
+        yield _event(
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "text_delta", "text": text},
+            },
+            "content_block_delta",
+        )
         yield _event({"type": "content_block_stop", "index": 0}, "content_block_stop")
-        yield _event({"type": "message_delta", "delta": {"stop_reason": "end_turn",
-                      "stop_sequence": None}, "usage": {"output_tokens": 0}}, "message_delta")
+        yield _event(
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "usage": {"output_tokens": 0},
+            },
+            "message_delta",
+        )
         yield _event({"type": "message_stop"}, "message_stop")
         return
     text = body["choices"][0]["message"]["content"]
-    base = {"id": body["id"], "object": "chat.completion.chunk", "created": body["created"],
-            "model": body["model"]}
-    yield _event({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": text},
-                                       "finish_reason": None}]})
+    base = {
+        "id": body["id"],
+        "object": "chat.completion.chunk",
+        "created": body["created"],
+        "model": body["model"],
+    }
+    yield _event(
+        {
+            **base,
+            "choices": [
+                {"index": 0, "delta": {"role": "assistant", "content": text}, "finish_reason": None}
+            ],
+        }
+    )
     yield _event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
     yield b"data: [DONE]\n\n"

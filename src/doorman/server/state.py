@@ -133,8 +133,11 @@ class Gateway:
                 "created": int(time.time()),
                 "model": ex.requested_model,
                 "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": policy.message},
-                     "finish_reason": "stop"}
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": policy.message},
+                        "finish_reason": "stop",
+                    }
                 ],
                 "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
             }

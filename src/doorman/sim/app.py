@@ -27,15 +27,16 @@ from doorman.cost.tokens import count_messages, count_text
 
 # Common English words that are one cl100k token each with a leading space.
 _WORDS = (
-    "the of and to in is that for it with as was on be at by this had not are but from or have an "
-    "they which one you were all we her she there would their will each about how up out them then "
-    "many some so these other into has more two like him see time could no make than first been "
-    "its who now people my made over did down only way find use may water long little very after "
-    "words called just where most know get through back much before go good new write our used me "
-    "man too any day same right look think also around another came come work three word must "
-    "because does part even place well such here take why things help put years different away "
-    "again off went old number great tell men say small every found still between name should home "
-    "big give air line set own under read last never us left end along while might next sound below"
+    "the of and to in is that for it with as was on be at by this had not are but from or "
+    "have an they which one you were all we her she there would their will each about how up "
+    "out them then many some so these other into has more two like him see time could no make "
+    "than first been its who now people my made over did down only way find use may water "
+    "long little very after words called just where most know get through back much before go "
+    "good new write our used me man too any day same right look think also around another "
+    "came come work three word must because does part even place well such here take why "
+    "things help put years different away again off went old number great tell men say small "
+    "every found still between name should home big give air line set own under read last "
+    "never us left end along while might next sound below "
 ).split()
 
 DEFAULT_REPLY_TOKENS = 16
@@ -149,7 +150,9 @@ def create_sim_app(options: SimOptions | None = None) -> Starlette:
                 raise ValueError("body must be an object")
         except ValueError as exc:
             return Response(
-                orjson.dumps({"error": {"message": f"invalid JSON: {exc}", "type": "invalid_request_error"}}),
+                orjson.dumps(
+                    {"error": {"message": f"invalid JSON: {exc}", "type": "invalid_request_error"}}
+                ),
                 400,
                 media_type="application/json",
             )
@@ -180,7 +183,12 @@ def create_sim_app(options: SimOptions | None = None) -> Starlette:
         truncated = isinstance(requested, int) and output_tokens >= requested
         sim.stats.input_tokens += input_tokens
         sim.stats.output_tokens += output_tokens
-        rid = "sim-" + hashlib.blake2b(f"{time.time_ns()}{sim.stats.requests}".encode(), digest_size=8).hexdigest()
+        rid = (
+            "sim-"
+            + hashlib.blake2b(
+                f"{time.time_ns()}{sim.stats.requests}".encode(), digest_size=8
+            ).hexdigest()
+        )
         ctx = _Reply(wire, rid, model, text, input_tokens, output_tokens, truncated, body)
         if body.get("stream"):
             return StreamingResponse(
@@ -204,7 +212,12 @@ def create_sim_app(options: SimOptions | None = None) -> Starlette:
 
     async def models(request: Request) -> Response:
         return Response(
-            orjson.dumps({"object": "list", "data": [{"id": "sim", "object": "model", "owned_by": "doorman-sim"}]}),
+            orjson.dumps(
+                {
+                    "object": "list",
+                    "data": [{"id": "sim", "object": "model", "owned_by": "doorman-sim"}],
+                }
+            ),
             media_type="application/json",
         )
 
@@ -261,7 +274,10 @@ class _Reply:
                     "content": [{"type": "text", "text": self.text}],
                     "stop_reason": "max_tokens" if self.truncated else "end_turn",
                     "stop_sequence": None,
-                    "usage": {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens},
+                    "usage": {
+                        "input_tokens": self.input_tokens,
+                        "output_tokens": self.output_tokens,
+                    },
                 }
             )
         return orjson.dumps(
@@ -303,46 +319,97 @@ async def _stream(sim: _Sim, r: _Reply, disconnect: bool) -> AsyncIterator[bytes
             {
                 "type": "message_start",
                 "message": {
-                    "id": "msg_" + r.rid, "type": "message", "role": "assistant", "model": r.model,
-                    "content": [], "stop_reason": None, "stop_sequence": None,
+                    "id": "msg_" + r.rid,
+                    "type": "message",
+                    "role": "assistant",
+                    "model": r.model,
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
                     "usage": {"input_tokens": r.input_tokens, "output_tokens": 1},
                 },
             },
             "message_start",
         )
-        yield _sse({"type": "content_block_start", "index": 0,
-                    "content_block": {"type": "text", "text": ""}}, "content_block_start")
+        yield _sse(
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            },
+            "content_block_start",
+        )
         for i, piece in enumerate(pieces):
             if cut is not None and i == cut:
                 raise ConnectionAbortedError("simulated disconnect")
             if o.token_ms:
                 await asyncio.sleep(o.token_ms / 1000)
-            yield _sse({"type": "content_block_delta", "index": 0,
-                        "delta": {"type": "text_delta", "text": piece}}, "content_block_delta")
+            yield _sse(
+                {
+                    "type": "content_block_delta",
+                    "index": 0,
+                    "delta": {"type": "text_delta", "text": piece},
+                },
+                "content_block_delta",
+            )
         yield _sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
         yield _sse(
-            {"type": "message_delta",
-             "delta": {"stop_reason": "max_tokens" if r.truncated else "end_turn", "stop_sequence": None},
-             "usage": {"output_tokens": r.output_tokens}},
+            {
+                "type": "message_delta",
+                "delta": {
+                    "stop_reason": "max_tokens" if r.truncated else "end_turn",
+                    "stop_sequence": None,
+                },
+                "usage": {"output_tokens": r.output_tokens},
+            },
             "message_delta",
         )
         yield _sse({"type": "message_stop"}, "message_stop")
         sim.stats.ok += 1
         return
     created = int(time.time())
-    base = {"id": "chatcmpl-" + r.rid, "object": "chat.completion.chunk", "created": created, "model": r.model}
-    yield _sse({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]})
+    base = {
+        "id": "chatcmpl-" + r.rid,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": r.model,
+    }
+    yield _sse(
+        {
+            **base,
+            "choices": [
+                {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
+            ],
+        }
+    )
     for i, piece in enumerate(pieces):
         if cut is not None and i == cut:
             raise ConnectionAbortedError("simulated disconnect")
         if o.token_ms:
             await asyncio.sleep(o.token_ms / 1000)
-        yield _sse({**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
-    yield _sse({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "length" if r.truncated else "stop"}]})
+        yield _sse(
+            {**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+        )
+    yield _sse(
+        {
+            **base,
+            "choices": [
+                {"index": 0, "delta": {}, "finish_reason": "length" if r.truncated else "stop"}
+            ],
+        }
+    )
     opts = r.request.get("stream_options")
     if isinstance(opts, dict) and opts.get("include_usage"):
-        yield _sse({**base, "choices": [], "usage": {
-            "prompt_tokens": r.input_tokens, "completion_tokens": r.output_tokens,
-            "total_tokens": r.input_tokens + r.output_tokens}})
+        yield _sse(
+            {
+                **base,
+                "choices": [],
+                "usage": {
+                    "prompt_tokens": r.input_tokens,
+                    "completion_tokens": r.output_tokens,
+                    "total_tokens": r.input_tokens + r.output_tokens,
+                },
+            }
+        )
     yield b"data: [DONE]\n\n"
     sim.stats.ok += 1

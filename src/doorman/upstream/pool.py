@@ -36,14 +36,19 @@ class UpstreamPool:
     @staticmethod
     def _new_session(p: ProviderSettings) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
-            limit=p.max_connections, limit_per_host=p.max_connections, ttl_dns_cache=300,
+            limit=p.max_connections,
+            limit_per_host=p.max_connections,
+            ttl_dns_cache=300,
             enable_cleanup_closed=True,
         )
         timeout = aiohttp.ClientTimeout(
             total=p.total_timeout_s, connect=p.connect_timeout_s, sock_read=p.read_timeout_s
         )
         return aiohttp.ClientSession(
-            connector=connector, timeout=timeout, auto_decompress=True, skip_auto_headers=("User-Agent",)
+            connector=connector,
+            timeout=timeout,
+            auto_decompress=True,
+            skip_auto_headers=("User-Agent",),
         )
 
     async def close(self) -> None:

@@ -124,7 +124,9 @@ class StreamMeter:
                 self.usage.reported = True
         elif etype == "content_block_delta":
             delta = event.get("delta") or {}
-            text = delta.get("text") or delta.get("partial_json") if isinstance(delta, dict) else None
+            text = (
+                delta.get("text") or delta.get("partial_json") if isinstance(delta, dict) else None
+            )
             if isinstance(text, str) and text:
                 self.counted_output += count_text(text, self.model)
         elif etype == "message_delta":

@@ -2,13 +2,15 @@
 -- Mirrors MemoryStore.renew in doorman/limits/memory.py.
 --
 -- KEYS: two per limit (state key, holds key).
--- ARGV: now, lease_id, deadline, then one per limit: kind.
+-- ARGV: now, lease_id, deadline, kinds: "kind;kind;..." (one per limit).
 -- Returns the number of leases that were still held (expired ones are not brought back).
 
 local now = tonumber(ARGV[1])
 local lease = ARGV[2]
 local deadline = tonumber(ARGV[3])
-local n = #ARGV - 3
+local kinds = {}
+for k in string.gmatch(ARGV[4], "[^;]+") do kinds[#kinds + 1] = k end
+local n = #kinds
 local held = 0
 
 local function fmt(x)
@@ -16,7 +18,7 @@ local function fmt(x)
 end
 
 for i = 1, n do
-  local kind = ARGV[3 + i]
+  local kind = kinds[i]
   local key = KEYS[2 * i - 1]
   local hkey = KEYS[2 * i]
   local zkey = nil

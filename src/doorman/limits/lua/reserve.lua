@@ -2,16 +2,23 @@
 -- Mirrors doorman/limits/memory.py; see doorman/limits/store.py for the three kinds of state.
 --
 -- KEYS: two per limit: the state key and the holds key (same hash tag, so same cluster slot).
--- ARGV: now, lease_id, deadline, dry_run ("1" = check only),
---       then five per limit: kind, capacity, amount, period, ttl.
+-- ARGV: now, lease_id, deadline, dry_run ("1" = check only), limits:
+--       limits packs five fields per limit, "kind,capacity,amount,period,ttl;..." (one argument
+--       instead of five per limit: encoding arguments dominates the client's cost).
 -- Amounts and capacities are integers (requests, tokens, nano-dollars); times are seconds.
--- Returns: {all_ok, then per limit: ok, retry ("-1" = never fits), remaining, reset}.
+-- Returns one string: "ok,retry,remaining,reset;..." per limit (retry -1 = never fits).
 
 local now = tonumber(ARGV[1])
 local lease = ARGV[2]
 local deadline = tonumber(ARGV[3])
 local dry = ARGV[4] == "1"
-local n = (#ARGV - 4) / 5
+local limits = {}
+for rec in string.gmatch(ARGV[5], "[^;]+") do
+  local f = {}
+  for x in string.gmatch(rec, "[^,]+") do f[#f + 1] = x end
+  limits[#limits + 1] = f
+end
+local n = #limits
 local SLACK = 0.5 -- units; see SLACK in doorman/limits/store.py
 
 local function fmt(x)
@@ -26,11 +33,11 @@ local checks = {}
 local all_ok = true
 
 for i = 1, n do
-  local b = 4 + (i - 1) * 5
-  local kind = ARGV[b + 1]
-  local cap = tonumber(ARGV[b + 2])
-  local amount = tonumber(ARGV[b + 3])
-  local period = tonumber(ARGV[b + 4])
+  local f = limits[i]
+  local kind = f[1]
+  local cap = tonumber(f[2])
+  local amount = tonumber(f[3])
+  local period = tonumber(f[4])
   local key = KEYS[2 * i - 1]
   local hkey = KEYS[2 * i]
   local c = {ok = false, retry = -1, remaining = 0, reset = 0}
@@ -108,11 +115,11 @@ end
 
 if all_ok and not dry then
   for i = 1, n do
-    local b = 4 + (i - 1) * 5
-    local kind = ARGV[b + 1]
-    local amount_s = ARGV[b + 3]
+    local f = limits[i]
+    local kind = f[1]
+    local amount_s = f[3]
     local amount = tonumber(amount_s)
-    local ttl = math.ceil(tonumber(ARGV[b + 5]))
+    local ttl = math.ceil(tonumber(f[5]))
     local key = KEYS[2 * i - 1]
     local hkey = KEYS[2 * i]
     local c = checks[i]
@@ -136,12 +143,9 @@ if all_ok and not dry then
   end
 end
 
-local out = {all_ok and 1 or 0}
+local out = {}
 for i = 1, n do
   local c = checks[i]
-  out[#out + 1] = c.ok and 1 or 0
-  out[#out + 1] = fmt(c.retry)
-  out[#out + 1] = int(c.remaining)
-  out[#out + 1] = fmt(c.reset)
+  out[i] = (c.ok and "1," or "0,") .. fmt(c.retry) .. "," .. int(c.remaining) .. "," .. fmt(c.reset)
 end
-return out
+return table.concat(out, ";")

@@ -2,26 +2,32 @@
 -- Mirrors MemoryStore.settle in doorman/limits/memory.py.
 --
 -- KEYS: two per limit (state key, holds key).
--- ARGV: now, lease_id, then six per limit: kind, capacity, reserved, actual, period, ttl.
+-- ARGV: now, lease_id, limits: "kind,capacity,reserved,actual,period,ttl;..." per limit.
 -- A release is a settle with actual = 0 everywhere.
 
 local now = tonumber(ARGV[1])
 local lease = ARGV[2]
-local n = (#ARGV - 2) / 6
+local limits = {}
+for rec in string.gmatch(ARGV[3], "[^;]+") do
+  local f = {}
+  for x in string.gmatch(rec, "[^,]+") do f[#f + 1] = x end
+  limits[#limits + 1] = f
+end
+local n = #limits
 
 local function fmt(x)
   return string.format("%.6f", x)
 end
 
 for i = 1, n do
-  local b = 2 + (i - 1) * 6
-  local kind = ARGV[b + 1]
-  local cap = tonumber(ARGV[b + 2])
-  local reserved = tonumber(ARGV[b + 3])
-  local actual_s = ARGV[b + 4]
+  local f = limits[i]
+  local kind = f[1]
+  local cap = tonumber(f[2])
+  local reserved = tonumber(f[3])
+  local actual_s = f[4]
   local actual = tonumber(actual_s)
-  local period = tonumber(ARGV[b + 5])
-  local ttl = math.ceil(tonumber(ARGV[b + 6]))
+  local period = tonumber(f[5])
+  local ttl = math.ceil(tonumber(f[6]))
   local key = KEYS[2 * i - 1]
   local hkey = KEYS[2 * i]
 

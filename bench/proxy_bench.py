@@ -1,0 +1,281 @@
+"""Gateway vs bare pass-through proxy, measured in the same run with wrk at 50 connections.
+
+    .venv/bin/python bench/proxy_bench.py [--duration 10] [--variants full,noledger,redis]
+
+Starts an upstream that answers instantly (nginx with a canned completion when installed,
+otherwise the sim), a bare Starlette+aiohttp proxy on uvicorn (uvloop, httptools) as the
+baseline, and the gateway in each requested configuration; drives each with wrk and prints
+requests/s, p50 and p99, and the ratio gateway/bare. Needs ``wrk`` (Debian package ``wrk``).
+
+Variants: ``full`` (auth + limits + screening + ledger, memory limits), ``noledger``
+(``ledger_enabled: false``), ``noscreen`` (screening off), ``redis`` (limits on Redis at
+``--redis-url``), and baseline variants ``bare-httpx`` (bare proxy with httpx instead of
+aiohttp) and ``bare-h11`` (uvicorn's pure-Python HTTP parser), to justify the stack choice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import suppress
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+CANNED = json.dumps(
+    {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion",
+        "created": 1700000000,
+        "model": "bench-model",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "Hello from the benchmark upstream."},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 12, "completion_tokens": 8, "total_tokens": 20},
+    }
+)
+PROMPT = {
+    "model": "bench-model",
+    "messages": [{"role": "user", "content": "Summarise the plot of Hamlet in two sentences."}],
+    "max_tokens": 16,
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float = 30.0) -> None:
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except urllib.error.HTTPError:
+            return  # any HTTP answer means it is up
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+class Procs:
+    def __init__(self) -> None:
+        self.items: list[subprocess.Popen[bytes]] = []
+
+    def start(self, args: list[str], **kw: object) -> subprocess.Popen[bytes]:
+        p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)  # type: ignore[call-overload]
+        self.items.append(p)
+        return p
+
+    def stop(self, p: subprocess.Popen[bytes]) -> None:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+    def stop_all(self) -> None:
+        for p in reversed(self.items):
+            with suppress(Exception):
+                self.stop(p)
+
+
+def start_upstream(procs: Procs, work: Path) -> tuple[str, str]:
+    port = free_port()
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if nginx:
+        conf = work / "nginx.conf"
+        body = CANNED.replace("'", "\\'")
+        conf.write_text(
+            f"""
+worker_processes 1;
+daemon off;
+pid {work}/nginx.pid;
+error_log {work}/nginx-error.log;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  client_body_temp_path {work};
+  keepalive_requests 1000000;
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      default_type application/json;
+      return 200 '{body}';
+    }}
+  }}
+}}
+"""
+        )
+        procs.start([nginx, "-p", str(work), "-c", str(conf)])
+        wait_http(f"http://127.0.0.1:{port}/")
+        return f"http://127.0.0.1:{port}", "nginx (canned completion)"
+    procs.start([str(BIN / "doorman"), "sim", "--port", str(port)], cwd=work)
+    wait_http(f"http://127.0.0.1:{port}/v1/models")
+    return f"http://127.0.0.1:{port}", "doorman sim"
+
+
+def start_bare(procs: Procs, upstream: str, client: str = "aiohttp", http: str = "httptools") -> str:
+    port = free_port()
+    env = {**os.environ, "BARE_UPSTREAM": upstream, "BARE_CLIENT": client, "PYTHONPATH": str(ROOT / "bench")}
+    procs.start(
+        [str(BIN / "uvicorn"), "bare_proxy:app", "--port", str(port), "--loop", "uvloop",
+         "--http", http, "--log-level", "warning", "--no-access-log"],
+        env=env,
+    )  # fmt: skip
+    wait_http(f"http://127.0.0.1:{port}/v1/chat/completions")
+    return f"http://127.0.0.1:{port}"
+
+
+def start_gateway(
+    procs: Procs, work: Path, upstream: str, *, ledger: bool, screen: bool, redis_url: str | None
+) -> tuple[str, str]:
+    port = free_port()
+    gw_dir = Path(tempfile.mkdtemp(dir=work, prefix="gw-"))
+    config = {
+        "database_url": f"sqlite+aiosqlite:///{gw_dir}/doorman.db",
+        "redis_url": redis_url,
+        "server": {"port": port, "log_level": "warning"},
+        "providers": {"upstream": {"kind": "openai", "base_url": f"{upstream}/v1"}},
+        "models": {"bench-model": {"provider": "upstream", "price": {"input": 0.15, "output": 0.6}}},
+        "tiers": {
+            "bench": {
+                "requests_per_minute": 100_000_000,
+                "tokens_per_minute": 1_000_000_000,
+                "tokens_per_day": 100_000_000_000,
+                "max_output_tokens": 64,
+                "daily_budget_usd": 1_000_000.0,
+                "max_concurrent": 10_000,
+            }
+        },
+        "ledger_enabled": ledger,
+        "anomaly": {"enabled": True},
+    }
+    if not screen:
+        config["screening"] = {"injection": {"action": "off"}}
+    cfg = gw_dir / "doorman.yaml"
+    cfg.write_text(yaml.safe_dump(config))
+    env = {
+        **os.environ,
+        "DOORMAN_PEPPER": "bench-pepper-0123456789abcdef0123456789",
+        "DOORMAN_MASTER_KEY": "dm-master-bench-" + "x" * 32,
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    if redis_url:
+        import redis
+
+        redis.Redis.from_url(redis_url).flushdb()
+    out = subprocess.run(
+        [str(BIN / "doorman"), "keys", "create", "--user", "bench", "--tier", "bench", "--json",
+         "--config", str(cfg)],
+        cwd=gw_dir, env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    key = json.loads(out.stdout)["key"]
+    procs.start([str(BIN / "doorman"), "serve", "--config", str(cfg)], cwd=gw_dir, env=env)
+    wait_http(f"http://127.0.0.1:{port}/healthz")
+    return f"http://127.0.0.1:{port}", key
+
+
+def run_wrk(url: str, key: str | None, duration: int, connections: int, work: Path) -> dict[str, float]:
+    script = work / "post.lua"
+    headers = 'wrk.headers["Content-Type"] = "application/json"\n'
+    if key:
+        headers += f'wrk.headers["Authorization"] = "Bearer {key}"\n'
+    body = json.dumps(PROMPT).replace("\\", "\\\\").replace('"', '\\"')
+    script.write_text(f'wrk.method = "POST"\nwrk.body = "{body}"\n{headers}')
+    target = url + "/v1/chat/completions"
+    # warm-up (connection pools, caches, JIT-free but lazy imports)
+    subprocess.run(["wrk", "-t2", f"-c{connections}", "-d2s", "-s", str(script), target],
+                   capture_output=True, text=True, check=True)  # fmt: skip
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), target],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return {
+        "rps": rps,
+        "p50_ms": _ms(re.search(r"\s50%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
+        "p99_ms": _ms(re.search(r"\s99%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
+        "non_2xx": float(non2xx.group(1)) if non2xx else 0.0,
+    }
+
+
+def _ms(text: str) -> float:
+    value = float(re.match(r"[\d.]+", text).group(0))  # type: ignore[union-attr]
+    unit = text[len(re.match(r"[\d.]+", text).group(0)) :]  # type: ignore[union-attr]
+    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=50)
+    ap.add_argument("--variants", default="full,noledger,noscreen")
+    ap.add_argument("--redis-url", default=os.environ.get("DOORMAN_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
+    args = ap.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is required: apt-get install wrk")
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    procs = Procs()
+    results: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="doorman-bench-") as tmp:
+        work = Path(tmp)
+        try:
+            upstream, kind = start_upstream(procs, work)
+            print(f"upstream: {kind} at {upstream}; wrk -c{args.connections} -d{args.duration}s")
+            bare = start_bare(procs, upstream)
+            results["bare"] = run_wrk(bare, None, args.duration, args.connections, work)
+            for variant in variants:
+                if variant.startswith("bare-"):
+                    client = "httpx" if variant == "bare-httpx" else "aiohttp"
+                    http = "h11" if variant == "bare-h11" else "httptools"
+                    url = start_bare(procs, upstream, client, http)
+                    results[variant] = run_wrk(url, None, args.duration, args.connections, work)
+                    procs.stop(procs.items[-1])
+                    continue
+                url, key = start_gateway(
+                    procs, work, upstream,
+                    ledger=variant != "noledger",
+                    screen=variant != "noscreen",
+                    redis_url=args.redis_url if variant == "redis" else None,
+                )  # fmt: skip
+                results[f"gateway-{variant}"] = run_wrk(url, key, args.duration, args.connections, work)
+                procs.stop(procs.items[-1])
+            # Re-measure the baseline at the end: the ratio uses the mean of both runs.
+            second = run_wrk(bare, None, args.duration, args.connections, work)
+            results["bare"] = {k: (results["bare"][k] + second[k]) / 2 for k in second}
+        finally:
+            procs.stop_all()
+    base = results["bare"]["rps"]
+    print(f"{'target':<22}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}{'ratio':>8}")
+    for name, r in results.items():
+        print(
+            f"{name:<22}{r['rps']:>10.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}"
+            f"{r['non_2xx']:>10.0f}{r['rps'] / base:>8.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

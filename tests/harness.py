@@ -1,0 +1,172 @@
+"""Real processes for end-to-end tests: ``doorman sim`` and ``doorman serve`` on free ports.
+
+Each gateway runs in its own working directory (its SQLite file, pepper and master key stay
+there), talks to the sim over real HTTP, and is stopped (SIGTERM, then SIGKILL) afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from services import free_port, wait_port
+
+DOORMAN = str(Path(sys.executable).parent / "doorman")
+MASTER_KEY = "dm-master-test-" + "x" * 32
+
+
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("DOORMAN_PEPPER", "test-pepper-0123456789abcdef0123456789abcdef")
+    env["DOORMAN_MASTER_KEY"] = MASTER_KEY
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class Proc:
+    popen: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(sig)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(5)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def start_sim(workdir: Path, *args: str) -> Proc:
+    port = free_port()
+    log_path = workdir / f"sim-{port}.log"
+    popen = subprocess.Popen(
+        [DOORMAN, "sim", "--port", str(port), *args],
+        cwd=workdir,
+        env=_env(),
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    if not wait_port("127.0.0.1", port, 20):
+        popen.kill()
+        raise RuntimeError(f"sim did not start: {log_path.read_text()}")
+    return Proc(popen, port, log_path)
+
+
+@dataclass
+class Gateway:
+    proc: Proc
+    workdir: Path
+    config_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return self.proc.url
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [DOORMAN, *args],
+            cwd=self.workdir,
+            env=_env(self.env),
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=120,
+        )
+
+    def create_key(self, user: str = "alice", tier: str = "pro", *extra: str) -> dict[str, Any]:
+        out = self.cli(
+            "keys",
+            "create",
+            "--user",
+            user,
+            "--tier",
+            tier,
+            "--json",
+            "--config",
+            str(self.config_path),
+            *extra,
+        )
+        data: dict[str, Any] = json.loads(out.stdout)
+        return data
+
+    def admin(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"authorization": f"Bearer {MASTER_KEY}"})
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        self.proc.stop(sig)
+
+
+def start_gateway(
+    workdir: Path,
+    config: dict[str, Any] | None = None,
+    *,
+    env: dict[str, str] | None = None,
+    port: int | None = None,
+) -> Gateway:
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = dict(config or {})
+    config.setdefault("database_url", f"sqlite+aiosqlite:///{workdir}/doorman.db")
+    port = port or free_port()
+    config.setdefault("server", {})
+    config["server"] = {**config["server"], "port": port}
+    config_path = workdir / "doorman.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    log_path = workdir / f"gateway-{port}.log"
+    popen = subprocess.Popen(
+        [DOORMAN, "serve", "--config", str(config_path)],
+        cwd=workdir,
+        env=_env(env),
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    proc = Proc(popen, port, log_path)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if popen.poll() is not None:
+            raise RuntimeError(f"gateway exited: {proc.log()}")
+        try:
+            if httpx.get(f"{proc.url}/healthz", timeout=0.5).status_code == 200:
+                return Gateway(proc, workdir, config_path, dict(env or {}))
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    proc.stop(signal.SIGKILL)
+    raise RuntimeError(f"gateway did not become healthy: {proc.log()}")
+
+
+def sim_config(sim: Proc, **tiers: dict[str, Any]) -> dict[str, Any]:
+    """A config whose models live on an external sim process (both wire formats)."""
+    return {
+        "providers": {
+            "simopenai": {"kind": "openai", "base_url": f"{sim.url}/v1"},
+            "simanthropic": {"kind": "anthropic", "base_url": sim.url},
+        },
+        "models": {
+            "sim-small": {"provider": "simopenai", "price": {"input": 0.15, "output": 0.60}},
+            "sim-large": {"provider": "simopenai", "price": {"input": 2.5, "output": 10.0}},
+            "sim-claude": {"provider": "simanthropic", "price": {"input": 0.8, "output": 4.0}},
+        },
+        "tiers": tiers,
+    }
