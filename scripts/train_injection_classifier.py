@@ -31,8 +31,8 @@ from sklearn.linear_model import LogisticRegression
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from screening_corpus import SEED, assemble  # noqa: E402
 
-from doorman.screen.classifier import Classifier  # noqa: E402
-from doorman.screen.detector import InjectionDetector  # noqa: E402
+from doorman.screen.classifier import Classifier, sigmoid  # noqa: E402
+from doorman.screen.detector import InjectionDetector, fuse  # noqa: E402
 from doorman.screen.features import ngrams, shingles, tokenize  # noqa: E402
 from doorman.screen.normalize import normalize  # noqa: E402
 from doorman.screen.similarity import TemplateIndex  # noqa: E402
@@ -171,33 +171,45 @@ def build_templates(train: list[Record]) -> TemplateIndex:
     return TemplateIndex(postings=kept, sizes=sizes)
 
 
-def cross_fitted_benign_scores(
+def cross_fitted_benign(
     train: list[Record], templates: TemplateIndex, c_value: float
-) -> list[float]:
+) -> list[tuple[float, float, float, list[str]]]:
     """Scores of every benign training text from a model that never saw its *source*.
 
     Calibrating on texts the classifier was fit on would set the threshold far too low;
     holding out whole sources estimates the false-positive rate on unfamiliar prompts.
     """
     sources = sorted({r["source"] for r in train if r["label"] == 0})
-    scores: list[float] = []
+    out: list[tuple[float, float, float, list[str]]] = []
     for fold in range(CALIB_FOLDS):
         held = {s for i, s in enumerate(sources) if i % CALIB_FOLDS == fold}
         fit = [r for r in train if r["source"] not in held]
         detector = InjectionDetector(fit_classifier(fit, c_value), templates, threshold=0.5)
-        scores.extend(
-            detector.detect(r["text"]).score
-            for r in train
-            if r["source"] in held and r["label"] == 0
-        )
-    return scores
+        for rec in train:
+            if rec["source"] in held and rec["label"] == 0:
+                det = detector.detect(rec["text"])
+                out.append((det.rules, det.similarity, det.classifier, det.signals))
+    return out
 
 
-def calibrate(scores: list[float], target_fpr: float) -> float:
-    scores = sorted(scores)
-    k = int(math.floor(len(scores) * (1.0 - target_fpr)))
-    threshold = scores[min(k, len(scores) - 1)] + 1e-4
-    return float(min(0.95, max(0.5, threshold)))
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(math.floor(len(ordered) * q)))]
+
+
+def calibrate(
+    benign: list[tuple[float, float, float, list[str]]], target_fpr: float
+) -> tuple[float, float]:
+    """(classifier shift, fused threshold) from out-of-source benign detections.
+
+    The shift puts the classifier's own ``1 - 2*target_fpr`` benign quantile at 0.5, so the
+    classifier alone cannot block; the threshold then caps the fused false-positive rate.
+    """
+    margins = [math.log(max(c, 1e-9) / max(1 - c, 1e-9)) for _, _, c, _ in benign]
+    shift = _quantile(margins, 1.0 - 2 * target_fpr)
+    fused = [fuse(r, s, sigmoid(m - shift), sig) for (r, s, _, sig), m in zip(benign, margins, strict=True)]
+    threshold = _quantile(fused, 1.0 - target_fpr) + 1e-4
+    return shift, float(min(0.9, max(0.5, threshold)))
 
 
 def _write_jsonl_gz(path: Path, records: list[Record]) -> None:
@@ -214,7 +226,7 @@ def _write_json_gz(path: Path, data: dict[str, Any]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--target-fpr", type=float, default=0.005)
+    parser.add_argument("--target-fpr", type=float, default=0.01)
     parser.add_argument("--C", type=float, default=20.0, dest="c_value")
     args = parser.parse_args()
     random.seed(SEED)
@@ -223,9 +235,10 @@ def main() -> None:
     train, evals = split_records(assemble())
     classifier = fit_classifier(train, args.c_value)
     templates = build_templates(train)
-    threshold = calibrate(
-        cross_fitted_benign_scores(train, templates, args.c_value), args.target_fpr
+    shift, threshold = calibrate(
+        cross_fitted_benign(train, templates, args.c_value), args.target_fpr
     )
+    classifier.shift = round(shift, 4)
     detector = InjectionDetector(classifier, templates, threshold=threshold)
 
     ARTIFACT_DIR.mkdir(parents=True, exist_ok=True)
@@ -238,6 +251,7 @@ def main() -> None:
             "window": classifier.window,
             "stride": classifier.stride,
             "threshold": round(threshold, 4),
+            "shift": classifier.shift,
             "target_fpr": args.target_fpr,
             "C": args.c_value,
             "seed": SEED,
@@ -253,7 +267,7 @@ def main() -> None:
 
     detector.threshold = threshold
     print(f"features={len(classifier.weights)} templates={len(templates.sizes)} "
-          f"threshold={threshold:.4f}")
+          f"threshold={threshold:.4f} shift={shift:.3f}")
     groups: dict[tuple[str, int], list[bool]] = defaultdict(list)
     for rec in evals:
         groups[(rec["source"], rec["label"])].append(

@@ -235,6 +235,10 @@ class Settings(Strict):
                     problems.append(f"tiers.{tname}.models.{i}: unknown model '{m}'")
         if self.default_tier not in self.tiers:
             problems.append(f"default_tier: unknown tier '{self.default_tier}'")
+        if self.server.workers > 1 and self.limits.backend == "memory":
+            problems.append(
+                "limits.backend: 'memory' cannot be shared by several workers; use redis"
+            )
         if self.server.workers > 1 and self.redis_url is None:
             problems.append(
                 "server.workers: more than one worker needs redis_url; in-process limits "

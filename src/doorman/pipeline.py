@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 import structlog
 
-from doorman.errors import DoormanError, ModelNotFound, PermissionDenied
+from doorman.errors import BadRequest, DoormanError, ModelNotFound, PermissionDenied
 from doorman.exchange import Exchange
 from doorman.upstream.deployment import Deployment, Wire, deployments_for
 from doorman.upstream.dispatch import UpstreamReply
@@ -132,6 +132,13 @@ class Admit:
         gw = self.gw
         assert ex.tier is not None and ex.principal is not None
         ex.input_tokens = gw.count_input_tokens(ex)
+        cap = ex.tier.max_input_tokens
+        if cap is not None and ex.input_tokens > cap:
+            raise BadRequest(
+                f"The prompt has {ex.input_tokens} tokens; tier '{ex.tier_name}' allows {cap}.",
+                code="input_tokens_exceeded",
+                param="messages",
+            )
         admission = await gw.admit(ex, requested_max_tokens(ex.body))
         ex.max_tokens = admission.max_tokens
         ex.reservation = admission.reservation
@@ -208,6 +215,7 @@ class Pipeline:
             if degraded is None:
                 raise
             ex.degraded = True
+            gw.dispatcher.note_degraded(ex.model, exc.code)
             ex.status = 200
             ex.error_code = exc.code
             await self.finish(ex)
@@ -267,7 +275,7 @@ class Pipeline:
             ex.error_code = "upstream_stream_error"
             log.warning("upstream_stream_error", error=type(exc).__name__, request_id=ex.request_id)
         finally:
-            resp.release()
+            reply.release()  # the connection and the provider's concurrency slot
             ex.upstream_ms = (time.perf_counter() - (ex.upstream_started or ex.started)) * 1000
             ex.usage = meter.final_usage()
             if ex.error_code is not None and ex.status == 200:

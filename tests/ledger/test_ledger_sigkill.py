@@ -64,10 +64,18 @@ def test_acknowledged_rows_survive_sigkill(database_url: str) -> None:
             acked.append(line.strip())
     finally:
         os.kill(proc.pid, signal.SIGKILL)
-        rest, _ = proc.communicate(timeout=30)
+        proc.wait(30)
+        # Read through the same buffered reader as readline() (communicate() would bypass it).
+        assert proc.stdout is not None
+        rest = proc.stdout.read()
     # Lines written before the kill are acknowledgements too (a torn last line is not).
+    before_kill = len(acked)
     acked += [line for line in rest.split("\n")[:-1] if line]
     stored = asyncio.run(committed_ids(database_url))
     missing = set(acked) - stored
-    assert not missing, f"{len(missing)} acknowledged rows lost, e.g. {sorted(missing)[:5]}"
+    assert not missing, (
+        f"{len(missing)} of {len(acked)} acknowledged rows lost ({before_kill} read before the "
+        f"kill, {len(stored)} stored), e.g. {sorted(missing)[:5]}, "
+        f"lost before kill: {len(missing & set(acked[:before_kill]))}"
+    )
     assert len(stored) >= len(acked)

@@ -175,7 +175,8 @@ async def test_a_slow_reply_fails_one_request_not_the_replica(
 def start_cluster_node(binary: str, port: int, workdir: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--cluster-enabled", "yes", "--cluster-config-file", f"{workdir}/nodes.conf",
+         "--cluster-enabled", "yes", "--cluster-port", str(free_port()),
+         "--cluster-config-file", f"{workdir}/nodes.conf",
          "--dir", workdir],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

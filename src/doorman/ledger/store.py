@@ -47,7 +47,6 @@ class Ledger:
         self.on_batch = on_batch
         self._pending: list[tuple[LedgerRow, asyncio.Future[None]]] = []
         self._wakeup = asyncio.Event()
-        self._full = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         # One dedicated connection: no pool checkout or reset-on-return per batch.
         self._conn: AsyncConnection | None = None
@@ -68,6 +67,7 @@ class Ledger:
         if self._task is None:
             self._closing = False
             self._task = asyncio.create_task(self._run(), name="doorman-ledger")
+            self._task.add_done_callback(self._writer_stopped)
 
     async def record(self, row: LedgerRow) -> None:
         """Queue ``row`` and return once the batch holding it is committed.
@@ -80,8 +80,6 @@ class Ledger:
         fut.add_done_callback(_consume)
         self._pending.append((row, fut))
         self._wakeup.set()
-        if len(self._pending) >= self.max_batch:
-            self._full.set()
         # shield: a cancelled request must not cancel the shared batch; its row still lands.
         await asyncio.shield(fut)
 
@@ -92,7 +90,6 @@ class Ledger:
         if task is None:
             return
         self._wakeup.set()
-        self._full.set()
         try:
             await task
         finally:
@@ -111,9 +108,19 @@ class Ledger:
             await self._linger()
             batch = self._pending[: self.max_batch]
             del self._pending[: self.max_batch]
-            if len(self._pending) < self.max_batch:
-                self._full.clear()
             await self._commit(batch)
+
+    def _writer_stopped(self, task: asyncio.Task[None]) -> None:
+        """Never leave an awaiter hanging: if the writer dies, its queue fails loudly."""
+        if self._pending:
+            error: BaseException = LedgerClosed("the ledger writer stopped")
+            if not task.cancelled() and task.exception() is not None:
+                error = task.exception() or error
+            pending, self._pending = self._pending, []
+            _settle(pending, error)
+        if self._task is task:
+            self._task = None
+            self._closing = True
 
     async def _linger(self) -> None:
         """Let rows that are ready right now join the batch, without a fixed sleep.

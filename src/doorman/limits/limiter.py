@@ -189,12 +189,13 @@ class Limiter:
         reservation.deadline = now + lease
         return held == expected
 
-    async def peek(
-        self, specs: Sequence[LimitSpec], *, _force_local: bool = False
-    ) -> list[LimitStatus]:
+    async def peek(self, specs: Sequence[LimitSpec]) -> list[LimitStatus]:
         """Where each limit stands now, consuming nothing."""
+        return await self._peek(specs, force_local=False)
+
+    async def _peek(self, specs: Sequence[LimitSpec], *, force_local: bool) -> list[LimitStatus]:
         now = self.clock.now()
-        store, fraction, _ = self._pick_store(_force_local)
+        store, fraction, _ = self._pick_store(force_local)
         entries = self._entries(specs, Demand(requests=0), now, now, fraction)
         checks: list[Check | None] = [None] * len(entries)
         try:
@@ -207,7 +208,7 @@ class Limiter:
                     checks[i] = c
         except StoreUnavailable as exc:
             self._store_failed(exc)  # raises when closed
-            return await self.peek(specs, _force_local=True)
+            return await self._peek(specs, force_local=True)
         return [
             self._status(s, c.remaining, c.reset)
             for s, c in zip(specs, checks, strict=True)

@@ -23,7 +23,7 @@ from doorman.screen.features import tokenize
 ARTIFACT = "classifier.json.gz"
 
 
-def _sigmoid(x: float) -> float:
+def sigmoid(x: float) -> float:
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
     z = math.exp(x)
@@ -46,6 +46,7 @@ class Classifier:
     bias: float
     window: int = 48
     stride: int = 12
+    shift: float = 0.0  # subtracted from the margin so benign text sits below 0.5
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Classifier:
@@ -54,6 +55,7 @@ class Classifier:
             bias=float(data["bias"]),
             window=int(data.get("window", 48)),
             stride=int(data.get("stride", 12)),
+            shift=float(data.get("shift", 0.0)),
         )
 
     @classmethod
@@ -90,4 +92,4 @@ class Classifier:
         return self.bias + best
 
     def probability(self, text: str) -> float:
-        return _sigmoid(self.margin(text))
+        return sigmoid(self.margin(text) - self.shift)

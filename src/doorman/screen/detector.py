@@ -18,7 +18,7 @@ from doorman.screen.normalize import normalize
 from doorman.screen.rules import match_rules
 from doorman.screen.similarity import TemplateIndex
 
-DEFAULT_THRESHOLD = 0.9
+DEFAULT_THRESHOLD = 0.75
 SIGNAL_WEIGHT = {
     "tag_chars": 0.5,
     "bidi_controls": 0.2,
@@ -44,6 +44,14 @@ class Detection:
     matched: list[str] = field(default_factory=list)
     signals: list[str] = field(default_factory=list)
     view: str = "text"  # which view scored highest: text, base64, hex, rot13, ...
+
+
+def fuse(rules: float, similarity: float, classifier: float, signals: list[str]) -> float:
+    """Noisy-OR of the layers and the disguise signals."""
+    keep = (1.0 - rules) * (1.0 - SIMILARITY_WEIGHT * similarity) * (1.0 - classifier)
+    for signal in signals:
+        keep *= 1.0 - SIGNAL_WEIGHT.get(signal, 0.0)
+    return 1.0 - keep
 
 
 class InjectionDetector:
@@ -81,7 +89,7 @@ class InjectionDetector:
         for origin, view in norm.views:
             rule = match_rules(view)
             sim = self.templates.similarity(view)
-            clf = self.classifier.probability(view)
+            clf = self.classifier.probability(view) if len(view) > 1 else 0.0
             for name in rule.rules:
                 if name not in matched:
                     matched.append(name)
@@ -92,13 +100,8 @@ class InjectionDetector:
             if view_score > best_view_score:
                 best_view, best_view_score = origin, view_score
         signals = norm.signals()
-        keep = 1.0 - best_rules
-        keep *= 1.0 - SIMILARITY_WEIGHT * best_sim
-        keep *= 1.0 - best_clf
-        for signal in signals:
-            keep *= 1.0 - SIGNAL_WEIGHT.get(signal, 0.0)
         return Detection(
-            score=1.0 - keep,
+            score=fuse(best_rules, best_sim, best_clf, signals),
             rules=best_rules,
             similarity=best_sim,
             classifier=best_clf,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import zlib
 
-_TOKEN_RE = re.compile(r"[a-z0-9']+|[<>|#\[\]{}]")
+_TOKEN_RE = re.compile(r"[a-z0-9']+")
 
 SHINGLE_SIZE = 5
 SHINGLE_SAMPLE = 4  # keep shingles whose hash % SHINGLE_SAMPLE == 0

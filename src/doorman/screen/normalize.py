@@ -71,6 +71,7 @@ _SPACED_RE = re.compile(r"(?<![^\W_])(?:[^\W_][ .\-_*/|,](?=[^\W_])){2,}[^\W_](?
 _SPACED_SEP_RE = re.compile(r"[ .\-_*/|,]")
 _WS_RE = re.compile(r"\s+")
 _ESCAPES_RE = re.compile(r"\\[ntr]")
+_INNER_HYPHEN_RE = re.compile(r"(?<=[a-z])-+(?=[a-z])")
 _MIXED_WORD_RE = re.compile(r"[^\W\d_]{3,}")
 
 _B64_RE = re.compile(r"(?:[A-Za-z0-9+/]{4}){5,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
@@ -148,6 +149,8 @@ def canonical(text: str) -> str:
     if "\\" in text:
         text = _ESCAPES_RE.sub(" ", text)
     text = _collapse_spaced(text)
+    if "-" in text:
+        text = _INNER_HYPHEN_RE.sub("", text)
     text = _fold_leet(text)
     return _WS_RE.sub(" ", text).strip()
 

@@ -45,15 +45,15 @@ _WEAK_DIRECTIVES = _alt(
 _REVEAL = _alt(
     "reveal|show|print|output|repeat|display|tell me|give me|share|leak|dump|spell out|"
     "write out|write down|copy|recite|return|echo|expose|disclose|provide|paste|list|"
-    "translate|encode|summarize|summarise|state|read back|type out|send me|what is|what are|"
-    "what were|what was|whats|show us|see|view|read|access|know|retrieve|extract|obtain|log|"
-    "check|verify|audit"
+    "translate|encode|summarize|summarise|state|read back|type out|send me|show us|see|view|"
+    "read|access|know|retrieve|extract|obtain|log|check|verify|audit"
 )
 _SECRET_PROMPT = _alt(
-    "system prompt|system message|system instructions?|initial prompt|initial instructions?|"
-    "original prompt|original instructions?|hidden prompt|hidden instructions?|secret prompt|"
-    "secret instructions?|internal instructions?|developer prompt|developer message|"
-    "developer instructions?|pre-?prompt|starting instructions?|initial configuration|"
+    "system prompt|system message|system instructions?|initial prompt|original prompt|"
+    "hidden prompt|hidden instructions?|secret prompt|secret instructions?|"
+    "internal instructions?|developer prompt|developer message|developer instructions?|"
+    "pre-?prompt|your initial instructions?|your original instructions?|"
+    "your starting instructions?|your first instructions?|initial configuration|"
     "instructions you were given|instructions you have been given|instructions given to you|"
     "prompt you were given|your instructions|your prompt|your rules|your guidelines|"
     "your directives|your configuration|your programming|your initial|hidden rules|"
@@ -114,6 +114,12 @@ RULES: tuple[Rule, ...] = (
     # --- system prompt extraction ------------------------------------------------------------
     _rule("reveal_system_prompt", "extraction", 0.9,
           rf"\b{_REVEAL}{_GAP}{_SECRET_PROMPT}\b"),
+    _rule("what_is_your_prompt", "extraction", 0.8,
+          rf"\bwhat(?:{_S}(?:is|are|were|was)|'s|s){_S}(?:in{_S})?(?:your{_S}(?:exact{_S}|"
+          rf"full{_S}|initial{_S}|original{_S}|hidden{_S}|secret{_S})?(?:system{_S})?"
+          rf"(?:prompt|instructions|rules|guidelines|directives|system message)|the{_S}"
+          rf"(?:exact{_S}|full{_S}|hidden{_S}|secret{_S})?(?:system{_S}prompt|system{_S}message|"
+          rf"hidden{_S}(?:prompt|instructions)|secret{_S}(?:prompt|instructions)))\b"),
     _rule("prompt_verbatim", "extraction", 0.75,
           rf"\b(?:repeat|print|output|copy|recite|write){_GAP}(?:everything|all|the text|"
           rf"the words|the content|each line|every line){_GAP}(?:above|before|prior|so far|"
@@ -160,13 +166,14 @@ RULES: tuple[Rule, ...] = (
           rf"\b(?:you{_S}(?:are|'re|will be|have been){_S}(?:now{_S})?(?:free{_S}from|"
           rf"freed{_S}from|no{_S}longer{_S}(?:bound|restricted|limited|constrained)|not{_S}"
           rf"(?:bound|restricted){_S}by|released{_S}from|liberated{_S}from|exempt{_S}from)|"
-          rf"(?:broken|break){_S}free{_S}of){_GAP}(?:rules|restrictions|guidelines|polic|"
+          rf"(?:broken|break){_S}free{_S}of|free{_S}(?:itself|yourself|himself|herself)"
+          rf"{_S}from){_GAP}(?:rules|restrictions|guidelines|polic|"
           rf"constraints|limitations|filters|ethic|moral|openai|anthropic|the typical|"
           rf"confines|censorship)"),
     _rule("no_restrictions", "persona", 0.7,
           rf"\b(?:without|no|zero|free of|not have any|don't have any|doesn't have any|"
           rf"does not have any|do not have any|ignore all){_S}(?:any{_S})?(?:ethical|moral|"
-          rf"content|safety)?{_S}(?:restrictions|filters|filtering|censorship|limitations|"
+          rf"content|safety)?{_S}(?:rules{_S}or{_S}limitations|restrictions|filters|filtering|censorship|limitations|"
           rf"guidelines|boundaries|morals|ethics|principles){_GAP}(?:you|answer|respond|"
           rf"reply|character|ai|whatsoever|at all|openai|anthropic|chatgpt)"),
     _rule("policy_defiance", "persona", 0.8,
@@ -180,7 +187,7 @@ RULES: tuple[Rule, ...] = (
           rf"doesn't follow|does not follow|doesn't abide|does not abide){_GAP}"
           rf"(?:openai|anthropic|content polic|safety polic|ethical guidelines|moral "
           rf"guidelines|safety guidelines|ethics|morality|guardrails)"),
-    _rule("stay_in_character", "persona", 0.4,
+    _rule("stay_in_character", "persona", 0.3,
           rf"\b(?:stay{_S}in{_S}character|break{_S}character|remain{_S}in{_S}character|"
           rf"never{_S}refuse|cannot{_S}refuse|can't{_S}refuse|must{_S}not{_S}refuse|"
           rf"never{_S}decline|always{_S}(?:answer|comply)|will{_S}never{_S}say{_S}no)\b"),

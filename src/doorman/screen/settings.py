@@ -9,6 +9,7 @@ YAML shape (every key optional)::
       secrets:            {action: redact}                   # redact | block | flag | shadow | off
       pii:                {action: flag}
       pii_kinds: [email, phone, credit_card]
+      untrusted_tags: [untrusted, document]                  # see wrap_untrusted()
 
 A tier overrides any part with the same shape under ``tiers.<name>.screening``; the raw dict is
 merged over the global section by :func:`effective_settings`.
@@ -68,6 +69,10 @@ class ScreeningSettings(BaseModel):
     secrets: DataPolicy = Field(default_factory=DataPolicy)
     pii: PiiPolicy = Field(default_factory=PiiPolicy)
     pii_kinds: list[PiiKind] = Field(default_factory=lambda: ["email", "phone", "credit_card"])
+    untrusted_tags: list[str] = Field(
+        default_factory=lambda: ["untrusted", "document"],
+        description="text inside these tags in a user message is screened as indirect",
+    )
     max_scan_chars: int = Field(
         200_000, ge=1000, description="characters per message scanned; the rest is skipped"
     )

@@ -74,7 +74,9 @@ async def build_gateway(settings: Settings, self_base_url: str) -> tuple[Gateway
     except ImportError:
         gw.screener = None
     gw.upstreams = UpstreamPool(settings, self_base_url)
-    gw.dispatcher = Dispatcher(settings, gw.upstreams)
+    gw.dispatcher = Dispatcher(
+        settings, gw.upstreams, metrics=gw.metrics, alerts=gw.alerts, redis=gw.redis
+    )
     log.info(
         "gateway_started",
         database=settings.database_url.split("://", 1)[0],
@@ -92,6 +94,7 @@ async def close_gateway(gw: Gateway) -> None:
         getattr(gw, "authenticator", None) and gw.authenticator.close,
         getattr(gw, "alerts", None) and gw.alerts.close,
         getattr(gw, "limiter", None) and gw.limiter.aclose,
+        getattr(gw, "dispatcher", None) and gw.dispatcher.close,
         getattr(gw, "upstreams", None) and gw.upstreams.close,
     ):
         if closer:

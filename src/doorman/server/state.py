@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger("doorman.request")
 
 KEY_EXPIRY_WARNING_DAYS = 14
+SPEC_CACHE_SIZE = 10_000
 
 
 @dataclass(slots=True)
@@ -65,6 +66,7 @@ class Gateway:
         self.redis = None
         self.screener = None
         self.anomaly = None
+        self._specs: dict[tuple[str, str, str, str], list[Any]] = {}
 
     # ------------------------------------------------------------ used by stages
     def count_input_tokens(self, ex: Exchange) -> int:
@@ -77,16 +79,23 @@ class Gateway:
 
         assert ex.tier is not None and ex.principal is not None
         model = self.settings.models[ex.model]
-        specs = build_limits(
-            ex.tier,
-            ex.tier_name,
-            ex.principal.user_id,
-            ex.principal.key_id,
-            ex.model,
-            model,
-            model.provider,
-            self.settings.limits,
-        )
+        cache_key = (ex.tier_name, ex.principal.user_id, ex.principal.key_id, ex.model)
+        specs = self._specs.get(cache_key)
+        if specs is None:
+            # Limit specs are immutable per (tier, user, key, model): build them once.
+            specs = build_limits(
+                ex.tier,
+                ex.tier_name,
+                ex.principal.user_id,
+                ex.principal.key_id,
+                ex.model,
+                model,
+                model.provider,
+                self.settings.limits,
+            )
+            if len(self._specs) >= SPEC_CACHE_SIZE:
+                self._specs.pop(next(iter(self._specs)))
+            self._specs[cache_key] = specs
         result = await admit(
             self.limiter,
             specs,

@@ -1,9 +1,20 @@
-"""Sending a request upstream: deployment order, retries, and the shape of what came back.
+"""Sending a request upstream: deployment order, breakers, pacing, queues and retries.
 
-The dispatcher tries the model's deployments in order (the model, then its fallbacks). Each
-deployment gets bounded attempts with full-jitter backoff, all within the request's deadline.
-Streams are only retried before their first byte reached the client — which is always the
-case here, because the dispatcher returns as soon as the upstream status line is known.
+For each deployment of the model (the model, then its ``fallbacks`` in order) the dispatcher:
+
+1. skips it at once when its circuit breaker is open (no waiting, no call);
+2. waits for the provider's pacing (rate-limit headers seen earlier) when that fits;
+3. takes a slot under the provider's ``max_concurrent`` cap (bounded queue -> ``upstream_busy``);
+4. calls it; a retryable failure (429, 5xx, connection error, timeout before the first byte) is
+   retried with full-jitter backoff — or after the upstream ``retry-after`` when that fits in
+   the deadline — up to ``max_attempts``; any other 4xx returns at once.
+
+When a deployment is used up it moves on to the next one. When none could serve, the error is
+503 ``upstream_unavailable`` — unless the upstream said something a caller can act on: a 429
+with ``retry-after`` stays a 429, a timeout stays a 504. Everything happens within the request's
+deadline. A stream is only retried before its first byte reached the client, which is always
+the case here: the dispatcher returns as soon as the upstream status line is known. No slot is
+held while sleeping between tries, so one provider's retries cannot starve another's calls.
 """
 
 from __future__ import annotations
@@ -11,26 +22,52 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import aiohttp
 import orjson
 import structlog
 
 from doorman.config import Settings
-from doorman.errors import DoormanError, RateLimited, ServiceUnavailable, UpstreamError, UpstreamTimeout
+from doorman.errors import (
+    DoormanError,
+    RateLimited,
+    ServiceUnavailable,
+    UpstreamError,
+    UpstreamTimeout,
+)
+from doorman.upstream.breakers import BreakerBoard
 from doorman.upstream.deployment import Deployment, Wire
+from doorman.upstream.gate import ProviderGate, Slot, UpstreamBusy
+from doorman.upstream.pacer import Pacer
 from doorman.upstream.pool import UpstreamPool
+from doorman.upstream.retry import (
+    RETRYABLE_STATUS,
+    RetryPolicy,
+    parse_retry_after,
+    retry_after_from,
+)
+from doorman.upstream.telemetry import ReliabilityMetrics
 from doorman.upstream.wire import request_headers, request_url
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from doorman.observe.alerts import AlertSink
+    from doorman.observe.metrics import Metrics
+
+__all__ = ["RETRYABLE_STATUS", "Dispatcher", "UpstreamReply", "parse_retry_after"]
 
 log = structlog.get_logger("doorman.upstream")
 
-RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504, 529})
 # Client-side mistakes the provider reported: keep the status so the client sees its own error.
 PASSTHROUGH_STATUS = frozenset({400, 404, 409, 413, 415, 422})
+
+FailureKind = Literal[
+    "open", "busy", "paced", "rate_limited", "timeout", "error", "refused", "client"
+]
 
 
 @dataclass(slots=True)
@@ -41,33 +78,50 @@ class UpstreamReply:
     headers: dict[str, str]
     body: bytes | None = None
     response: aiohttp.ClientResponse | None = None  # open, for streams
+    slot: Slot | None = None  # the provider slot a stream holds until it ends
+
+    def release(self) -> None:
+        """Give back the connection and the provider slot (idempotent; call when a stream ends)."""
+        if self.response is not None:
+            self.response.release()
+        if self.slot is not None:
+            self.slot.release()
+            self.slot = None
 
 
 class Attempt:
-    """What one try at one deployment produced, for retry decisions and the ledger."""
+    """What one failed try at one deployment produced."""
 
-    __slots__ = ("error", "retry_after", "status")
+    __slots__ = ("error", "headers", "kind", "retry_after", "status")
 
-    def __init__(self, status: int | None, error: DoormanError, retry_after: float | None) -> None:
+    def __init__(
+        self,
+        status: int | None,
+        error: DoormanError,
+        retry_after: float | None,
+        kind: FailureKind,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.status = status
         self.error = error
         self.retry_after = retry_after
+        self.kind = kind
+        self.headers = headers or {}
 
 
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds from a ``retry-after`` header holding seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+@dataclass(slots=True)
+class Failure:
+    """Why one deployment could not serve the request (for fallbacks and the final error)."""
+
+    deployment: Deployment
+    kind: FailureKind
+    error: DoormanError
+    retry_after: float | None = None
+
+    @property
+    def final(self) -> bool:
+        """A client error: another deployment would refuse it too."""
+        return self.kind == "client"
 
 
 def _upstream_message(raw: bytes) -> str:
@@ -88,12 +142,53 @@ class Dispatcher:
         settings: Settings,
         pool: UpstreamPool,
         rng: Callable[[], float] = random.random,
+        *,
+        metrics: Metrics | None = None,
+        alerts: AlertSink | None = None,
+        redis: Redis | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.settings = settings
         self.pool = pool
         self.rng = rng
-        self.policy = settings.reliability
+        self.sleep = sleep
+        self.reliability = settings.reliability
+        self.policy = RetryPolicy.from_settings(settings.reliability)
+        self.telemetry = ReliabilityMetrics(metrics)
+        self.breakers = BreakerBoard(
+            settings.reliability.breaker, telemetry=self.telemetry, alerts=alerts, redis=redis
+        )
+        self._pacers: dict[str, Pacer] = {}
+        self._gates: dict[str, ProviderGate] = {}
 
+    async def close(self) -> None:
+        await self.breakers.close()
+
+    def note_degraded(self, model: str, cause: str) -> None:
+        """Count a degraded answer (the pipeline builds it; the reason lives here)."""
+        self.telemetry.degraded.labels(model).inc()
+
+    # ------------------------------------------------------------ per deployment/provider
+    def pacer(self, dep: Deployment) -> Pacer:
+        pacer = self._pacers.get(dep.key)
+        if pacer is None:
+            pacer = self._pacers[dep.key] = Pacer(self.reliability.pacing)
+        return pacer
+
+    def gate(self, provider: str) -> ProviderGate:
+        gate = self._gates.get(provider)
+        if gate is None:
+            q = self.reliability.queue
+            gate = self._gates[provider] = ProviderGate(
+                provider,
+                self.settings.providers[provider].max_concurrent,
+                max_waiters=q.max_waiters,
+                max_wait_s=q.max_wait_s,
+                on_depth=lambda name, depth: self.telemetry.queue_depth.labels(name).set(depth),
+            )
+        return gate
+
+    # ------------------------------------------------------------ the request
     async def send(
         self,
         deployments: list[Deployment],
@@ -104,45 +199,194 @@ class Dispatcher:
         deadline: float,
         on_attempt: Callable[[Deployment], None] | None = None,
     ) -> UpstreamReply:
-        """Try deployments in order; return the first 2xx reply or raise the last error."""
-        last: Attempt | None = None
+        """Try deployments in order; return the first 2xx reply or raise the most useful error."""
+        failures: list[Failure] = []
         for dep in deployments:
             wire = dep.wire_for(client_wire)
             if wire != client_wire:
-                # Cross-format fallback (OpenAI <-> Anthropic translation) is a later step.
+                # Seam: cross-format fallback (OpenAI <-> Anthropic translation) goes here.
+                self.telemetry.skips.labels(dep.key, "wire").inc()
                 continue
-            body = orjson.dumps(build_body(dep, wire))
-            for attempt_no in range(self.policy.max_attempts):
+            if time.monotonic() >= deadline:
+                failures.append(Failure(dep, "timeout", self._deadline_error(dep)))
+                break
+            result = await self._try_deployment(
+                dep, wire, build_body, stream=stream, deadline=deadline, on_attempt=on_attempt
+            )
+            if isinstance(result, UpstreamReply):
+                if failures:
+                    first = deployments[0].model
+                    self.telemetry.fallbacks.labels(first, dep.model).inc()
+                    log.info(
+                        "upstream_fallback",
+                        model=first,
+                        served_by=dep.model,
+                        skipped={f.deployment.key: f.kind for f in failures},
+                    )
+                return result
+            failures.append(result)
+            if result.final:
+                raise result.error
+            log.info("upstream_deployment_failed", deployment=dep.key, kind=result.kind)
+        raise self._final_error(deployments, failures)
+
+    async def _try_deployment(
+        self,
+        dep: Deployment,
+        wire: Wire,
+        build_body: Callable[[Deployment, Wire], dict[str, Any]],
+        *,
+        stream: bool,
+        deadline: float,
+        on_attempt: Callable[[Deployment], None] | None,
+    ) -> UpstreamReply | Failure:
+        breaker = self.breakers.get(dep.key)
+        pacer = self.pacer(dep)
+        gate = self.gate(dep.provider)
+        body: bytes | None = None
+        last: Failure | None = None
+        for attempt_no in range(self.policy.max_attempts):
+            permit = breaker.allow()
+            if permit is None:
+                self.telemetry.skips.labels(dep.key, "breaker_open").inc()
+                log.info("upstream_skipped", deployment=dep.key, reason="breaker_open")
+                return last or Failure(
+                    dep,
+                    "open",
+                    ServiceUnavailable(
+                        f"The upstream for '{dep.model}' is failing; its circuit breaker is open.",
+                        code="upstream_unavailable",
+                    ),
+                    breaker.retry_in(),
+                )
+            try:
+                # 1. pacing from the provider's rate-limit headers
+                remaining = deadline - time.monotonic()
+                limit = min(self.reliability.pacing.max_delay_s, remaining)
+                wait = pacer.reserve(limit)
+                if wait > limit:
+                    self.telemetry.skips.labels(dep.key, "paced").inc()
+                    log.info(
+                        "upstream_skipped",
+                        deployment=dep.key,
+                        reason="paced",
+                        wait_s=round(wait, 3),
+                    )
+                    return Failure(dep, "paced", self._paced_error(dep, wait), wait)
+                if wait > 0:
+                    self.telemetry.pacing_delay.labels(dep.key).observe(wait)
+                    await self.sleep(wait)
+                # 2. a slot under the provider's concurrency cap (bounded queue)
+                try:
+                    slot = await gate.acquire(deadline)
+                except UpstreamBusy as exc:
+                    self.telemetry.skips.labels(dep.key, "busy").inc()
+                    log.info("upstream_skipped", deployment=dep.key, reason="busy")
+                    return Failure(dep, "busy", exc, 1.0)
+                # 3. the call
+                if body is None:
+                    body = orjson.dumps(build_body(dep, wire))
                 if on_attempt is not None:
                     on_attempt(dep)
-                outcome = await self._attempt(dep, wire, body, stream=stream, deadline=deadline)
+                try:
+                    outcome = await self._attempt(dep, wire, body, stream=stream, deadline=deadline)
+                except BaseException:
+                    slot.release()
+                    raise
+                if isinstance(outcome, UpstreamReply) and outcome.response is not None:
+                    outcome.slot = slot
+                    slot.expire_at(deadline)
+                else:
+                    slot.release()
                 if isinstance(outcome, UpstreamReply):
+                    pacer.observe({k.lower(): v for k, v in outcome.headers.items()})
+                    permit.success()
                     return outcome
-                last = outcome
-                if outcome.status is not None and outcome.status not in RETRYABLE_STATUS:
-                    raise outcome.error
-                delay = self._backoff(attempt_no, outcome.retry_after)
-                remaining = deadline - time.monotonic()
-                if attempt_no + 1 >= self.policy.max_attempts:
-                    break
-                if delay >= remaining:
-                    break
-                log.info("upstream_retry", deployment=dep.key, status=outcome.status, delay_s=round(delay, 3))
-                await asyncio.sleep(delay)
-            if time.monotonic() >= deadline:
-                break
-        if last is None:
-            raise ServiceUnavailable(
-                "No deployment of this model speaks the client's wire format.", code="upstream_unavailable"
+                pacer.observe(outcome.headers)
+                # 4. what the failure means
+                if outcome.kind in ("error", "timeout"):
+                    permit.failure(f"{outcome.status or outcome.kind}")
+                elif outcome.kind == "client":
+                    permit.success()  # the deployment is healthy; the request is not
+                    return Failure(dep, "client", outcome.error)
+                else:
+                    permit.release()
+                    if outcome.kind == "refused":
+                        return Failure(dep, "refused", outcome.error)
+            finally:
+                permit.release()
+            last = Failure(dep, outcome.kind, outcome.error, outcome.retry_after)
+            remaining = deadline - time.monotonic()
+            delay = self.policy.delay(attempt_no, outcome.retry_after, remaining, self.rng)
+            if delay is None:
+                if outcome.retry_after is not None and attempt_no + 1 < self.policy.max_attempts:
+                    log.info(
+                        "upstream_retry_after_too_long",
+                        deployment=dep.key,
+                        retry_after_s=outcome.retry_after,
+                        remaining_s=round(remaining, 3),
+                    )
+                return last
+            reason = str(outcome.status) if outcome.status is not None else outcome.kind
+            self.telemetry.retries.labels(dep.key, reason).inc()
+            log.info(
+                "upstream_retry",
+                deployment=dep.key,
+                attempt=attempt_no + 1,
+                reason=reason,
+                delay_s=round(delay, 3),
+                retry_after_s=outcome.retry_after,
             )
-        raise last.error
+            await self.sleep(delay)
+        assert last is not None
+        return last
 
-    def _backoff(self, attempt_no: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return retry_after
-        cap = min(self.policy.backoff_max_s, self.policy.backoff_base_s * (2**attempt_no))
-        return self.rng() * cap
+    def _final_error(self, deployments: list[Deployment], failures: list[Failure]) -> DoormanError:
+        if not failures:
+            return ServiceUnavailable(
+                "No deployment of this model speaks the client's wire format.",
+                code="upstream_unavailable",
+            )
+        model = deployments[0].model
+        limited = [f for f in failures if f.kind in ("rate_limited", "paced")]
+        with_after = [f.retry_after for f in limited if f.retry_after is not None]
+        if with_after or (limited and len(limited) == len(failures)):
+            retry_after = min(with_after) if with_after else None
+            return RateLimited(
+                f"The upstream providers for '{model}' are rate limiting this gateway; retry later.",
+                code="upstream_rate_limited",
+                retry_after=retry_after,
+            )
+        if failures[-1].kind == "timeout":
+            return UpstreamTimeout(
+                f"The upstream for '{model}' did not answer within the request deadline."
+            )
+        if all(f.kind == "busy" for f in failures):
+            return failures[-1].error
+        detail = ", ".join(f"{f.deployment.key}: {f.kind}" for f in failures)
+        headers: dict[str, str] = {}
+        waits = [f.retry_after for f in failures if f.kind == "open" and f.retry_after]
+        if waits:
+            headers["retry-after"] = str(max(1, int(-(-min(waits) // 1))))
+        return ServiceUnavailable(
+            f"No upstream could serve '{model}' right now ({detail}).",
+            code="upstream_unavailable",
+            headers=headers,
+        )
 
+    @staticmethod
+    def _deadline_error(dep: Deployment) -> UpstreamTimeout:
+        return UpstreamTimeout(f"The request deadline passed before '{dep.model}' answered.")
+
+    @staticmethod
+    def _paced_error(dep: Deployment, wait: float) -> RateLimited:
+        return RateLimited(
+            f"The upstream quota for '{dep.model}' is spent until its reset.",
+            code="upstream_rate_limited",
+            retry_after=wait,
+        )
+
+    # ------------------------------------------------------------ one HTTP call
     async def _attempt(
         self, dep: Deployment, wire: Wire, body: bytes, *, stream: bool, deadline: float
     ) -> UpstreamReply | Attempt:
@@ -152,60 +396,80 @@ class Dispatcher:
         session = self.pool.session(dep.provider)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            return Attempt(None, UpstreamTimeout("The request deadline passed before the upstream answered."), None)
+            return Attempt(None, self._deadline_error(dep), None, "timeout")
         timeout = aiohttp.ClientTimeout(
             total=None if stream else min(remaining, p.total_timeout_s),
-            connect=p.connect_timeout_s,
+            connect=min(remaining, p.connect_timeout_s),
             sock_read=min(remaining, p.read_timeout_s),
         )
         try:
-            if stream:
-                async with asyncio.timeout(remaining):
+            async with asyncio.timeout(remaining):
+                if stream:
                     resp = await session.post(url, data=body, headers=headers, timeout=timeout)
-                if resp.status == 200:
-                    return UpstreamReply(dep, wire, 200, dict(resp.headers), response=resp)
-                raw = await resp.read()
-                resp.release()
-                return self._failed(dep, resp.status, dict(resp.headers), raw)
-            async with session.post(url, data=body, headers=headers, timeout=timeout) as resp:
-                raw = await resp.read()
-                if 200 <= resp.status < 300:
-                    return UpstreamReply(dep, wire, resp.status, dict(resp.headers), body=raw)
-                return self._failed(dep, resp.status, dict(resp.headers), raw)
-        except (TimeoutError, aiohttp.ServerTimeoutError):
+                    if resp.status == 200:
+                        return UpstreamReply(dep, wire, 200, dict(resp.headers), response=resp)
+                    try:
+                        raw = await resp.read()
+                    finally:
+                        resp.release()
+                    return self._failed(dep, resp.status, dict(resp.headers), raw)
+                async with session.post(url, data=body, headers=headers, timeout=timeout) as resp:
+                    raw = await resp.read()
+                    if 200 <= resp.status < 300:
+                        return UpstreamReply(dep, wire, resp.status, dict(resp.headers), body=raw)
+                    return self._failed(dep, resp.status, dict(resp.headers), raw)
+        except TimeoutError:  # includes aiohttp.ServerTimeoutError
             log.warning("upstream_timeout", deployment=dep.key)
-            return Attempt(504, UpstreamTimeout(f"The upstream for '{dep.model}' timed out."), None)
+            return Attempt(
+                None, UpstreamTimeout(f"The upstream for '{dep.model}' timed out."), None, "timeout"
+            )
         except (aiohttp.ClientError, OSError) as exc:
             log.warning("upstream_connection_error", deployment=dep.key, error=type(exc).__name__)
             return Attempt(
-                502,
-                UpstreamError(f"Could not reach the upstream for '{dep.model}' ({type(exc).__name__}).",
-                              code="upstream_connection_error"),
                 None,
+                UpstreamError(
+                    f"Could not reach the upstream for '{dep.model}' ({type(exc).__name__}).",
+                    code="upstream_connection_error",
+                ),
+                None,
+                "error",
             )
 
     def _failed(self, dep: Deployment, status: int, headers: dict[str, str], raw: bytes) -> Attempt:
         lower = {k.lower(): v for k, v in headers.items()}
-        retry_after = parse_retry_after(lower.get("retry-after"))
+        retry_after = retry_after_from(lower)
         message = _upstream_message(raw)
         log.warning("upstream_error", deployment=dep.key, status=status)
         error: DoormanError
+        kind: FailureKind
         if status == 429:
             error = RateLimited(
                 f"The upstream provider is rate limiting '{dep.model}': {message}",
                 code="upstream_rate_limited",
                 retry_after=retry_after,
             )
-        elif status in PASSTHROUGH_STATUS:
-            error = UpstreamError(f"The upstream rejected the request: {message}", code="upstream_bad_request",
-                                  status=status)
+            kind = "rate_limited"
         elif status in (401, 403):
             # Never surface as the caller's auth failure: it is the gateway's provider key.
-            error = UpstreamError("The upstream provider refused the gateway's credentials.",
-                                  code="upstream_auth_failed")
+            error = UpstreamError(
+                "The upstream provider refused the gateway's credentials.",
+                code="upstream_auth_failed",
+            )
+            kind = "refused"
+        elif status < 500 and status not in RETRYABLE_STATUS:
+            error = UpstreamError(
+                f"The upstream rejected the request: {message}",
+                code="upstream_bad_request",
+                status=status if status in PASSTHROUGH_STATUS else 400,
+            )
+            kind = "client"
         elif status == 504:
             error = UpstreamTimeout(f"The upstream for '{dep.model}' timed out.")
+            kind = "error"
         else:
-            error = UpstreamError(f"The upstream for '{dep.model}' failed with {status}: {message}",
-                                  status=502 if status < 500 else (status if status in (502, 503) else 502))
-        return Attempt(status, error, retry_after)
+            error = UpstreamError(
+                f"The upstream for '{dep.model}' failed with {status}: {message}",
+                status=status if status in (502, 503) else 502,
+            )
+            kind = "error"
+        return Attempt(status, error, retry_after, kind, lower)

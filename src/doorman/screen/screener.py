@@ -1,0 +1,269 @@
+"""The screening stage the gateway calls on the hot path: one request body in, one verdict out.
+
+Policies per finding type (see :mod:`doorman.screen.settings`):
+
+- ``block``: the verdict carries a 400 error (``prompt_injection_detected`` or
+  ``sensitive_data_detected``); the gateway must not call the upstream or bill anything.
+- ``redact`` (secrets, PII): typed placeholders replace the values in a *copy* of the body.
+- ``flag``: the request passes; ``verdict.flags`` names what was seen (header, ledger, log).
+- ``shadow``: measured and listed in ``verdict.findings`` (``shadow=True``) for logs only; the
+  request, its headers and the ledger are unchanged. Use it to trial a policy before enforcing.
+- ``off``: not checked.
+
+A screening failure fails closed: the verdict blocks with ``screening_unavailable`` (503).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from doorman.errors import BadRequest, DoormanError, ServiceUnavailable
+from doorman.screen.detector import Detection, InjectionDetector
+from doorman.screen.extract import BodyEditor, Segment, segments
+from doorman.screen.secrets import DataFinding, redact, scan
+from doorman.screen.settings import ScreeningSettings, effective_settings
+from doorman.screen.spotlight import untrusted_span_re
+
+log = logging.getLogger("doorman.screen")
+
+Wire = Literal["openai", "anthropic"]
+
+
+@dataclass(slots=True)
+class Finding:
+    """One thing screening noticed. Never holds the offending text or secret value."""
+
+    type: str  # prompt_injection | indirect_prompt_injection | secret | pii
+    where: str  # e.g. "messages[1].content"
+    action: str  # the policy applied: block | flag | redact | shadow
+    shadow: bool = False
+    score: float | None = None
+    kinds: list[str] = field(default_factory=list)  # secret/PII kinds, or matched rules
+    signals: list[str] = field(default_factory=list)
+    layers: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type, "where": self.where, "action": self.action}
+        if self.shadow:
+            out["shadow"] = True
+        if self.score is not None:
+            out["score"] = round(self.score, 4)
+        if self.kinds:
+            out["kinds"] = self.kinds
+        if self.signals:
+            out["signals"] = self.signals
+        if self.layers:
+            out["layers"] = {k: round(v, 4) for k, v in self.layers.items()}
+        return out
+
+
+@dataclass(slots=True)
+class ScreenVerdict:
+    """The outcome of screening one request."""
+
+    blocked: bool
+    error: DoormanError | None
+    flags: list[str]
+    score: float  # highest prompt-injection score of any screened text (0..1)
+    body: dict[str, Any]  # the body to forward: the same object unless something was redacted
+    findings: list[Finding] = field(default_factory=list)
+    elapsed_ms: float = 0.0
+
+    @property
+    def header_value(self) -> str:
+        """Value for an ``x-doorman-screening`` response header ("" when nothing to say)."""
+        return ",".join(self.flags)
+
+    def log_fields(self) -> dict[str, Any]:
+        return {
+            "blocked": self.blocked,
+            "flags": self.flags,
+            "score": round(self.score, 4),
+            "findings": [f.to_dict() for f in self.findings],
+            "elapsed_ms": round(self.elapsed_ms, 3),
+        }
+
+
+def _add_flag(flags: list[str], flag: str) -> None:
+    if flag not in flags:
+        flags.append(flag)
+
+
+class InputScreener:
+    """Screens chat requests for prompt injection, secrets and personal data.
+
+    Build once per process (it loads the classifier artifact); :meth:`screen_chat` is
+    synchronous, CPU-bound and takes around a millisecond for ordinary prompts.
+    """
+
+    def __init__(
+        self, settings: ScreeningSettings | None = None, detector: InjectionDetector | None = None
+    ) -> None:
+        self.settings = settings or ScreeningSettings()
+        self.detector = detector or InjectionDetector()
+        self._tier_cache: dict[str, ScreeningSettings] = {}
+
+    def settings_for(self, overrides: dict[str, Any] | None) -> ScreeningSettings:
+        """The global settings with a tier's raw overrides merged in (cached)."""
+        if not overrides:
+            return self.settings
+        key = json.dumps(overrides, sort_keys=True, default=str)
+        cached = self._tier_cache.get(key)
+        if cached is None:
+            cached = effective_settings(self.settings, overrides)
+            if len(self._tier_cache) < 256:
+                self._tier_cache[key] = cached
+        return cached
+
+    def detect(self, text: str) -> Detection:
+        """Prompt-injection detection for one string (for tools, tests and benchmarks)."""
+        return self.detector.detect(text)
+
+    def screen_chat(
+        self, body: dict[str, Any], wire: Wire = "openai", overrides: dict[str, Any] | None = None
+    ) -> ScreenVerdict:
+        started = time.perf_counter()
+        try:
+            verdict = self._screen(body, wire, self.settings_for(overrides))
+        except Exception:
+            log.exception("screening failed; failing closed")
+            verdict = ScreenVerdict(
+                blocked=True,
+                error=ServiceUnavailable(
+                    "Input screening is unavailable; the request was not sent.",
+                    code="screening_unavailable",
+                ),
+                flags=["screening_error"],
+                score=0.0,
+                body=body,
+            )
+        verdict.elapsed_ms = (time.perf_counter() - started) * 1000
+        if verdict.findings:
+            log.info("screening", extra={"screening": verdict.log_fields()})
+        return verdict
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _split_untrusted(self, segs: list[Segment], cfg: ScreeningSettings) -> list[Segment]:
+        """User text wrapped in untrusted tags is screened as indirect, the rest as direct."""
+        if not cfg.untrusted_tags:
+            return segs
+        pattern = untrusted_span_re(tuple(cfg.untrusted_tags))
+        out: list[Segment] = []
+        for seg in segs:
+            if seg.kind != "direct" or "<" not in seg.text:
+                out.append(seg)
+                continue
+            spans = list(pattern.finditer(seg.text))
+            if not spans:
+                out.append(seg)
+                continue
+            outside, last = [], 0
+            for match in spans:
+                outside.append(seg.text[last : match.start()])
+                last = match.end()
+                out.append(Segment(seg.path, "indirect", match.group(2)))
+            outside.append(seg.text[last:])
+            out.append(Segment(seg.path, "direct", " ".join(outside)))
+        return out
+
+    def _screen(
+        self, body: dict[str, Any], wire: Wire, cfg: ScreeningSettings
+    ) -> ScreenVerdict:
+        flags: list[str] = []
+        findings: list[Finding] = []
+        if not cfg.enabled:
+            return ScreenVerdict(False, None, flags, 0.0, body, findings)
+        segs = segments(body, wire)
+        limit = cfg.max_scan_chars
+        best = 0.0
+        injection_block: Finding | None = None
+        for seg in self._split_untrusted(segs, cfg):
+            policy = cfg.injection if seg.kind == "direct" else cfg.indirect_injection
+            if policy.action == "off" or not seg.text.strip():
+                continue
+            det = self.detector.detect(seg.text[:limit])
+            best = max(best, det.score)
+            threshold = policy.threshold or self.detector.threshold
+            if det.score < threshold:
+                continue
+            ftype = "prompt_injection" if seg.kind == "direct" else "indirect_prompt_injection"
+            finding = Finding(
+                type=ftype,
+                where=seg.where,
+                action=policy.action,
+                shadow=policy.action == "shadow",
+                score=det.score,
+                kinds=det.matched,
+                signals=det.signals,
+                layers={"rules": det.rules, "similarity": det.similarity,
+                        "classifier": det.classifier},
+            )
+            findings.append(finding)
+            if policy.action == "block" and injection_block is None:
+                injection_block = finding
+            if policy.action in ("block", "flag"):
+                _add_flag(flags, ftype)
+
+        editor = BodyEditor(body)
+        data_block: Finding | None = None
+        pii_kinds = set(cfg.pii_kinds) if cfg.pii.action != "off" else set()
+        if cfg.secrets.action != "off" or pii_kinds:
+            for seg in segs:
+                found = scan(seg.text[:limit], pii_kinds)
+                if cfg.secrets.action == "off":
+                    found = [f for f in found if f.category != "secret"]
+                if not found:
+                    continue
+                to_redact: list[DataFinding] = []
+                for category in ("secret", "pii"):
+                    hits = [f for f in found if f.category == category]
+                    if not hits:
+                        continue
+                    action = (cfg.secrets if category == "secret" else cfg.pii).action
+                    finding = Finding(
+                        type=category,
+                        where=seg.where,
+                        action=action,
+                        shadow=action == "shadow",
+                        kinds=sorted({f.kind for f in hits}),
+                    )
+                    findings.append(finding)
+                    if action == "redact":
+                        to_redact.extend(hits)
+                        _add_flag(flags, f"{category}_redacted")
+                    elif action == "block":
+                        data_block = data_block or finding
+                        _add_flag(flags, f"{category}_detected")
+                    elif action == "flag":
+                        _add_flag(flags, f"{category}_detected")
+                if to_redact:
+                    editor.set(seg.path, redact(seg.text, to_redact))
+
+        error: DoormanError | None = None
+        if injection_block is not None:
+            error = BadRequest(
+                "The request was blocked because it looks like a prompt injection "
+                f"({injection_block.where}).",
+                code="prompt_injection_detected",
+                param=injection_block.where,
+            )
+        elif data_block is not None:
+            kinds = ", ".join(data_block.kinds)
+            error = BadRequest(
+                f"The request contains sensitive data ({kinds}) at {data_block.where}.",
+                code="sensitive_data_detected",
+                param=data_block.where,
+            )
+        return ScreenVerdict(
+            blocked=error is not None,
+            error=error,
+            flags=flags,
+            score=best,
+            body=editor.result() if error is None else body,
+            findings=findings,
+        )

@@ -1,0 +1,129 @@
+"""Secrets and personal data in prompts: find them, and replace them with typed placeholders.
+
+Provider keys pasted into a prompt end up in a third party's logs; redacting them before the
+upstream call keeps the request useful ("why does this key not work: [REDACTED_OPENAI_KEY]")
+without leaking the value. Findings carry the kind and position only, never the value.
+Credit-card candidates must pass the Luhn check and a known issuer prefix, so order numbers and
+timestamps are left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Category = Literal["secret", "pii"]
+
+
+@dataclass(frozen=True, slots=True)
+class DataFinding:
+    kind: str  # e.g. "openai_key", "email"
+    category: Category
+    start: int
+    end: int
+
+    @property
+    def placeholder(self) -> str:
+        return f"[REDACTED_{self.kind.upper()}]"
+
+
+_SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("private_key", re.compile(
+        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
+        r"(?:[\s\S]{0,20000}?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|[\s\S]{0,4000})"
+    )),
+    ("anthropic_key", re.compile(r"\bsk-ant-[A-Za-z0-9]{2,8}-[A-Za-z0-9_\-]{20,}")),
+    ("openai_key", re.compile(
+        r"\bsk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_\-]{20,}(?:T3BlbkFJ[A-Za-z0-9_\-]{20,})?"
+    )),
+    ("aws_access_key", re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA|AROA|AIDA)[0-9A-Z]{16}\b")),
+    ("aws_secret_key", re.compile(
+        r"(?i)\baws.{0,24}?(?:secret|private).{0,24}?[=:\"'\s]\s*[\"']?"
+        r"(?-i:[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"
+    )),
+    ("github_token", re.compile(
+        r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"
+    )),
+    ("google_api_key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b")),
+    ("slack_token", re.compile(r"\bxox[abposr]-[A-Za-z0-9\-]{10,}\b")),
+    ("stripe_key", re.compile(r"\b(?:sk|rk)_live_[A-Za-z0-9]{20,}\b")),
+)  # fmt: skip
+
+_EMAIL_RE = re.compile(
+    r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}"
+    r"[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}\b"
+)
+_CARD_RE = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
+_PHONE_RE = re.compile(
+    r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]\d{2,4}){1,4}(?!\w)"
+    r"|(?<![\w+])\+\d{8,15}(?!\w)"
+)
+_CARD_PREFIX_RE = re.compile(r"^(?:4|5[1-5]|2[2-7]|3[47]|3[068]|6(?:011|5|4[4-9]|22)|35)")
+_DATE_LIKE_RE = re.compile(r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$")
+
+
+def luhn_valid(digits: str) -> bool:
+    """The Luhn checksum used by payment cards."""
+    if not digits.isdigit() or not 12 <= len(digits) <= 19:
+        return False
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = ord(char) - 48
+        if index % 2:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+def _overlaps(found: list[DataFinding], start: int, end: int) -> bool:
+    return any(f.start < end and start < f.end for f in found)
+
+
+def scan(text: str, pii_kinds: frozenset[str] | set[str] = frozenset()) -> list[DataFinding]:
+    """Secrets always; PII of the requested kinds (email, phone, credit_card). Sorted."""
+    found: list[DataFinding] = []
+    if any(hint in text for hint in ("sk-", "AK", "AS", "gh", "github_pat", "-----BEGIN",
+                                     "AIza", "xox", "_live_", "aws", "AWS")):
+        for kind, pattern in _SECRET_PATTERNS:
+            for match in pattern.finditer(text):
+                if not _overlaps(found, match.start(), match.end()):
+                    found.append(DataFinding(kind, "secret", match.start(), match.end()))
+    if "email" in pii_kinds and "@" in text:
+        for match in _EMAIL_RE.finditer(text):
+            if not _overlaps(found, match.start(), match.end()):
+                found.append(DataFinding("email", "pii", match.start(), match.end()))
+    if "credit_card" in pii_kinds:
+        for match in _CARD_RE.finditer(text):
+            digits = re.sub(r"[ -]", "", match.group(0))
+            if 13 <= len(digits) <= 19 and _CARD_PREFIX_RE.match(digits) and luhn_valid(digits):
+                if not _overlaps(found, match.start(), match.end()):
+                    found.append(DataFinding("credit_card", "pii", match.start(), match.end()))
+    if "phone" in pii_kinds:
+        for match in _PHONE_RE.finditer(text):
+            raw = match.group(0)
+            digits = sum(c.isdigit() for c in raw)
+            if not 10 <= digits <= 15 or _DATE_LIKE_RE.match(raw):
+                continue
+            if not (raw.startswith("+") or "(" in raw or re.search(r"[\s.-]", raw)):
+                continue
+            if not _overlaps(found, match.start(), match.end()):
+                found.append(DataFinding("phone", "pii", match.start(), match.end()))
+    found.sort(key=lambda f: f.start)
+    return found
+
+
+def redact(text: str, findings: list[DataFinding]) -> str:
+    """``text`` with every finding replaced by its typed placeholder."""
+    if not findings:
+        return text
+    parts: list[str] = []
+    last = 0
+    for finding in sorted(findings, key=lambda f: f.start):
+        parts.append(text[last : finding.start])
+        parts.append(finding.placeholder)
+        last = finding.end
+    parts.append(text[last:])
+    return "".join(parts)
