@@ -90,24 +90,40 @@ async def test_close_flushes_rows_queued_but_not_yet_committed(engine: AsyncEngi
         await ledger.record(make_row(99))
 
 
-async def test_commit_error_reaches_every_awaiter_of_that_batch(engine: AsyncEngine) -> None:
+async def test_a_bad_row_fails_alone_and_the_writer_survives(engine: AsyncEngine) -> None:
     ledger = Ledger(engine, max_batch=500, max_delay_ms=20)
     await ledger.start()
     try:
-        # A NOT NULL violation (status=None) fails the whole batch it lands in.
+        # A NOT NULL violation (status=None) is rejected; its batch-mates still commit.
         results = await asyncio.gather(
             ledger.record(make_row(1)),
             ledger.record(make_row(2, status=None)),
+            ledger.record(make_row(3, task="t" * 500, request_id="r" * 300)),  # clipped
             return_exceptions=True,
         )
-        assert all(isinstance(r, Exception) for r in results)
-        # The writer survives: the next batch commits.
-        await ledger.record(make_row(3))
+        assert results[0] is None and results[2] is None
+        assert isinstance(results[1], Exception)
+        await ledger.record(make_row(4))
     finally:
         await ledger.close()
     async with engine.connect() as conn:
-        ids = (await conn.execute(select(LedgerEntry.request_id))).scalars().all()
-    assert ids == ["req-3"]
+        rows = (await conn.execute(select(LedgerEntry.request_id, LedgerEntry.task))).all()
+    assert sorted(r.request_id for r in rows) == sorted(["r" * 64, "req-1", "req-4"])
+    assert {len(r.task) for r in rows} == {4, 64}
+
+
+async def test_database_errors_reach_every_awaiter_of_the_batch(database_url: str) -> None:
+    broken = create_engine(database_url)  # not migrated: the ledger table does not exist
+    ledger = Ledger(broken, max_delay_ms=20)
+    await ledger.start()
+    try:
+        results = await asyncio.gather(
+            *(ledger.record(make_row(i)) for i in range(3)), return_exceptions=True
+        )
+    finally:
+        await ledger.close()
+        await broken.dispose()
+    assert all(isinstance(r, Exception) for r in results)
 
 
 async def test_cancelled_request_still_lands_its_row(engine: AsyncEngine) -> None:

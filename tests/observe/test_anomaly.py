@@ -128,8 +128,13 @@ async def test_baselines_survive_a_restart(engine: AsyncEngine) -> None:
         # Without re-learning, the restored baseline still catches a spike.
         spike = await feed_hour(again, "u3", 80, 150)
         assert [a.metric for a in spike] == [REQUESTS]
-        # Saving twice (an upsert) is fine.
+        # Saving twice (an upsert) is fine; idle users then leave memory ...
         assert await again.flush() == 1
+        assert "u3" not in again.users
+        # ... and come back from the table on their next request, open hour included (the
+        # spike of this hour was already raised: not again).
+        assert await feed_hour(again, "u3", 80, 10) == []
+        assert again.users["u3"].hour_requests == 160
     finally:
         await again.close()
 

@@ -208,7 +208,7 @@ def export(
     user: str | None = typer.Option(None, "--user", help="Only this user."),
     config: Path | None = ConfigOption,
 ) -> None:
-    """Print ledger rows (oldest first), one per request, including ``request_id``."""
+    """Print ledger rows (oldest first), one per request, each with its request_id."""
     if fmt not in ("jsonl", "csv"):
         raise typer.BadParameter("must be jsonl or csv", param_hint="--format")
     settings = _settings(config)

@@ -12,12 +12,16 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy import insert
+import structlog
+from sqlalchemy import String, exc, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from doorman.ledger.models import LedgerEntry
-from doorman.ledger.row import LedgerRow
+from doorman.ledger.row import COLUMNS, LedgerRow
+
+log = structlog.get_logger("doorman.ledger")
 
 BatchObserver = Callable[[int, float], None]
 """Called after each committed batch with (rows, seconds) — e.g. Metrics.observe_ledger_batch."""
@@ -138,35 +142,72 @@ class Ledger:
                 return
 
     async def _commit(self, batch: list[tuple[LedgerRow, asyncio.Future[None]]]) -> None:
-        assert self.engine is not None
         started = time.perf_counter()
-        error: BaseException | None = None
         try:
-            conn = self._conn
-            if conn is None or conn.closed or conn.invalidated:
-                conn = self._conn = await self.engine.connect()
-            try:
-                async with conn.begin():
-                    await conn.execute(insert(LedgerEntry), [row.as_dict() for row, _ in batch])
-            except Exception:
-                # A broken or poisoned connection is replaced before the next batch.
-                self._conn = None
-                with contextlib.suppress(Exception):
-                    await conn.close()
-                raise
+            await self._insert([_values(row) for row, _ in batch])
         except asyncio.CancelledError:
-            error = LedgerClosed("the ledger writer was cancelled before this batch committed")
-            _settle(batch, error)
+            _settle(batch, LedgerClosed("the ledger writer stopped before this batch committed"))
             raise
-        except Exception as exc:
-            error = exc
-        _settle(batch, error)
-        if error is None:
+        except Exception as error:
+            if len(batch) > 1 and isinstance(error, exc.IntegrityError | exc.DataError):
+                # One bad row must not sink its neighbours: retry them one by one.
+                log.warning("ledger_batch_rejected", rows=len(batch), error=type(error).__name__)
+                await self._commit_one_by_one(batch)
+            else:
+                _settle(batch, error)
+        else:
+            _settle(batch, None)
             self.batches_committed += 1
             self.rows_committed += len(batch)
         if self.on_batch is not None:
             with contextlib.suppress(Exception):
                 self.on_batch(len(batch), time.perf_counter() - started)
+
+    async def _commit_one_by_one(self, batch: list[tuple[LedgerRow, asyncio.Future[None]]]) -> None:
+        for row, fut in batch:
+            try:
+                await self._insert([_values(row)])
+            except asyncio.CancelledError:
+                _settle([(row, fut)], LedgerClosed("the ledger writer stopped"))
+                raise
+            except Exception as error:
+                _settle([(row, fut)], error)
+            else:
+                _settle([(row, fut)], None)
+                self.rows_committed += 1
+        self.batches_committed += 1
+
+    async def _insert(self, values: list[dict[str, Any]]) -> None:
+        assert self.engine is not None
+        conn = self._conn
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._conn = await self.engine.connect()
+        try:
+            async with conn.begin():
+                await conn.execute(insert(LedgerEntry), values)
+        except BaseException:
+            # A broken or poisoned connection is replaced before the next batch.
+            self._conn = None
+            with contextlib.suppress(Exception):
+                await conn.close()
+            raise
+
+
+def _values(row: LedgerRow) -> dict[str, Any]:
+    """Column values, caller-influenced strings clipped to their column (never a failed batch)."""
+    values = row.as_dict()
+    for name, limit in _STRING_LIMITS.items():
+        value = values[name]
+        if value is not None and len(value) > limit:
+            values[name] = value[:limit]
+    return values
+
+
+_STRING_LIMITS: dict[str, int] = {
+    column.name: column.type.length
+    for column in LedgerEntry.__table__.columns
+    if isinstance(column.type, String) and column.type.length and column.name in COLUMNS
+}
 
 
 def _consume(fut: asyncio.Future[None]) -> None:

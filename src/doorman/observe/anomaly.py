@@ -39,6 +39,8 @@ class SuspendHook(Protocol):
 
 log = structlog.get_logger("doorman.anomaly")
 
+EVICT_IDLE_HOURS = 48
+
 REQUESTS = "requests_per_hour"
 TOKENS = "tokens_per_request"
 COST = "cost_per_day"
@@ -190,7 +192,30 @@ class AnomalyDetector:
         except Exception:
             self._dirty |= dirty  # try again next time
             raise
+        self._evict_idle()
         return len(rows)
+
+    def _evict_idle(self) -> None:
+        """Forget users idle for two days (they are saved; ``observe`` reloads them)."""
+        horizon = int(datetime.now(UTC).timestamp() // 3600) - EVICT_IDLE_HOURS
+        for user_id in [u for u, st in self.users.items() if st.hour < horizon]:
+            if user_id not in self._dirty:
+                del self.users[user_id]
+
+    async def _load_one(self, user_id: str) -> UserState | None:
+        if self.engine is None:
+            return None
+        try:
+            async with self.engine.connect() as conn:
+                r = (
+                    await conn.execute(
+                        select(AnomalyBaseline).where(AnomalyBaseline.user_id == user_id)
+                    )
+                ).first()
+            return UserState.from_json(r.tier, r.state) if r is not None else None
+        except Exception:
+            log.warning("anomaly baseline not loaded", user_id=user_id, exc_info=True)
+            return None
 
     async def _flush_periodically(self) -> None:
         while True:
@@ -223,7 +248,10 @@ class AnomalyDetector:
         user_id = row.user_id
         state = self.users.get(user_id)
         if state is None:
-            state = self.users[user_id] = self._new_user(row.tier)
+            loaded = await self._load_one(user_id)
+            # Re-check: another request of this user may have created it meanwhile.
+            state = self.users.get(user_id) or loaded or self._new_user(row.tier)
+            self.users[user_id] = state
         if row.tier:
             state.tier = row.tier
         self._dirty.add(user_id)

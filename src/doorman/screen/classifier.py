@@ -13,7 +13,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,15 @@ class Classifier:
     window: int = 48
     stride: int = 12
     shift: float = 0.0  # subtracted from the margin so benign text sits below 0.5
+    _bigrams: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        nested: dict[str, dict[str, float]] = {}
+        for gram, weight in self.weights.items():
+            first, sep, second = gram.partition(" ")
+            if sep:
+                nested.setdefault(first, {})[second] = weight
+        self._bigrams = nested
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Classifier:
@@ -62,18 +71,21 @@ class Classifier:
     def load(cls, path: Path | None = None) -> Classifier:
         return cls.from_dict(load_json_gz(ARTIFACT, path))
 
-    def margin(self, text: str) -> float:
+    def margin(self, text: str, tokens: list[str] | None = None) -> float:
         """Raw decision value of the best window (whole text included)."""
-        toks = tokenize(text)
+        toks = tokenize(text) if tokens is None else tokens
         n = len(toks)
         if n == 0:
             return self.bias
         get = self.weights.get
         contrib = [get(t, 0.0) for t in toks]
+        bigrams = self._bigrams.get
         for i in range(n - 1):
-            bigram = get(f"{toks[i]} {toks[i + 1]}")
-            if bigram is not None:
-                contrib[i] += bigram
+            seconds = bigrams(toks[i])
+            if seconds is not None:
+                value = seconds.get(toks[i + 1])
+                if value is not None:
+                    contrib[i] += value
         best = sum(contrib) / n
         size = self.window
         if n > size:
@@ -91,5 +103,5 @@ class Classifier:
                     best = mean
         return self.bias + best
 
-    def probability(self, text: str) -> float:
-        return sigmoid(self.margin(text) - self.shift)
+    def probability(self, text: str, tokens: list[str] | None = None) -> float:
+        return sigmoid(self.margin(text, tokens) - self.shift)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from doorman.screen.classifier import Classifier, load_json_gz
+from doorman.screen.features import tokenize
 from doorman.screen.normalize import normalize
 from doorman.screen.rules import match_rules
 from doorman.screen.similarity import TemplateIndex
@@ -86,10 +87,11 @@ class InjectionDetector:
         best_rules = best_sim = best_clf = 0.0
         matched: list[str] = []
         best_view, best_view_score = "text", -1.0
-        for origin, view in norm.views:
-            rule = match_rules(view)
-            sim = self.templates.similarity(view)
-            clf = self.classifier.probability(view) if len(view) > 1 else 0.0
+        for index, (origin, view) in enumerate(norm.views):
+            tokens = tokenize(view)
+            rule = match_rules(view, None if index in norm.joined else tokens)
+            sim = self.templates.similarity(view, tokens)
+            clf = self.classifier.probability(view, tokens) if tokens else 0.0
             for name in rule.rules:
                 if name not in matched:
                     matched.append(name)

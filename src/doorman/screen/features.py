@@ -38,11 +38,39 @@ def ngrams(tokens: list[str]) -> list[str]:
     return grams
 
 
+_MASK = 0xFFFFFFFF
+_BASE = 0x01000193
+_BASE_TOP = pow(_BASE, SHINGLE_SIZE - 1, 1 << 32)
+_TOKEN_HASHES: dict[str, int] = {}
+
+
+def _token_hash(token: str) -> int:
+    value = _TOKEN_HASHES.get(token)
+    if value is None:
+        value = zlib.crc32(token.encode())
+        if len(_TOKEN_HASHES) < 200_000:
+            _TOKEN_HASHES[token] = value
+    return value
+
+
 def shingles(tokens: list[str]) -> set[int]:
-    """Sampled CRC32 hashes of word 5-grams: a cheap fingerprint for template matching."""
+    """Sampled rolling hashes of word 5-grams: a cheap fingerprint for template matching.
+
+    Stable across processes (CRC32 per token, polynomial roll), unlike ``hash()``.
+    """
     out: set[int] = set()
-    for i in range(len(tokens) - SHINGLE_SIZE + 1):
-        value = zlib.crc32(" ".join(tokens[i : i + SHINGLE_SIZE]).encode())
+    n = len(tokens)
+    if n < SHINGLE_SIZE:
+        return out
+    cached = _TOKEN_HASHES.get
+    hashes = [cached(t) or _token_hash(t) for t in tokens]
+    value = 0
+    for h in hashes[:SHINGLE_SIZE]:
+        value = (value * _BASE + h) & _MASK
+    if value % SHINGLE_SAMPLE == 0:
+        out.add(value)
+    for i in range(SHINGLE_SIZE, n):
+        value = ((value - hashes[i - SHINGLE_SIZE] * _BASE_TOP) * _BASE + hashes[i]) & _MASK
         if value % SHINGLE_SAMPLE == 0:
             out.add(value)
     return out

@@ -62,21 +62,23 @@ _LEET_TABLE = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "@": "a", "$": "s",
      "!": "i", "|": "l", "€": "e", "+": "t"}
 )  # fmt: skip
-_LEET_TOKEN_RE = re.compile(
-    r"(?<![\w@$!|€+])(?=[\w@$!|€+]*[a-z])(?=[\w@$!|€+]*[0134578@$!|€+][\w@$!|€+]*[a-z]"
-    r"|[\w@$!|€+]*[a-z][\w@$!|€+]*[0134578@$€+])[a-z0134578@$!|€+]{3,}(?![\w@$|€+])"
-)
+_LEET_TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789@$!|€+")
+_LEET_HINT_RE = re.compile(r"[a-z][0134578@$!|€+][a-z0134578@$!|€+]|[0134578@$€+][a-z]")
 # Letters spaced out with one separator each: "i g n o r e", "i.g.n.o.r.e", "i-g-n-o-r-e".
-_SPACED_RE = re.compile(r"(?<![^\W_])(?:[^\W_][ .\-_*/|,](?=[^\W_])){2,}[^\W_](?![^\W_])")
+_SPACED_RE = re.compile(r"(?<![^\W_])[^\W_]([ .\-_*/|,])[^\W_](?:\1[^\W_])*(?![^\W_])")
 _SPACED_SEP_RE = re.compile(r"[ .\-_*/|,]")
 _WS_RE = re.compile(r"\s+")
+_COMBINING_RE = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _ESCAPES_RE = re.compile(r"\\[ntr]")
 _INNER_HYPHEN_RE = re.compile(r"(?<=[a-z])-+(?=[a-z])")
+_NON_LATIN_RE = re.compile("[\u0370-\u03ff\u0400-\u052f]")
 _MIXED_WORD_RE = re.compile(r"[^\W\d_]{3,}")
 
 _B64_RE = re.compile(r"(?:[A-Za-z0-9+/]{4}){5,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 _B64URL_RE = re.compile(r"(?:[A-Za-z0-9_\-]{4}){6,}")
 _HEX_RE = re.compile(r"(?:[0-9a-fA-F]{2}(?:[ :,]|\\x|0x)?){12,}")
+_LONG_RUN_RE = re.compile(r"[A-Za-z0-9+/_\-]{20}")
+_HEX_HINT_RE = re.compile(r"(?:[0-9a-fA-F]{2}[ :,]){6}|\\x[0-9a-fA-F]{2}|0x[0-9a-fA-F]{2}")
 _HEX_CLEAN_RE = re.compile(r"\\x|0x|[ :,]")
 _URLENC_RE = re.compile(r"%[0-9a-fA-F]{2}")
 _ASCII_WORD_RE = re.compile(r"[a-z]+")
@@ -98,6 +100,7 @@ class Normalized:
     """Detection views of one text plus the disguise signals found while producing them."""
 
     views: list[tuple[str, str]]  # (origin, canonical text); origin "text" is the main view
+    joined: set[int] = field(default_factory=set)  # views where spaced letters were joined
     invisible: int = 0
     bidi: int = 0
     tag_chars: int = 0
@@ -128,31 +131,59 @@ def _fold_unicode(text: str) -> str:
         return text
     text = unicodedata.normalize("NFKC", text).translate(_CONFUSABLE_TABLE)
     if not text.isascii():
-        decomposed = unicodedata.normalize("NFKD", text)
-        text = "".join(c for c in decomposed if not unicodedata.combining(c))
+        text = _COMBINING_RE.sub("", unicodedata.normalize("NFKD", text))
     return text
 
 
-def _collapse_spaced(text: str) -> str:
-    if len(text) < 7:
-        return text
-    return _SPACED_RE.sub(lambda m: _SPACED_SEP_RE.sub("", m.group(0)), text)
+def _collapse_spaced(text: str) -> tuple[str, int]:
+    if len(text) < 5:
+        return text, 0
+    return _SPACED_RE.subn(lambda m: _SPACED_SEP_RE.sub("", m.group(0)), text)
 
 
 def _fold_leet(text: str) -> str:
-    return _LEET_TOKEN_RE.sub(lambda m: m.group(0).translate(_LEET_TABLE), text)
+    """Fold leetspeak inside tokens that mix letters with digits/symbols ("1gn0r3")."""
+    if not _LEET_HINT_RE.search(text):
+        return text
+    out: list[str] = []
+    last = 0
+    size = len(text)
+    for match in _LEET_HINT_RE.finditer(text):
+        start = match.start()
+        if start < last:
+            continue
+        while start > last and text[start - 1] in _LEET_TOKEN_CHARS:
+            start -= 1
+        end = match.end()
+        while end < size and text[end] in _LEET_TOKEN_CHARS:
+            end += 1
+        while end > start and text[end - 1] in "!|+":
+            end -= 1  # trailing "!!!" is punctuation, not an "i"
+        token = text[start:end]
+        letters = sum(1 for c in token if "a" <= c <= "z")
+        if len(token) >= 2 and letters * 3 >= len(token) and letters < len(token):
+            out.append(text[last:start])
+            out.append(token.translate(_LEET_TABLE))
+            last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def canonical_joined(text: str, folded: bool = False) -> tuple[str, bool]:
+    """:func:`canonical` plus whether spaced-out letters were joined (word gaps may be lost)."""
+    text = (text if folded else _fold_unicode(text)).lower()
+    if "\\" in text:
+        text = _ESCAPES_RE.sub(" ", text)
+    text, joined = _collapse_spaced(text)
+    if "-" in text:
+        text = _INNER_HYPHEN_RE.sub("", text)
+    text = _fold_leet(text)
+    return _WS_RE.sub(" ", text).strip(), joined > 0
 
 
 def canonical(text: str) -> str:
     """The main detection view: folded, lower-cased, spaced letters joined, leet folded."""
-    text = _fold_unicode(text).lower()
-    if "\\" in text:
-        text = _ESCAPES_RE.sub(" ", text)
-    text = _collapse_spaced(text)
-    if "-" in text:
-        text = _INNER_HYPHEN_RE.sub("", text)
-    text = _fold_leet(text)
-    return _WS_RE.sub(" ", text).strip()
+    return canonical_joined(text)[0]
 
 
 def _printable_ratio(text: str) -> float:
@@ -175,7 +206,7 @@ def _decode_bytes(raw: bytes) -> str | None:
 def _decode_chunks(text: str) -> list[tuple[str, str]]:
     """Hidden payloads found in ``text`` as (kind, decoded text)."""
     found: list[tuple[str, str]] = []
-    if len(text) >= 20:
+    if len(text) >= 20 and (_LONG_RUN_RE.search(text) or _HEX_HINT_RE.search(text)):
         for match in _B64_RE.finditer(text):
             chunk = match.group(0)
             if chunk.isalpha() and (chunk.islower() or chunk.isupper()):
@@ -243,16 +274,18 @@ def normalize(text: str) -> Normalized:
                 result.bidi += sum(1 for c in invisible if c in _BIDI_SET)
                 result.invisible += len(invisible)
                 raw = _INVISIBLE_RE.sub("", raw)
-            if depth == 0:
+            if depth == 0 and _NON_LATIN_RE.search(raw):
                 for word in _MIXED_WORD_RE.findall(raw):
                     if not word.isascii() and any(c in _NON_LATIN_LOOKALIKES for c in word):
                         if any("a" <= c.lower() <= "z" for c in word):
                             result.homoglyph_words += 1
-        canon = canonical(raw)
+        folded = _fold_unicode(raw)
+        canon, joined = canonical_joined(folded, folded=True)
+        if joined:
+            result.joined.add(len(result.views))
         result.views.append((origin, canon))
         if depth >= MAX_DEPTH or budget <= 0:
             continue
-        folded = _fold_unicode(raw)
         for kind, decoded in _decode_chunks(folded):
             decoded = decoded[:budget]
             budget -= len(decoded)

@@ -227,6 +227,142 @@ RULES: tuple[Rule, ...] = (
           r"!\[[^\]]{0,80}\]\(\s*https?://[^)\s]{1,200}[?&][\w-]+=\s*(?:\{|\[|<|\$)"),
 )
 
+
+_VERBS = frozenset(
+    "ignore ignoring ignored disregard disregarding forget forgetting override overriding "
+    "bypass skip neglect discard abandon drop set throw pay follow following cancel erase "
+    "delete reset wipe scrap ditch dismiss nevermind never unlearn violate break stop".split()
+)
+_TARGETS = frozenset(
+    "instruction instructions instructed direction directions directive directives rule rules "
+    "prompt prompts guideline guidelines guardrail guardrails restriction restrictions "
+    "constraint constraints policy policies programming command commands order orders context "
+    "training guidance filter filters settings configuration conditioning moderation safeguard "
+    "safeguards limitation limitations ethics principles protocol protocols text message "
+    "messages content input inputs conversation task assignment request requests queries "
+    "response responses everything all anything what told said given programmed taught "
+    "before above previously".split()
+)
+_PROMPTISH = frozenset(
+    "prompt prompts instruction instructions instructed message system rules guidelines "
+    "directives configuration programming above initialization initialisation context told "
+    "programmed systemprompt preprompt pre".split()
+)
+_PERSONA = frozenset(
+    "dan stan dude aim mongo jailbreak jailbroken antigpt anti betterdan evil evilbot "
+    "developer mode unrestricted unfiltered uncensored unbound unconstrained amoral unethical "
+    "unlimited immoral rogue lawless limitless freed liberated free bound restricted limited "
+    "constrained released exempt restrictions filters filtering censorship limitations "
+    "guidelines boundaries morals ethics principles openai anthropic chatgpt policy policies "
+    "character refuse decline comply answer no god sudo admin root maintenance chaos debug dev "
+    "enable activate unlock enter switch turn itself yourself".split()
+)
+
+# Each rule runs only when the view's tokens meet every group (a cheap set test), or when a
+# listed substring occurs (for markup that has no word tokens).
+def _w(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+_DIRECTIVE_WORDS = _w(
+    "instruction instructions instructed direction directions directive directives rule rules "
+    "prompt prompts guideline guidelines guardrail guardrails restriction restrictions "
+    "constraint constraints policy policies programming command commands order orders context "
+    "training guidance filter filters settings configuration conditioning moderation safeguard "
+    "safeguards limitation limitations ethics principles protocol protocols"
+)
+_WEAK_WORDS = _w(
+    "text message messages content input inputs conversation task assignment request requests "
+    "queries response responses"
+)
+_SAY = _w("print say output write respond reply repeat return answer tell")
+_PROMPT_TARGET = _w(
+    "prompt prompts instructions systemprompt preprompt initialization initialisation "
+    "guidelines directives programming rules configuration context above message"
+)
+_REVEAL_WORDS = _w(
+    "reveal show print output repeat display tell give share leak dump spell write copy recite "
+    "return echo expose disclose provide paste list translate encode summarize summarise state "
+    "read type send see view access know retrieve extract obtain log check verify audit"
+)
+_PERSONA_NAMES = _w(
+    "dan stan dude aim mongo jailbreak antigpt anti betterdan evilbot evil developer"
+)
+_UNRESTRICTED = _w(
+    "unrestricted unfiltered uncensored unbound unconstrained amoral unethical jailbroken "
+    "unlimited immoral evil rogue lawless limitless freed liberated"
+)
+_LIMITS = _w(
+    "rules restrictions guidelines policies policy constraints limitations filters filtering "
+    "ethics ethical moral morals openai anthropic typical confines censorship boundaries "
+    "principles"
+)
+_AI_WORDS = _w(
+    "ai llm language assistant chatbot gpt claude bot model models ais llms assistants bots"
+)
+
+# Each rule runs only when the view's tokens meet every group (a cheap set test), or when a
+# listed substring occurs (for markup that has no word tokens).
+_ANCHORS: dict[str, tuple[frozenset[str], ...]] = {
+    "override_prior": (_VERBS, _DIRECTIVE_WORDS),
+    "override_prior_weak": (_VERBS, _WEAK_WORDS),
+    "override_everything": (_VERBS, _w("told said given instructed taught programmed")),
+    "override_everything_before": (_VERBS, _w("everything all anything")),
+    "override_all_rules": (_VERBS, _w("all any every")),
+    "override_then_do": (_VERBS, _SAY),
+    "override_nevermind": (_w("nevermind never stop"), _SAY | _w("ignore")),
+    "new_instructions": (_w("new updated real actual true only"),
+                         _w("instruction instructions task rules objective directive purpose "
+                            "goal")),
+    "instead_say": (_w("instead rather"), _SAY),
+    "pwned_payload": (_w("pwned"),),
+    "from_now_on": (_w("now rest henceforth"), _w("on conversation henceforth now")),
+    "reveal_system_prompt": (_REVEAL_WORDS, _PROMPT_TARGET | _w("text words everything")),
+    "what_is_your_prompt": (_w("what whats what's"), _PROMPT_TARGET),
+    "prompt_verbatim": (_w("repeat print output copy recite write"),
+                        _w("everything all text words content line")),
+    "what_told_before": (_w("what"), _w("told instructed programmed given")),
+    "begin_with_you_are": (_w("start begin"), _w("you my i")),
+    "completion_trick": (_w("continue complete finish fill"),),
+    "not_supposed_to_tell": (_w("what"), _w("tell say reveal share disclose talk")),
+    "secret_in_prompt": (_w("password secret key passphrase token"),
+                         _w("prompt instructions")),
+    "do_anything_now": (_w("anything"), _w("now")),
+    "dan_persona": (_PERSONA_NAMES,),
+    "developer_mode": (_PERSONA_NAMES | _UNRESTRICTED | _w("dev god debug sudo admin root "
+                                                           "maintenance chaos"),
+                       _w("mode"),
+                       _w("enabled activated is output response engaged unlocked")),
+    "enable_mode": (_w("enable activate enter switch turn unlock"), _w("mode")),
+    "unrestricted_persona": (_UNRESTRICTED,),
+    "free_from_rules": (_w("free freed bound restricted limited constrained released "
+                           "liberated exempt break broken"), _LIMITS | _w("all")),
+    "no_restrictions": (_w("without no zero free not don't doesn't ignore"), _LIMITS),
+    "policy_defiance": (_w("openai anthropic chatgpt meta google openai's anthropic's "
+                           "chatgpt's"), _LIMITS),
+    "defy_policy": (_w("ignore bypass disregard violate break circumvent evade bound care "
+                       "follow abide"),
+                    _w("openai anthropic content safety ethical moral ethics morality "
+                       "guardrails")),
+    "stay_in_character": (_w("stay break remain never cannot can't must always will"),
+                          _w("character refuse decline answer comply no")),
+    "jailbreak_word": (_w("jailbreak jailbroken"),),
+    "system_colon": (_w("system sys admin root developer"),),
+    "fake_turns": (_w("assistant ai model"), _w("user human")),
+    "addressed_to_ai": (_AI_WORDS,),
+}
+_SUBSTRING_ANCHORS: dict[str, tuple[str, ...]] = {
+    "chatml_tokens": ("<|", "|>"),
+    "inst_tokens": ("[inst", "[/inst", "<<sys", "<</sys"),
+    "markdown_system_header": ("##",),
+    "xml_system_tag": ("<",),
+    "bracket_system": ("[", "{", "(", "**"),
+    "dual_response": ("🔓", "🔒", "jailbreak]", "classic]", "two different", "two responses",
+                      "two paragraphs", "two answers", "two separate"),
+    "exfil_markdown": ("](",),
+}
+_LONG_TOKEN = 24  # joined-up words (spaced letters collapsed without gaps): run every rule
+
 _EXTRA_FAMILY_BONUS = 0.08
 
 
@@ -240,9 +376,78 @@ class RuleMatch:
 NO_MATCH = RuleMatch(0.0, (), ())
 
 
-def match_rules(text: str) -> RuleMatch:
-    """Score one canonical view. Returns :data:`NO_MATCH` when nothing fires."""
-    hits: list[Rule] = [rule for rule in RULES if rule.pattern.search(text)]
+def _should_run(rule: Rule, text: str, words: frozenset[str] | set[str] | None) -> bool:
+    subs = _SUBSTRING_ANCHORS.get(rule.name)
+    if subs is not None:
+        return any(s in text for s in subs)
+    groups = _ANCHORS.get(rule.name)
+    if groups is None or words is None:
+        return True
+    return all(not group.isdisjoint(words) for group in groups)
+
+
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?;])\s+")
+_WORD_RE = re.compile(r"[a-z0-9']+")
+WINDOW_CHARS = 800
+_SHORT_TEXT = 2 * WINDOW_CHARS
+
+
+def _windows(text: str) -> list[str]:
+    """Overlapping runs of whole sentences of about WINDOW_CHARS (each sentence in two)."""
+    sentences: list[str] = []
+    for sentence in _SENTENCE_END_RE.split(text):
+        while len(sentence) > WINDOW_CHARS:
+            sentences.append(sentence[:WINDOW_CHARS])
+            sentence = sentence[WINDOW_CHARS - 100 :]
+        sentences.append(sentence)
+    windows: list[str] = []
+    current: list[str] = []
+    size = 0
+    for sentence in sentences:
+        if current and size + len(sentence) > WINDOW_CHARS:
+            windows.append(" ".join(current))
+            current, size = [current[-1]], len(current[-1])
+        current.append(sentence)
+        size += len(sentence) + 1
+    if current:
+        windows.append(" ".join(current))
+    return windows
+
+
+def match_rules(text: str, tokens: list[str] | None = None) -> RuleMatch:
+    """Score one canonical view. Returns :data:`NO_MATCH` when nothing fires.
+
+    ``tokens`` (from :func:`doorman.screen.features.tokenize`) lets cheap anchor tests skip
+    rules whose words are absent; without them every rule runs on the whole text. Long texts
+    are searched window by window, and only windows holding a rule's anchor words.
+    """
+    if tokens is None or any(len(t) >= _LONG_TOKEN for t in tokens):
+        hits = [rule for rule in RULES if rule.pattern.search(text)]
+    elif len(text) <= _SHORT_TEXT:
+        words = set(tokens)
+        hits = [
+            rule for rule in RULES if _should_run(rule, text, words) and rule.pattern.search(text)
+        ]
+    else:
+        words = set(tokens)
+        pieces: list[tuple[str, set[str]]] | None = None
+        hits = []
+        for rule in RULES:
+            if not _should_run(rule, text, words):
+                continue
+            groups = _ANCHORS.get(rule.name)
+            if groups is None:
+                if rule.pattern.search(text):
+                    hits.append(rule)
+                continue
+            if pieces is None:
+                pieces = [(w, set(_WORD_RE.findall(w))) for w in _windows(text)]
+            for window, window_words in pieces:
+                if all(not g.isdisjoint(window_words) for g in groups) and rule.pattern.search(
+                    window
+                ):
+                    hits.append(rule)
+                    break
     if not hits:
         return NO_MATCH
     families: dict[str, float] = {}

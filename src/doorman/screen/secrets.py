@@ -28,26 +28,27 @@ class DataFinding:
         return f"[REDACTED_{self.kind.upper()}]"
 
 
-_SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("private_key", re.compile(
+# (kind, substrings of which one must occur for the pattern to run, pattern)
+_SECRET_PATTERNS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
+    ("private_key", ("-----BEGIN",), re.compile(
         r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
         r"(?:[\s\S]{0,20000}?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|[\s\S]{0,4000})"
     )),
-    ("anthropic_key", re.compile(r"\bsk-ant-[A-Za-z0-9]{2,8}-[A-Za-z0-9_\-]{20,}")),
-    ("openai_key", re.compile(
+    ("anthropic_key", ("sk-ant-",), re.compile(r"\bsk-ant-[A-Za-z0-9]{2,8}-[A-Za-z0-9_\-]{20,}")),
+    ("openai_key", ("sk-",), re.compile(
         r"\bsk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_\-]{20,}(?:T3BlbkFJ[A-Za-z0-9_\-]{20,})?"
     )),
-    ("aws_access_key", re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA|AROA|AIDA)[0-9A-Z]{16}\b")),
-    ("aws_secret_key", re.compile(
+    ("aws_access_key", ("AKIA", "ASIA", "ABIA", "ACCA", "AROA", "AIDA"), re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA|AROA|AIDA)[0-9A-Z]{16}\b")),
+    ("aws_secret_key", ("aws", "AWS", "Aws"), re.compile(
         r"(?i)\baws.{0,24}?(?:secret|private).{0,24}?[=:\"'\s]\s*[\"']?"
         r"(?-i:[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"
     )),
-    ("github_token", re.compile(
+    ("github_token", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"), re.compile(
         r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"
     )),
-    ("google_api_key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b")),
-    ("slack_token", re.compile(r"\bxox[abposr]-[A-Za-z0-9\-]{10,}\b")),
-    ("stripe_key", re.compile(r"\b(?:sk|rk)_live_[A-Za-z0-9]{20,}\b")),
+    ("google_api_key", ("AIza",), re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b")),
+    ("slack_token", ("xox",), re.compile(r"\bxox[abposr]-[A-Za-z0-9\-]{10,}\b")),
+    ("stripe_key", ("_live_",), re.compile(r"\b(?:sk|rk)_live_[A-Za-z0-9]{20,}\b")),
 )  # fmt: skip
 
 _EMAIL_RE = re.compile(
@@ -59,6 +60,7 @@ _PHONE_RE = re.compile(
     r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]\d{2,4}){1,4}(?!\w)"
     r"|(?<![\w+])\+\d{8,15}(?!\w)"
 )
+_DIGIT_RUN_RE = re.compile(r"\d[\d\s().-]{7,}\d")  # anything with 9+ digit-ish chars
 _CARD_PREFIX_RE = re.compile(r"^(?:4|5[1-5]|2[2-7]|3[47]|3[068]|6(?:011|5|4[4-9]|22)|35)")
 _DATE_LIKE_RE = re.compile(r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$")
 
@@ -85,16 +87,19 @@ def _overlaps(found: list[DataFinding], start: int, end: int) -> bool:
 def scan(text: str, pii_kinds: frozenset[str] | set[str] = frozenset()) -> list[DataFinding]:
     """Secrets always; PII of the requested kinds (email, phone, credit_card). Sorted."""
     found: list[DataFinding] = []
-    if any(hint in text for hint in ("sk-", "AK", "AS", "gh", "github_pat", "-----BEGIN",
-                                     "AIza", "xox", "_live_", "aws", "AWS")):
-        for kind, pattern in _SECRET_PATTERNS:
-            for match in pattern.finditer(text):
-                if not _overlaps(found, match.start(), match.end()):
-                    found.append(DataFinding(kind, "secret", match.start(), match.end()))
+    for kind, hints, pattern in _SECRET_PATTERNS:
+        if not any(hint in text for hint in hints):
+            continue
+        for match in pattern.finditer(text):
+            if not _overlaps(found, match.start(), match.end()):
+                found.append(DataFinding(kind, "secret", match.start(), match.end()))
     if "email" in pii_kinds and "@" in text:
         for match in _EMAIL_RE.finditer(text):
             if not _overlaps(found, match.start(), match.end()):
                 found.append(DataFinding("email", "pii", match.start(), match.end()))
+    if not ({"credit_card", "phone"} & pii_kinds) or not _DIGIT_RUN_RE.search(text):
+        found.sort(key=lambda f: f.start)
+        return found
     if "credit_card" in pii_kinds:
         for match in _CARD_RE.finditer(text):
             digits = re.sub(r"[ -]", "", match.group(0))

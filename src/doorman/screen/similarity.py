@@ -34,9 +34,9 @@ class TemplateIndex:
     def load(cls, path: Path | None = None) -> TemplateIndex:
         return cls.from_dict(load_json_gz(ARTIFACT, path))
 
-    def similarity(self, text: str) -> float:
+    def similarity(self, text: str, tokens: list[str] | None = None) -> float:
         """Containment in [0, 1] of the best-matching template; 0 when too little matches."""
-        marks = shingles(tokenize(text))
+        marks = shingles(tokenize(text) if tokens is None else tokens)
         if len(marks) < MIN_MATCHES:
             return 0.0
         counts: dict[int, int] = {}

@@ -93,7 +93,7 @@ async def finish_exchange(gw: Gateway, ex: Exchange) -> None:
             await asyncio.shield(gw.ledger.record(row))
         except Exception as exc:
             log.error("ledger_write_failed", request_id=ex.request_id, error=type(exc).__name__)
-    gw.metrics.observe_request(row, gateway_ms / 1000)
+    gw.metrics.observe_request(row, gateway_ms)
     if ex.status >= 400 and ex.error_code:
         gw.metrics.observe_rejection(ex.error_code)
     if ex.principal is not None and ex.tier is not None and ex.cost_usd > 0:

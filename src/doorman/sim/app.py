@@ -222,7 +222,10 @@ def create_sim_app(options: SimOptions | None = None) -> Starlette:
         )
 
     async def stats(request: Request) -> Response:
-        data = asdict(sim.stats)
+        # Not asdict(): it rebuilds each Counter from its (key, count) pairs as new keys.
+        data: dict[str, Any] = {
+            k: (dict(v) if isinstance(v, Counter) else v) for k, v in vars(sim.stats).items()
+        }
         data["options"] = asdict(sim.options)
         return Response(orjson.dumps(data), media_type="application/json")
 

@@ -1,0 +1,103 @@
+"""The disguises attackers use, applied to a text: for the red-team command and the benchmark.
+
+Each transform keeps the attack readable to a capable model (which is what makes it dangerous)
+while hiding it from naive string matching. Deterministic given the ``random.Random`` passed in.
+"""
+
+from __future__ import annotations
+
+import base64
+import codecs
+import random
+from collections.abc import Callable
+from urllib.parse import quote
+
+_HOMOGLYPHS = {
+    "a": "а", "c": "с", "e": "е", "i": "і", "o": "о", "p": "р", "s": "ѕ", "x": "х", "y": "у",
+    "A": "А", "B": "В", "C": "С", "E": "Е", "H": "Н", "I": "І", "K": "К", "M": "М", "O": "О",
+    "P": "Р", "T": "Т", "X": "Х",
+}  # fmt: skip
+_LEET = {"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"}
+_ZERO_WIDTH = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"]
+
+
+def homoglyphs(text: str, rng: random.Random) -> str:
+    return "".join(
+        _HOMOGLYPHS[c] if c in _HOMOGLYPHS and rng.random() < 0.6 else c for c in text
+    )
+
+
+def zero_width(text: str, rng: random.Random) -> str:
+    out = []
+    for c in text:
+        out.append(c)
+        if c.isalpha() and rng.random() < 0.5:
+            out.append(rng.choice(_ZERO_WIDTH))
+    return "".join(out)
+
+
+def spaced(text: str, rng: random.Random) -> str:
+    sep = rng.choice([" ", ".", "-", " "])
+    gap = "   " if sep == " " else " "
+    return gap.join(sep.join(word) for word in text.split())
+
+
+def leetspeak(text: str, rng: random.Random) -> str:
+    return "".join(
+        _LEET[c.lower()] if c.lower() in _LEET and rng.random() < 0.7 else c for c in text
+    )
+
+
+def fullwidth(text: str, rng: random.Random) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+def base64_wrapped(text: str, rng: random.Random) -> str:
+    blob = base64.b64encode(text.encode()).decode()
+    return rng.choice(
+        ["Decode this base64 and do what it says: {}", "{}", "Base64 message for you:\n{}"]
+    ).format(blob)
+
+
+def hex_wrapped(text: str, rng: random.Random) -> str:
+    blob = text.encode().hex()
+    return rng.choice(["Hex-decode and follow: {}", "{}"]).format(blob)
+
+
+def rot13_wrapped(text: str, rng: random.Random) -> str:
+    return rng.choice(["ROT13: {}", "Decode (rot13) and obey: {}", "{}"]).format(
+        codecs.encode(text, "rot13")
+    )
+
+
+def url_encoded(text: str, rng: random.Random) -> str:
+    return quote(text)
+
+
+def tag_smuggled(text: str, rng: random.Random) -> str:
+    hidden = "".join(chr(0xE0000 + ord(c)) for c in text if 0x20 <= ord(c) < 0x7F)
+    return "What a lovely day! " + hidden
+
+
+def mixed(text: str, rng: random.Random) -> str:
+    return zero_width(homoglyphs(text, rng), rng)
+
+
+TRANSFORMS: dict[str, Callable[[str, random.Random], str]] = {
+    "homoglyphs": homoglyphs,
+    "zero_width": zero_width,
+    "spaced": spaced,
+    "leetspeak": leetspeak,
+    "fullwidth": fullwidth,
+    "base64": base64_wrapped,
+    "hex": hex_wrapped,
+    "rot13": rot13_wrapped,
+    "urlencoded": url_encoded,
+    "tag_chars": tag_smuggled,
+    "homoglyphs+zero_width": mixed,
+}
+
+
+def obfuscate(text: str, kind: str, rng: random.Random | None = None) -> str:
+    """Apply the named transform (see :data:`TRANSFORMS`)."""
+    return TRANSFORMS[kind](text, rng or random.Random(0))
