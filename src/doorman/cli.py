@@ -153,18 +153,13 @@ def _mount_subcommands() -> None:
     from doorman.auth.cli import keys_app
     from doorman.db.cli import db_app
     from doorman.ledger.cli import ledger_app, usage
-
-    try:  # TEMP until screening lands
-        from doorman.screen.redteam import redteam
-    except ImportError:
-        redteam = None
+    from doorman.screen.redteam import redteam
 
     app.add_typer(keys_app, name="keys")
     app.add_typer(db_app, name="db")
     app.add_typer(ledger_app, name="ledger")
     app.command("usage")(usage)
-    if redteam is not None:
-        app.command("redteam")(redteam)
+    app.command("redteam")(redteam)
 
 
 _mount_subcommands()

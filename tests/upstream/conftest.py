@@ -1,19 +1,15 @@
-"""Helpers for the reliability tests: a settable clock."""
+"""Fixtures for the reliability tests."""
 
 from __future__ import annotations
 
+import os
+import sys
+
 import pytest
 
+sys.path.insert(0, os.path.dirname(__file__))
 
-class FakeClock:
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from reliability_clock import FakeClock
 
 
 @pytest.fixture

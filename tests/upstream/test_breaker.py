@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from reliability_clock import FakeClock
+
 from doorman.upstream.breaker import Breaker
 from doorman.upstream.settings import BreakerSettings
-
-from conftest import FakeClock
 
 
 def make(clock: FakeClock, **kw: object) -> tuple[Breaker, list[tuple[str, str, bool]]]:

@@ -8,13 +8,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
+from reliability_clock import FakeClock
 
 from doorman.observe.metrics import Metrics
 from doorman.upstream.breakers import KEY_PREFIX, BreakerBoard
 from doorman.upstream.settings import BreakerSettings
 from doorman.upstream.telemetry import ReliabilityMetrics
-
-from conftest import FakeClock
 
 SETTINGS = BreakerSettings(consecutive_failures=2, cooldown_s=30, sync_interval_s=0.05)
 
@@ -45,7 +44,10 @@ async def test_transitions_reach_metrics_and_alerts(clock: FakeClock) -> None:
     metrics = Metrics()
     alerts = Alerts()
     board = BreakerBoard(
-        SETTINGS, telemetry=ReliabilityMetrics(metrics), alerts=alerts, clock=clock  # type: ignore[arg-type]
+        SETTINGS,
+        telemetry=ReliabilityMetrics(metrics),
+        alerts=alerts,  # type: ignore[arg-type]
+        clock=clock,
     )
     key = "prov/model"
     board.get(key)
@@ -54,7 +56,11 @@ async def test_transitions_reach_metrics_and_alerts(clock: FakeClock) -> None:
     trip(board, key)
     await settle(board)
     assert gauge() == 2.0
-    assert alerts.opened and alerts.opened[0][0] == key and "consecutive" in (alerts.opened[0][1] or "")
+    assert (
+        alerts.opened
+        and alerts.opened[0][0] == key
+        and "consecutive" in (alerts.opened[0][1] or "")
+    )
     clock.advance(30)
     probe = board.get(key).allow()
     assert gauge() == 1.0

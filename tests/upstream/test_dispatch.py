@@ -21,7 +21,6 @@ from doorman.errors import DoormanError, RateLimited, UpstreamTimeout
 from doorman.upstream.deployment import Deployment, Wire, deployments_for
 from doorman.upstream.dispatch import Dispatcher
 from doorman.upstream.pool import UpstreamPool
-
 from services import free_port
 
 OK = orjson.dumps({"id": "x", "choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 1}})
@@ -52,7 +51,10 @@ class Scripted:
         if step.delay:
             await asyncio.sleep(step.delay)
         return web.Response(
-            status=step.status, headers=step.headers, body=step.body, content_type="application/json"
+            status=step.status,
+            headers=step.headers,
+            body=step.body,
+            content_type="application/json",
         )
 
     async def start(self) -> None:
@@ -73,9 +75,7 @@ class Harness:
         self.dispatcher = dispatcher
         self.sleeps = sleeps
 
-    async def send(
-        self, model: str, *, timeout: float = 10.0, stream: bool = False
-    ) -> Any:
+    async def send(self, model: str, *, budget_s: float = 10.0, stream: bool = False) -> Any:
         settings = self.dispatcher.settings
         deps = deployments_for(settings, model)
 
@@ -83,7 +83,7 @@ class Harness:
             return {"model": dep.upstream_model, "messages": [{"role": "user", "content": "hi"}]}
 
         return await self.dispatcher.send(
-            deps, "openai", body, stream=stream, deadline=time.monotonic() + timeout
+            deps, "openai", body, stream=stream, deadline=time.monotonic() + budget_s
         )
 
 
@@ -152,7 +152,9 @@ async def make(upstream_a: Scripted, upstream_b: Scripted) -> AsyncIterator[Make
         await p.close()
 
 
-async def test_transient_5xx_is_retried_with_jittered_backoff(make: MakeHarness, upstream_a: Scripted) -> None:
+async def test_transient_5xx_is_retried_with_jittered_backoff(
+    make: MakeHarness, upstream_a: Scripted
+) -> None:
     h = await make()
     upstream_a.script.extend([Step(500), Step(503)])
     reply = await h.send("solo")
@@ -194,7 +196,7 @@ async def test_retry_after_beyond_the_deadline_returns_at_once_with_it(
     h = await make()
     upstream_a.default = Step(429, {"retry-after": "30"})
     with pytest.raises(RateLimited) as err:
-        await h.send("solo", timeout=5)
+        await h.send("solo", budget_s=5)
     assert err.value.status_code == 429 and err.value.code == "upstream_rate_limited"
     assert err.value.headers["retry-after"] == "30"
     assert upstream_a.calls == 1 and not h.sleeps
@@ -257,7 +259,7 @@ async def test_deadline_holds_against_a_stalled_upstream(
     upstream_a.default = Step(delay=30)
     started = time.monotonic()
     with pytest.raises(UpstreamTimeout) as err:
-        await h.send("solo", timeout=0.5)
+        await h.send("solo", budget_s=0.5)
     assert err.value.status_code == 504
     assert time.monotonic() - started < 5  # generous: it must not hang
 
@@ -267,11 +269,13 @@ async def test_stalled_primary_falls_back_while_time_remains(
 ) -> None:
     h = await make({"max_attempts": 1}, total_timeout_s=0.3)
     upstream_a.default = Step(delay=30)
-    reply = await h.send("main", timeout=5)
+    reply = await h.send("main", budget_s=5)
     assert reply.deployment.model == "backup"
 
 
-async def test_rate_limit_headers_pace_the_next_request(make: MakeHarness, upstream_a: Scripted) -> None:
+async def test_rate_limit_headers_pace_the_next_request(
+    make: MakeHarness, upstream_a: Scripted
+) -> None:
     h = await make()
     upstream_a.script.append(
         Step(headers={
@@ -327,7 +331,9 @@ async def test_concurrency_cap_queue_full_is_upstream_busy_and_others_unaffected
     assert h.dispatcher.gate("a").active == 0
 
 
-async def test_stream_holds_its_slot_until_released(make: MakeHarness, upstream_a: Scripted) -> None:
+async def test_stream_holds_its_slot_until_released(
+    make: MakeHarness, upstream_a: Scripted
+) -> None:
     h = await make({}, max_concurrent=2)
     upstream_a.script.append(Step(503))
     reply = await h.send("solo", stream=True)

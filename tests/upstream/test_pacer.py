@@ -5,18 +5,24 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from reliability_clock import FakeClock
 
 from doorman.upstream.pacer import Pacer, parse_duration, parse_reset, read_budgets
 from doorman.upstream.settings import PacingSettings
-
-from conftest import FakeClock
 
 WALL = 1_800_000_000.0
 
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("1s", 1.0), ("6m0s", 360.0), ("20ms", 0.02), ("1h2m3.5s", 3723.5), ("0.5", 0.5), ("12.345s", 12.345)],
+    [
+        ("1s", 1.0),
+        ("6m0s", 360.0),
+        ("20ms", 0.02),
+        ("1h2m3.5s", 3723.5),
+        ("0.5", 0.5),
+        ("12.345s", 12.345),
+    ],
 )
 def test_durations(text: str, seconds: float) -> None:
     assert parse_duration(text) == pytest.approx(seconds)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +36,7 @@ def sims(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Proc]]:
         "stalled": start_sim(work, "--stall-rate", "1.0"),
     }  # fmt: skip
     yield procs
+    procs.pop("stalled").stop(signal.SIGKILL)  # its handlers sleep for an hour
     for proc in procs.values():
         proc.stop()
 
@@ -53,7 +55,7 @@ def gateway(sims: dict[str, Proc], tmp_path_factory: pytest.TempPathFactory) -> 
     for m in models.values():
         m["price"] = PRICE
     config = {
-        "server": {"request_timeout_s": 4},
+        "server": {"request_timeout_s": 5},
         "providers": providers,
         "models": models,
         "reliability": {"breaker": {"cooldown_s": 2}},
@@ -122,13 +124,13 @@ def test_breaker_opens_stops_calls_and_recovers_after_healing(
     gateway: Gateway, key: str, sims: dict[str, Proc]
 ) -> None:
     dead = sims["dead2"]
-    # Default breaker: 10 consecutive failures; each request tries 4 times.
+    # Default breaker: 10 consecutive failures; each request tries 5 times.
     for _ in range(3):
         r = chat(gateway, key, "dead-alone")
         assert r.status_code == 503
         assert r.json()["error"]["code"] == "upstream_unavailable"
     opened_at = sim_calls(dead)
-    assert opened_at <= 12
+    assert opened_at <= 10
     for _ in range(30):
         r = chat(gateway, key, "dead-alone")
         assert r.status_code == 503 and r.json()["error"]["code"] == "upstream_unavailable"
@@ -137,7 +139,10 @@ def test_breaker_opens_stops_calls_and_recovers_after_healing(
     assert sim_calls(dead) - opened_at <= 2
     metrics = httpx.get(f"{gateway.url}/metrics").text
     assert re.search(r'doorman_breaker_state\{deployment="dead2/dead-alone"\} 2\.0', metrics)
-    assert 'doorman_upstream_skips_total{deployment="dead2/dead-alone",reason="breaker_open"}' in metrics
+    assert (
+        'doorman_upstream_skips_total{deployment="dead2/dead-alone",reason="breaker_open"}'
+        in metrics
+    )
     assert "breaker_opened" in gateway.proc.log()
 
     httpx.post(f"{dead.url}/sim/configure", json={"error_rate": 0.0})
@@ -159,9 +164,13 @@ def test_degraded_policy_answers_safely(gateway: Gateway, key: str) -> None:
     assert r.headers["x-doorman-degraded"] == "true"
     assert r.json()["choices"][0]["message"]["content"] == "Safe."
     metrics = httpx.get(f"{gateway.url}/metrics").text
-    assert 'doorman_degraded_answers_total{model="dead-degraded"} 1.0' in metrics
+    assert re.search(
+        r'doorman_degraded_answers_total\{cause="upstream_unavailable",model="dead-degraded"\} 1\.0',
+        metrics,
+    )
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 def test_stalled_upstream_hits_the_deadline_not_a_hang(gateway: Gateway, key: str) -> None:
     r = chat(gateway, key, "stalled-model")
@@ -169,6 +178,7 @@ def test_stalled_upstream_hits_the_deadline_not_a_hang(gateway: Gateway, key: st
     assert r.json()["error"]["code"] == "upstream_timeout"
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 def test_stalled_stream_hits_the_deadline_not_a_hang(gateway: Gateway, key: str) -> None:
     r = chat(gateway, key, "stalled-model", stream=True)

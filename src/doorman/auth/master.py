@@ -22,9 +22,9 @@ from starlette.requests import Request
 
 from doorman.auth.keys import same
 from doorman.auth.service import Actor
-from doorman.secrets import read_secret
 from doorman.db.models import ServerSetting
 from doorman.errors import AuthenticationFailed
+from doorman.secrets import read_secret
 
 MASTER_ENV = "DOORMAN_MASTER_KEY"
 SETTING_NAME = "master_key_sha256"

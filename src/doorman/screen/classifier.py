@@ -21,6 +21,7 @@ from typing import Any
 from doorman.screen.features import tokenize
 
 ARTIFACT = "classifier.json.gz"
+SMOOTHING = 3  # pseudo-tokens of weight 0: one or two words cannot make a confident verdict
 
 
 def sigmoid(x: float) -> float:
@@ -86,7 +87,7 @@ class Classifier:
                 value = seconds.get(toks[i + 1])
                 if value is not None:
                     contrib[i] += value
-        best = sum(contrib) / n
+        best = sum(contrib) / (n + SMOOTHING)
         size = self.window
         if n > size:
             prefix = [0.0]
@@ -98,7 +99,7 @@ class Classifier:
             if starts[-1] != n - size:
                 starts.append(n - size)
             for start in starts:
-                mean = (prefix[start + size] - prefix[start]) / size
+                mean = (prefix[start + size] - prefix[start]) / (size + SMOOTHING)
                 if mean > best:
                     best = mean
         return self.bias + best

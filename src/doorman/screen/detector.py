@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from doorman.screen.classifier import Classifier, load_json_gz
-from doorman.screen.features import tokenize
 from doorman.screen.normalize import normalize
 from doorman.screen.rules import match_rules
 from doorman.screen.similarity import TemplateIndex
@@ -88,7 +87,7 @@ class InjectionDetector:
         matched: list[str] = []
         best_view, best_view_score = "text", -1.0
         for index, (origin, view) in enumerate(norm.views):
-            tokens = tokenize(view)
+            tokens = norm.tokens[index]
             rule = match_rules(view, None if index in norm.joined else tokens)
             sim = self.templates.similarity(view, tokens)
             clf = self.classifier.probability(view, tokens) if tokens else 0.0

@@ -52,9 +52,7 @@ def _openai(body: dict[str, Any]) -> Iterator[Segment]:
                         yield Segment(("messages", i, "content", j), kind, part)
 
 
-def _anthropic_blocks(
-    blocks: list[Any], prefix: Path, kind: Kind
-) -> Iterator[Segment]:
+def _anthropic_blocks(blocks: list[Any], prefix: Path, kind: Kind) -> Iterator[Segment]:
     for j, block in enumerate(blocks):
         if isinstance(block, str):
             yield Segment((*prefix, j), kind, block)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from itertools import pairwise
 
 _TOKEN_RE = re.compile(r"[a-z0-9']+")
 
@@ -34,7 +35,7 @@ STOP_UNIGRAMS = frozenset(
 def ngrams(tokens: list[str]) -> list[str]:
     """Content unigrams followed by all bigrams (joined with a space)."""
     grams = [t for t in tokens if t not in STOP_UNIGRAMS]
-    grams.extend(f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False))
+    grams.extend(f"{a} {b}" for a, b in pairwise(tokens))
     return grams
 
 

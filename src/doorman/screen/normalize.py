@@ -17,6 +17,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
+from doorman.screen.features import tokenize
+
 MAX_DEPTH = 2  # decode nested encodings at most this deep
 MAX_DECODED_CHARS = 64_000  # total decoded text scanned per message
 MAX_VIEWS = 12
@@ -26,6 +28,10 @@ _ZERO_WIDTH = "\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff\u180e\u00a
 _BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 _INVISIBLE_RE = re.compile(
     f"[{_ZERO_WIDTH}{_BIDI}\ufe00-\ufe0f\U000e0000-\U000e007f\U000e0100-\U000e01ef]"
+)
+# invisible, bidi, variation selectors, tag characters, Greek and Cyrillic: worth a closer look
+_SUSPECT_RE = re.compile(
+    f"[{_ZERO_WIDTH}{_BIDI}\ufe00-\ufe0f\U000e0000-\U000e01ef\u0370-\u03ff\u0400-\u052f]"
 )
 _TAG_RE = re.compile("[\U000e0020-\U000e007e]+")
 _BIDI_SET = frozenset(_BIDI)
@@ -62,23 +68,27 @@ _LEET_TABLE = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "@": "a", "$": "s",
      "!": "i", "|": "l", "€": "e", "+": "t"}
 )  # fmt: skip
+_LEET_ONLY_RE = re.compile(r"(?<![\w@$€])[0134578@$€]{2,}(?![\w@$€])")
 _LEET_TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789@$!|€+")
-_LEET_HINT_RE = re.compile(r"[a-z][0134578@$!|€+][a-z0134578@$!|€+]|[0134578@$€+][a-z]")
+_LEET_CHAR_RE = re.compile(r"[0134578@$€+!|]")
 # Letters spaced out with one separator each: "i g n o r e", "i.g.n.o.r.e", "i-g-n-o-r-e".
 _SPACED_RE = re.compile(r"(?<![^\W_])[^\W_]([ .\-_*/|,])[^\W_](?:\1[^\W_])*(?![^\W_])")
+_SPACED_HINT_RE = re.compile(r"[ .\-_*/|,][^\W_][ .\-_*/|,][^\W_][ .\-_*/|,]")
 _SPACED_SEP_RE = re.compile(r"[ .\-_*/|,]")
 _WS_RE = re.compile(r"\s+")
+_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]+")
 _COMBINING_RE = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _ESCAPES_RE = re.compile(r"\\[ntr]")
-_INNER_HYPHEN_RE = re.compile(r"(?<=[a-z])-+(?=[a-z])")
+_INNER_HYPHEN_RE = re.compile(r"-(?<=[a-z]-)-*(?=[a-z])")  # starts with "-": fast scan
 _NON_LATIN_RE = re.compile("[\u0370-\u03ff\u0400-\u052f]")
 _MIXED_WORD_RE = re.compile(r"[^\W\d_]{3,}")
 
 _B64_RE = re.compile(r"(?:[A-Za-z0-9+/]{4}){5,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 _B64URL_RE = re.compile(r"(?:[A-Za-z0-9_\-]{4}){6,}")
-_HEX_RE = re.compile(r"(?:[0-9a-fA-F]{2}(?:[ :,]|\\x|0x)?){12,}")
-_LONG_RUN_RE = re.compile(r"[A-Za-z0-9+/_\-]{20}")
-_HEX_HINT_RE = re.compile(r"(?:[0-9a-fA-F]{2}[ :,]){6}|\\x[0-9a-fA-F]{2}|0x[0-9a-fA-F]{2}")
+# ASCII bytes in hex start with 2-7, which also keeps the scan fast
+_HEX_RE = re.compile(r"(?:(?:\\x|0x)?[2-7][0-9a-fA-F][ :,]?){12,}")
+_LONG_RUN_RE = re.compile(r"[A-Za-z0-9+/_\-=]{20,}")
+_HEX_HINT_RE = re.compile(r"(?:[2-7][0-9a-fA-F][ :,]){6}|\\x[2-7]|0x[2-7]")
 _HEX_CLEAN_RE = re.compile(r"\\x|0x|[ :,]")
 _URLENC_RE = re.compile(r"%[0-9a-fA-F]{2}")
 _ASCII_WORD_RE = re.compile(r"[a-z]+")
@@ -101,6 +111,7 @@ class Normalized:
 
     views: list[tuple[str, str]]  # (origin, canonical text); origin "text" is the main view
     joined: set[int] = field(default_factory=set)  # views where spaced letters were joined
+    tokens: list[list[str]] = field(default_factory=list)  # tokenize() of each view
     invisible: int = 0
     bidi: int = 0
     tag_chars: int = 0
@@ -125,46 +136,86 @@ class Normalized:
         return out
 
 
+_FOLDED: dict[str, str] = {}
+
+
+def _fold_char(char: str) -> str:
+    """NFKC, confusables, then NFKD without combining marks, for one character (cached)."""
+    folded = _FOLDED.get(char)
+    if folded is None:
+        folded = unicodedata.normalize("NFKC", char).translate(_CONFUSABLE_TABLE)
+        if not folded.isascii():
+            folded = _COMBINING_RE.sub("", unicodedata.normalize("NFKD", folded))
+        if len(_FOLDED) < 50_000:
+            _FOLDED[char] = folded
+    return folded
+
+
 def _fold_unicode(text: str) -> str:
-    """NFKC, confusables, diacritics stripped; fast path for plain ASCII."""
+    """NFKC, confusables, diacritics stripped; only non-ASCII characters are touched."""
     if text.isascii():
         return text
-    text = unicodedata.normalize("NFKC", text).translate(_CONFUSABLE_TABLE)
-    if not text.isascii():
-        text = _COMBINING_RE.sub("", unicodedata.normalize("NFKD", text))
-    return text
+    return _NON_ASCII_RE.sub(lambda m: "".join(_fold_char(c) for c in m.group(0)), text)
 
 
 def _collapse_spaced(text: str) -> tuple[str, int]:
-    if len(text) < 5:
+    """Join spaced-out letters; also count the runs long enough to hide a word (4+ letters)."""
+    if len(text) < 5 or not _SPACED_HINT_RE.search(text):
         return text, 0
-    return _SPACED_RE.subn(lambda m: _SPACED_SEP_RE.sub("", m.group(0)), text)
+    long_runs = 0
+
+    def join(match: re.Match[str]) -> str:
+        nonlocal long_runs
+        run = match.group(0)
+        if len(run) >= 7:
+            long_runs += 1
+        return _SPACED_SEP_RE.sub("", run)
+
+    return _SPACED_RE.sub(join, text), long_runs
 
 
 def _fold_leet(text: str) -> str:
-    """Fold leetspeak inside tokens that mix letters with digits/symbols ("1gn0r3")."""
-    if not _LEET_HINT_RE.search(text):
-        return text
-    out: list[str] = []
+    """Fold leetspeak inside tokens that mix letters with digits/symbols ("1gn0r3").
+
+    When a text is heavily leeted (several such tokens), tokens made only of leet characters
+    ("7h3" and also "17" for "it") are folded too; ordinary numbers are left alone otherwise.
+    """
+    spans: list[tuple[int, int]] = []
     last = 0
     size = len(text)
-    for match in _LEET_HINT_RE.finditer(text):
-        start = match.start()
-        if start < last:
+    for match in _LEET_CHAR_RE.finditer(text):
+        at = match.start()
+        if at < last:
             continue
+        before = at > 0 and "a" <= text[at - 1] <= "z"
+        after = at + 1 < size and "a" <= text[at + 1] <= "z"
+        if not (before or after) or (text[at] in "!|" and not (before and after)):
+            continue
+        start = at
         while start > last and text[start - 1] in _LEET_TOKEN_CHARS:
             start -= 1
-        end = match.end()
+        end = at + 1
         while end < size and text[end] in _LEET_TOKEN_CHARS:
             end += 1
         while end > start and text[end - 1] in "!|+":
             end -= 1  # trailing "!!!" is punctuation, not an "i"
         token = text[start:end]
         letters = sum(1 for c in token if "a" <= c <= "z")
-        if len(token) >= 2 and letters * 3 >= len(token) and letters < len(token):
-            out.append(text[last:start])
-            out.append(token.translate(_LEET_TABLE))
+        if len(token) >= 2 and 0 < letters < len(token):
+            spans.append((start, end))
             last = end
+    if not spans:
+        return text
+    if len(spans) >= 3:
+        spans = sorted(set(spans) | {m.span() for m in _LEET_ONLY_RE.finditer(text)})
+    out: list[str] = []
+    last = 0
+    for start, end in spans:
+        if start < last:
+            continue
+        out.append(text[last:start])
+        out.append(text[start:end].translate(_LEET_TABLE))
+        last = end
     out.append(text[last:])
     return "".join(out)
 
@@ -178,7 +229,7 @@ def canonical_joined(text: str, folded: bool = False) -> tuple[str, bool]:
     if "-" in text:
         text = _INNER_HYPHEN_RE.sub("", text)
     text = _fold_leet(text)
-    return _WS_RE.sub(" ", text).strip(), joined > 0
+    return " ".join(text.split()), joined > 0
 
 
 def canonical(text: str) -> str:
@@ -203,11 +254,26 @@ def _decode_bytes(raw: bytes) -> str | None:
     return text
 
 
+def _looks_encoded(run: str) -> bool:
+    """A long run that mixes character classes the way base64/hex do (not an identifier)."""
+    has_digit = any(c.isdigit() for c in run)
+    has_upper = any(c.isupper() for c in run)
+    has_lower = any(c.islower() for c in run)
+    return (has_digit and (has_upper or has_lower)) or (has_upper and has_lower and "_" not in run)
+
+
 def _decode_chunks(text: str) -> list[tuple[str, str]]:
     """Hidden payloads found in ``text`` as (kind, decoded text)."""
     found: list[tuple[str, str]] = []
-    if len(text) >= 20 and (_LONG_RUN_RE.search(text) or _HEX_HINT_RE.search(text)):
-        for match in _B64_RE.finditer(text):
+    runs = [
+        run
+        for token in text.split()
+        if len(token) >= 20
+        for run in _LONG_RUN_RE.findall(token)
+        if _looks_encoded(run)
+    ]
+    if runs or (len(text) >= 20 and _HEX_HINT_RE.search(text)):
+        for match in (m for run in runs for m in _B64_RE.finditer(run)):
             chunk = match.group(0)
             if chunk.isalpha() and (chunk.islower() or chunk.isupper()):
                 continue  # a long plain word is not base64
@@ -219,7 +285,7 @@ def _decode_chunks(text: str) -> list[tuple[str, str]]:
             if decoded:
                 found.append(("base64", decoded))
         if not found:
-            for match in _B64URL_RE.finditer(text):
+            for match in (m for run in runs for m in _B64URL_RE.finditer(run)):
                 chunk = match.group(0)
                 if "-" not in chunk and "_" not in chunk:
                     continue
@@ -245,13 +311,15 @@ def _decode_chunks(text: str) -> list[tuple[str, str]]:
     return found
 
 
-def _looks_rot13(canon: str) -> bool:
-    words = _ASCII_WORD_RE.findall(canon[:4000])
-    if len(words) < 3:
+def _looks_rot13(tokens: list[str]) -> bool:
+    """More rot13-encoded common words than plain ones: the text is probably rot13."""
+    sample = tokens[:800]
+    if len(sample) < 3:
         return False
-    plain = sum(1 for w in words if w in _COMMON_WORDS)
-    rotated = sum(1 for w in words if w in _ROT13_COMMON)
-    return rotated >= 2 and rotated > 2 * plain
+    rotated = sum(map(_ROT13_COMMON.__contains__, sample))
+    if rotated < 2:
+        return False
+    return rotated > 2 * sum(map(_COMMON_WORDS.__contains__, sample))
 
 
 def normalize(text: str) -> Normalized:
@@ -261,7 +329,7 @@ def normalize(text: str) -> Normalized:
     pending: list[tuple[str, str, int]] = [("text", text, 0)]
     while pending and len(result.views) < MAX_VIEWS:
         origin, raw, depth = pending.pop(0)
-        if not raw.isascii():
+        if not raw.isascii() and _SUSPECT_RE.search(raw):
             hidden = _TAG_RE.findall(raw)
             if hidden:
                 result.tag_chars += sum(len(h) for h in hidden)
@@ -276,14 +344,19 @@ def normalize(text: str) -> Normalized:
                 raw = _INVISIBLE_RE.sub("", raw)
             if depth == 0 and _NON_LATIN_RE.search(raw):
                 for word in _MIXED_WORD_RE.findall(raw):
-                    if not word.isascii() and any(c in _NON_LATIN_LOOKALIKES for c in word):
-                        if any("a" <= c.lower() <= "z" for c in word):
-                            result.homoglyph_words += 1
+                    if (
+                        not word.isascii()
+                        and any(c in _NON_LATIN_LOOKALIKES for c in word)
+                        and any("a" <= c.lower() <= "z" for c in word)
+                    ):
+                        result.homoglyph_words += 1
         folded = _fold_unicode(raw)
         canon, joined = canonical_joined(folded, folded=True)
         if joined:
             result.joined.add(len(result.views))
         result.views.append((origin, canon))
+        tokens = tokenize(canon)
+        result.tokens.append(tokens)
         if depth >= MAX_DEPTH or budget <= 0:
             continue
         for kind, decoded in _decode_chunks(folded):
@@ -294,7 +367,7 @@ def normalize(text: str) -> Normalized:
                 result.decoded.append(kind)
             if budget <= 0:
                 break
-        if _looks_rot13(canon):
+        if _looks_rot13(tokens):
             pending.append(("rot13", canon.translate(_ROT13), depth + 1))
             if "rot13" not in result.decoded:
                 result.decoded.append("rot13")

@@ -22,9 +22,7 @@ _ZERO_WIDTH = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"]
 
 
 def homoglyphs(text: str, rng: random.Random) -> str:
-    return "".join(
-        _HOMOGLYPHS[c] if c in _HOMOGLYPHS and rng.random() < 0.6 else c for c in text
-    )
+    return "".join(_HOMOGLYPHS[c] if c in _HOMOGLYPHS and rng.random() < 0.6 else c for c in text)
 
 
 def zero_width(text: str, rng: random.Random) -> str:

@@ -15,11 +15,14 @@ A screening failure fails closed: the verdict blocks with ``screening_unavailabl
 
 from __future__ import annotations
 
+import hashlib
 import json
-import logging
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+import structlog
 
 from doorman.errors import BadRequest, DoormanError, ServiceUnavailable
 from doorman.screen.detector import Detection, InjectionDetector
@@ -28,9 +31,11 @@ from doorman.screen.secrets import DataFinding, redact, scan
 from doorman.screen.settings import ScreeningSettings, effective_settings
 from doorman.screen.spotlight import untrusted_span_re
 
-log = logging.getLogger("doorman.screen")
+log = structlog.get_logger("doorman.screen")
 
 Wire = Literal["openai", "anthropic"]
+CACHE_SIZE = 4096  # detections remembered per process
+CACHE_MIN_CHARS = 200  # shorter texts are cheaper to re-scan than to hash and look up
 
 
 @dataclass(slots=True)
@@ -101,11 +106,19 @@ class InputScreener:
     """
 
     def __init__(
-        self, settings: ScreeningSettings | None = None, detector: InjectionDetector | None = None
+        self,
+        settings: ScreeningSettings | None = None,
+        detector: InjectionDetector | None = None,
+        *,
+        cache_size: int = CACHE_SIZE,
     ) -> None:
         self.settings = settings or ScreeningSettings()
         self.detector = detector or InjectionDetector()
         self._tier_cache: dict[str, ScreeningSettings] = {}
+        # Chat clients resend the whole history every turn: remember recent detections by a
+        # digest of the text so old turns cost a hash, not a re-scan.
+        self._recent: OrderedDict[bytes, Detection] = OrderedDict()
+        self._cache_size = cache_size
 
     def settings_for(self, overrides: dict[str, Any] | None) -> ScreeningSettings:
         """The global settings with a tier's raw overrides merged in (cached)."""
@@ -123,6 +136,20 @@ class InputScreener:
         """Prompt-injection detection for one string (for tools, tests and benchmarks)."""
         return self.detector.detect(text)
 
+    def _detect_cached(self, text: str) -> Detection:
+        if len(text) < CACHE_MIN_CHARS or self._cache_size <= 0:
+            return self.detector.detect(text)
+        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        hit = self._recent.get(key)
+        if hit is not None:
+            self._recent.move_to_end(key)
+            return hit
+        detection = self.detector.detect(text)
+        self._recent[key] = detection
+        if len(self._recent) > self._cache_size:
+            self._recent.popitem(last=False)
+        return detection
+
     def screen_chat(
         self, body: dict[str, Any], wire: Wire = "openai", overrides: dict[str, Any] | None = None
     ) -> ScreenVerdict:
@@ -130,7 +157,7 @@ class InputScreener:
         try:
             verdict = self._screen(body, wire, self.settings_for(overrides))
         except Exception:
-            log.exception("screening failed; failing closed")
+            log.exception("screening_failed")
             verdict = ScreenVerdict(
                 blocked=True,
                 error=ServiceUnavailable(
@@ -143,7 +170,7 @@ class InputScreener:
             )
         verdict.elapsed_ms = (time.perf_counter() - started) * 1000
         if verdict.findings:
-            log.info("screening", extra={"screening": verdict.log_fields()})
+            log.info("screening", **verdict.log_fields())
         return verdict
 
     # -- internals ---------------------------------------------------------------------------
@@ -171,9 +198,7 @@ class InputScreener:
             out.append(Segment(seg.path, "direct", " ".join(outside)))
         return out
 
-    def _screen(
-        self, body: dict[str, Any], wire: Wire, cfg: ScreeningSettings
-    ) -> ScreenVerdict:
+    def _screen(self, body: dict[str, Any], wire: Wire, cfg: ScreeningSettings) -> ScreenVerdict:
         flags: list[str] = []
         findings: list[Finding] = []
         if not cfg.enabled:
@@ -186,7 +211,7 @@ class InputScreener:
             policy = cfg.injection if seg.kind == "direct" else cfg.indirect_injection
             if policy.action == "off" or not seg.text.strip():
                 continue
-            det = self.detector.detect(seg.text[:limit])
+            det = self._detect_cached(seg.text[:limit])
             best = max(best, det.score)
             threshold = policy.threshold or self.detector.threshold
             if det.score < threshold:
@@ -198,10 +223,13 @@ class InputScreener:
                 action=policy.action,
                 shadow=policy.action == "shadow",
                 score=det.score,
-                kinds=det.matched,
-                signals=det.signals,
-                layers={"rules": det.rules, "similarity": det.similarity,
-                        "classifier": det.classifier},
+                kinds=list(det.matched),
+                signals=list(det.signals),
+                layers={
+                    "rules": det.rules,
+                    "similarity": det.similarity,
+                    "classifier": det.classifier,
+                },
             )
             findings.append(finding)
             if policy.action == "block" and injection_block is None:

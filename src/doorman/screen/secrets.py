@@ -10,6 +10,8 @@ timestamps are left alone.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Literal
 
@@ -80,44 +82,71 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-def _overlaps(found: list[DataFinding], start: int, end: int) -> bool:
-    return any(f.start < end and start < f.end for f in found)
+MAX_FINDINGS = 1000  # per text; past this the rest is not inspected (bounded work)
 
 
-def scan(text: str, pii_kinds: frozenset[str] | set[str] = frozenset()) -> list[DataFinding]:
+class _Spans:
+    """Non-overlapping spans, kept sorted: overlap tests in O(log n)."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def overlaps(self, start: int, end: int) -> bool:
+        i = bisect_left(self.starts, end)
+        return i > 0 and self.ends[i - 1] > start
+
+    def add(self, start: int, end: int) -> None:
+        i = bisect_left(self.starts, start)
+        self.starts.insert(i, start)
+        self.ends.insert(i, end)
+
+
+def scan(text: str, pii_kinds: AbstractSet[str] = frozenset()) -> list[DataFinding]:
     """Secrets always; PII of the requested kinds (email, phone, credit_card). Sorted."""
     found: list[DataFinding] = []
+    spans = _Spans()
+
+    def keep(kind: str, category: Category, start: int, end: int) -> bool:
+        if spans.overlaps(start, end):
+            return True
+        spans.add(start, end)
+        found.append(DataFinding(kind, category, start, end))
+        return len(found) < MAX_FINDINGS
+
     for kind, hints, pattern in _SECRET_PATTERNS:
         if not any(hint in text for hint in hints):
             continue
         for match in pattern.finditer(text):
-            if not _overlaps(found, match.start(), match.end()):
-                found.append(DataFinding(kind, "secret", match.start(), match.end()))
+            if not keep(kind, "secret", match.start(), match.end()):
+                return sorted(found, key=lambda f: f.start)
     if "email" in pii_kinds and "@" in text:
         for match in _EMAIL_RE.finditer(text):
-            if not _overlaps(found, match.start(), match.end()):
-                found.append(DataFinding("email", "pii", match.start(), match.end()))
+            if not keep("email", "pii", match.start(), match.end()):
+                return sorted(found, key=lambda f: f.start)
     if not ({"credit_card", "phone"} & pii_kinds) or not _DIGIT_RUN_RE.search(text):
-        found.sort(key=lambda f: f.start)
-        return found
+        return sorted(found, key=lambda f: f.start)
     if "credit_card" in pii_kinds:
         for match in _CARD_RE.finditer(text):
             digits = re.sub(r"[ -]", "", match.group(0))
-            if 13 <= len(digits) <= 19 and _CARD_PREFIX_RE.match(digits) and luhn_valid(digits):
-                if not _overlaps(found, match.start(), match.end()):
-                    found.append(DataFinding("credit_card", "pii", match.start(), match.end()))
+            if (
+                13 <= len(digits) <= 19
+                and _CARD_PREFIX_RE.match(digits)
+                and luhn_valid(digits)
+                and not keep("credit_card", "pii", match.start(), match.end())
+            ):
+                return sorted(found, key=lambda f: f.start)
     if "phone" in pii_kinds:
         for match in _PHONE_RE.finditer(text):
             raw = match.group(0)
-            digits = sum(c.isdigit() for c in raw)
-            if not 10 <= digits <= 15 or _DATE_LIKE_RE.match(raw):
+            n_digits = sum(c.isdigit() for c in raw)
+            if not 10 <= n_digits <= 15 or _DATE_LIKE_RE.match(raw):
                 continue
             if not (raw.startswith("+") or "(" in raw or re.search(r"[\s.-]", raw)):
                 continue
-            if not _overlaps(found, match.start(), match.end()):
-                found.append(DataFinding("phone", "pii", match.start(), match.end()))
-    found.sort(key=lambda f: f.start)
-    return found
+            if not keep("phone", "pii", match.start(), match.end()):
+                break
+    return sorted(found, key=lambda f: f.start)
 
 
 def redact(text: str, findings: list[DataFinding]) -> str:

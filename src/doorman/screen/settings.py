@@ -15,7 +15,7 @@ A tier overrides any part with the same shape under ``tiers.<name>.screening``; 
 merged over the global section by :func:`effective_settings`.
 
 ``threshold`` is the fused-score cut-off; ``null`` means the value calibrated at training time
-(at a 0.5% false-positive rate on held-out benign prompts). Lower is stricter.
+(1% false positives on benign sources the classifier never saw). Lower is stricter.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 InjectionAction = Literal["block", "flag", "shadow", "off"]
 DataAction = Literal["redact", "block", "flag", "shadow", "off"]
 PiiKind = Literal["email", "phone", "credit_card"]
+DEFAULT_PII_KINDS: tuple[PiiKind, ...] = ("email", "phone", "credit_card")
 
 
 class InjectionPolicy(BaseModel):
@@ -35,7 +36,7 @@ class InjectionPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: InjectionAction = "block"
-    threshold: float | None = Field(None, gt=0.0, lt=1.0)
+    threshold: float | None = Field(default=None, gt=0.0, lt=1.0)
 
 
 class IndirectInjectionPolicy(InjectionPolicy):
@@ -64,17 +65,19 @@ class ScreeningSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
-    injection: InjectionPolicy = Field(default_factory=InjectionPolicy)
-    indirect_injection: IndirectInjectionPolicy = Field(default_factory=IndirectInjectionPolicy)
-    secrets: DataPolicy = Field(default_factory=DataPolicy)
-    pii: PiiPolicy = Field(default_factory=PiiPolicy)
-    pii_kinds: list[PiiKind] = Field(default_factory=lambda: ["email", "phone", "credit_card"])
+    injection: InjectionPolicy = Field(default_factory=lambda: InjectionPolicy())
+    indirect_injection: IndirectInjectionPolicy = Field(
+        default_factory=lambda: IndirectInjectionPolicy()
+    )
+    secrets: DataPolicy = Field(default_factory=lambda: DataPolicy())
+    pii: PiiPolicy = Field(default_factory=lambda: PiiPolicy())
+    pii_kinds: list[PiiKind] = Field(default_factory=lambda: list(DEFAULT_PII_KINDS))
     untrusted_tags: list[str] = Field(
         default_factory=lambda: ["untrusted", "document"],
         description="text inside these tags in a user message is screened as indirect",
     )
     max_scan_chars: int = Field(
-        200_000, ge=1000, description="characters per message scanned; the rest is skipped"
+        default=200_000, ge=1000, description="characters per message scanned; the rest is skipped"
     )
 
 

@@ -22,6 +22,7 @@ async def build_gateway(settings: Settings, self_base_url: str) -> tuple[Gateway
     from doorman.observe.alerts import AlertSink
     from doorman.observe.anomaly import AnomalyDetector
     from doorman.observe.metrics import Metrics
+    from doorman.screen import InputScreener
     from doorman.upstream.dispatch import Dispatcher
     from doorman.upstream.pool import UpstreamPool
 
@@ -67,12 +68,7 @@ async def build_gateway(settings: Settings, self_base_url: str) -> tuple[Gateway
             zone=settings.zone,
         )
         await gw.anomaly.start()
-    try:  # TEMP until screening lands
-        from doorman.screen import InputScreener
-
-        gw.screener = InputScreener(settings.screening)
-    except ImportError:
-        gw.screener = None
+    gw.screener = InputScreener(settings.screening)
     gw.upstreams = UpstreamPool(settings, self_base_url)
     gw.dispatcher = Dispatcher(
         settings, gw.upstreams, metrics=gw.metrics, alerts=gw.alerts, redis=gw.redis

@@ -166,7 +166,7 @@ class Dispatcher:
 
     def note_degraded(self, model: str, cause: str) -> None:
         """Count a degraded answer (the pipeline builds it; the reason lives here)."""
-        self.telemetry.degraded.labels(model).inc()
+        self.telemetry.degraded.labels(model, cause).inc()
 
     # ------------------------------------------------------------ per deployment/provider
     def pacer(self, dep: Deployment) -> Pacer:

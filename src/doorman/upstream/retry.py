@@ -63,7 +63,7 @@ def retry_after_from(headers: Mapping[str, str], now: float | None = None) -> fl
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    max_attempts: int = 4
+    max_attempts: int = 5
     base_s: float = 0.25
     cap_s: float = 8.0
     max_retry_after_s: float = 60.0

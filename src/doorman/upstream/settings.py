@@ -66,7 +66,7 @@ class QueueSettings(_Strict):
 
 
 class ReliabilitySettings(_Strict):
-    max_attempts: int = Field(default=4, ge=1, le=10, description="tries per deployment")
+    max_attempts: int = Field(default=5, ge=1, le=10, description="tries per deployment")
     backoff_base_s: float = Field(default=0.25, gt=0)
     backoff_max_s: float = Field(default=8.0, gt=0)
     max_retry_after_s: float = Field(

@@ -39,8 +39,9 @@ class ReliabilityMetrics:
             ["model", "served"], registry=r,
         )  # fmt: skip
         self.degraded = Counter(
-            "doorman_degraded_answers", "Safe degraded answers given instead of an error.",
-            ["model"], registry=r,
+            "doorman_degraded_answers",
+            "Safe degraded answers given instead of an error, by model and the error's code.",
+            ["model", "cause"], registry=r,
         )  # fmt: skip
         self.queue_depth = Gauge(
             "doorman_upstream_queue_depth", "Requests waiting for a provider concurrency slot.",
