@@ -156,7 +156,7 @@ def start_gateway(
     config = {
         "database_url": f"sqlite+aiosqlite:///{gw_dir}/doorman.db",
         "redis_url": redis_url,
-        "server": {"port": port, "log_level": "warning"},
+        "server": {"port": port, "log_level": "info"},  # one JSON line per request, as in production
         "providers": {"upstream": {"kind": "openai", "base_url": f"{upstream}/v1"}},
         "models": {"bench-model": {"provider": "upstream", "price": {"input": 0.15, "output": 0.6}}},
         "tiers": {

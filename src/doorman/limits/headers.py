@@ -8,10 +8,9 @@ OpenAI-style headers describe, per unit (requests, tokens), the limit closest to
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from typing import Protocol
 
-from doorman.limits.spec import LimitStatus
+from doorman.limits.spec import LimitSpec, LimitStatus
 
 
 class HasStatuses(Protocol):
@@ -41,39 +40,54 @@ def _window_seconds(status: LimitStatus) -> int:
     return 86400 if window.kind == "day" else 86400 * 30
 
 
-def _tightest(statuses: Iterable[LimitStatus]) -> LimitStatus | None:
-    best: LimitStatus | None = None
-    for st in statuses:
-        share = st.remaining / st.spec.capacity if st.spec.capacity else 0.0
-        if best is None:
-            best = st
-            continue
-        best_share = best.remaining / best.spec.capacity if best.spec.capacity else 0.0
-        if (share, st.remaining) < (best_share, best.remaining):
-            best = st
-    return best
+def _share(st: LimitStatus) -> tuple[float, float]:
+    cap = st.spec.capacity
+    return (st.remaining / cap if cap else 0.0, st.remaining)
+
+
+_POLICY_CACHE: dict[tuple[int, ...], tuple[list[LimitSpec], str]] = {}
+
+
+def _policy(shown: list[LimitStatus]) -> str:
+    """``RateLimit-Policy`` depends only on the specs, which are reused objects: cache it."""
+    key = tuple(id(st.spec) for st in shown)
+    cached = _POLICY_CACHE.get(key)
+    if cached is not None and all(a is b.spec for a, b in zip(cached[0], shown, strict=True)):
+        return cached[1]
+    text = ", ".join(
+        f'"{st.spec.label}";q={int(st.spec.capacity)};w={_window_seconds(st)}' for st in shown
+    )
+    if len(_POLICY_CACHE) >= 10_000:
+        _POLICY_CACHE.clear()
+    _POLICY_CACHE[key] = ([st.spec for st in shown], text)
+    return text
 
 
 def headers_for(statuses: list[LimitStatus]) -> dict[str, str]:
     headers: dict[str, str] = {}
+    tightest: dict[str, LimitStatus] = {}
+    shown: list[LimitStatus] = []
+    for st in statuses:
+        unit = st.spec.unit
+        if unit != "requests" and unit != "tokens":
+            continue
+        shown.append(st)
+        best = tightest.get(unit)
+        if best is None or _share(st) < _share(best):
+            tightest[unit] = st
     for unit in ("requests", "tokens"):
-        st = _tightest(s for s in statuses if s.spec.unit == unit)
+        st = tightest.get(unit)
         if st is None:
             continue
         headers[f"x-ratelimit-limit-{unit}"] = str(int(st.spec.capacity))
         headers[f"x-ratelimit-remaining-{unit}"] = str(max(0, int(st.remaining)))
         headers[f"x-ratelimit-reset-{unit}"] = format_reset(st.reset)
-    policy: list[str] = []
-    state: list[str] = []
-    for st in statuses:
-        if st.spec.unit not in ("requests", "tokens"):
-            continue
-        name = st.spec.label
-        policy.append(f'"{name}";q={int(st.spec.capacity)};w={_window_seconds(st)}')
-        state.append(f'"{name}";r={max(0, int(st.remaining))};t={math.ceil(max(0.0, st.reset))}')
-    if policy:
-        headers["ratelimit-policy"] = ", ".join(policy)
-        headers["ratelimit"] = ", ".join(state)
+    if shown:
+        headers["ratelimit-policy"] = _policy(shown)
+        headers["ratelimit"] = ", ".join(
+            f'"{st.spec.label}";r={max(0, int(st.remaining))};t={math.ceil(max(0.0, st.reset))}'
+            for st in shown
+        )
     return headers
 
 

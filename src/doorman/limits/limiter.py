@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-import uuid
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger()
 
 NANOS = 1_000_000_000
+_KEY_CACHE_SIZE = 50_000
 _LATE_SETTLE_S = 86400.0  # calendar counters outlive their window by a day for late settles
 
 
@@ -83,6 +84,7 @@ class Limiter:
         self._down_until = -math.inf
         self._lines = Lines(settings.queue_max_waiters)
         self._windows: dict[str, tuple[str, float, float]] = {}
+        self._keys: dict[int, tuple[LimitSpec, str]] = {}
         self._slow_in_row = 0
         self._background: set[asyncio.Task[None]] = set()
 
@@ -231,10 +233,9 @@ class Limiter:
         deadline: float,
         fraction: float,
     ) -> list[Entry]:
-        prefix = self.settings.key_prefix
         out: list[Entry] = []
         for spec in specs:
-            base = f"{prefix}:{{{spec.scope.tag}}}:{spec.name}"
+            base = self._base_key(spec)
             if spec.unit == "usd":
                 capacity = usd_to_nanos(spec.capacity * fraction, up=False)
                 amount = usd_to_nanos(demand.usd)
@@ -258,6 +259,17 @@ class Limiter:
                 out.append(Entry("window", key, key + ":holds", capacity, amount, reset - now,
                                  reset - now + _LATE_SETTLE_S))
         return out
+
+    def _base_key(self, spec: LimitSpec) -> str:
+        """The store key of ``spec`` (hash tag per scope), cached: specs are reused objects."""
+        cached = self._keys.get(id(spec))
+        if cached is not None and cached[0] is spec:
+            return cached[1]
+        if len(self._keys) >= _KEY_CACHE_SIZE:
+            self._keys.clear()
+        base = f"{self.settings.key_prefix}:{{{spec.scope.tag}}}:{spec.name}"
+        self._keys[id(spec)] = (spec, base)
+        return base
 
     def _calendar(self, kind: str, now: float) -> tuple[str, float]:
         """(window id, reset) of the calendar window holding ``now``; cached while it lasts."""
@@ -338,7 +350,7 @@ class Limiter:
         store, fraction, local = self._pick_store(force_local)
         now = self.clock.now()
         deadline = now + lease
-        lease_id = uuid.uuid4().hex
+        lease_id = os.urandom(16).hex()
         entries = self._entries(specs, demand, now, deadline, fraction)
         try:
             checks = await self._reserve_all(store, local, entries, now, lease_id, deadline)

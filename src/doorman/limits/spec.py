@@ -167,7 +167,7 @@ def build_limits(
     return specs
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LimitStatus:
     """Where one limit stands after a reservation (or at a refusal), for headers and shrinking.
 

@@ -233,8 +233,17 @@ class AlertSink:
         Cheap when nothing new is crossed (an in-memory set); the database is touched only
         the first time this process sees a (user, period, threshold) crossed.
         """
-        local = (now or datetime.now(UTC)).astimezone(self.zone)
         fired: list[AlertEvent] = []
+        first = min(self.settings.budget_thresholds, default=None)
+        if first is None or not any(
+            budget and budget > 0 and spent / budget >= first
+            for spent, budget in (
+                (spent_today, tier.daily_budget_usd),
+                (spent_month, tier.monthly_budget_usd),
+            )
+        ):
+            return fired  # the common case: no threshold reached, no clock or dates needed
+        local = (now or datetime.now(UTC)).astimezone(self.zone)
         periods = (
             ("daily", spent_today, tier.daily_budget_usd, local.date().isoformat()),
             ("monthly", spent_month, tier.monthly_budget_usd, local.strftime("%Y-%m")),

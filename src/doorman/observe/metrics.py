@@ -10,7 +10,7 @@ from caller input, so a client cannot explode the series count.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -45,6 +45,7 @@ class Metrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
+        self._series: dict[tuple[int, str, str, str | None], tuple[Any, ...]] = {}
         r = self.registry
         self.requests = Counter(
             "doorman_requests", "Requests answered, by HTTP status, served model and tier.",
@@ -103,22 +104,44 @@ class Metrics:
         """
         model = row.served_model or "none"
         tier = row.tier or "none"
-        self.requests.labels(str(row.status), model, tier).inc()
+        series = self._series.get((row.status, model, tier, row.provider))
+        if series is None:
+            series = self._new_series(row.status, model, tier, row.provider)
+        requests, tokens_in, tokens_out, tokens_cached, cost, upstream, ttft = series
+        requests.inc()
         if row.input_tokens:
-            self.tokens.labels("input", model).inc(row.input_tokens)
+            tokens_in.inc(row.input_tokens)
         if row.output_tokens:
-            self.tokens.labels("output", model).inc(row.output_tokens)
+            tokens_out.inc(row.output_tokens)
         if row.cached_tokens:
-            self.tokens.labels("cached", model).inc(row.cached_tokens)
+            tokens_cached.inc(row.cached_tokens)
         if row.cost_usd:
-            self.cost.labels(model, tier).inc(row.cost_usd)
+            cost.inc(row.cost_usd)
         if gateway_ms is None:
             gateway_ms = row.latency_ms - (row.upstream_ms or 0.0)
         self.gateway_latency.observe(max(0.0, gateway_ms) / 1000.0)
         if row.upstream_ms is not None:
-            self.upstream_latency.labels(row.provider or "none").observe(row.upstream_ms / 1000.0)
+            upstream.observe(row.upstream_ms / 1000.0)
         if row.ttft_ms is not None:
-            self.ttft.labels(model).observe(row.ttft_ms / 1000.0)
+            ttft.observe(row.ttft_ms / 1000.0)
+
+    def _new_series(self, status: int, model: str, tier: str, provider: str | None) -> tuple[Any, ...]:
+        """The labelled children one request touches, looked up once per label combination.
+
+        ``labels()`` takes a lock and builds tuples on every call; label values come from
+        configuration, so this cache stays as small as the series count.
+        """
+        series = (
+            self.requests.labels(str(status), model, tier),
+            self.tokens.labels("input", model),
+            self.tokens.labels("output", model),
+            self.tokens.labels("cached", model),
+            self.cost.labels(model, tier),
+            self.upstream_latency.labels(provider or "none"),
+            self.ttft.labels(model),
+        )
+        self._series[(status, model, tier, provider)] = series
+        return series
 
     def observe_rejection(self, reason: str) -> None:
         """A request refused by the gateway (auth, rate_limit, budget, screening, ...)."""

@@ -9,68 +9,17 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from doorman.config import Settings
-from doorman.errors import (
-    DoormanError,
-    InternalError,
-    NotFound,
-    UnsupportedMediaType,
-    WireFormat,
-)
-from doorman.exchange import Exchange
+from doorman.errors import DoormanError, InternalError, NotFound
 from doorman.pipeline import Pipeline
 from doorman.server.build import build_gateway, close_gateway
-from doorman.server.http import (
-    error_response,
-    read_body,
-    request_id_for,
-    signed_path,
-    wire_for_path,
-)
+from doorman.server.http import error_response, request_id_for, wire_for_path
 from doorman.server.ops import ops_routes
+from doorman.server.proxy import FastPathApp, ProxyEndpoint
 from doorman.server.state import Gateway
-
-
-def _proxy(wire: WireFormat) -> object:
-    async def endpoint(request: Request) -> Response:
-        gw: Gateway = request.app.state.doorman
-        pipeline: Pipeline = request.app.state.pipeline
-        request_id = request_id_for(request)
-        try:
-            ctype = request.headers.get("content-type", "application/json")
-            if "json" not in ctype:
-                raise UnsupportedMediaType("Send the request as application/json.")
-            raw = await read_body(request, gw.settings.server.max_body_bytes)
-        except DoormanError as exc:
-            return error_response(exc, wire, request_id)
-        ex = Exchange(
-            request_id=request_id,
-            wire=wire,
-            method=request.method,
-            path=signed_path(request),
-            headers=dict(request.headers),
-            raw_body=raw,
-            client_ip=request.client.host if request.client else "unknown",
-        )
-        try:
-            reply = await pipeline.run(ex)
-        except DoormanError as exc:
-            response = error_response(exc, wire, request_id)
-            gw.add_key_headers(ex, response.headers)  # type: ignore[arg-type]
-            return response
-        headers = {**reply.headers, "x-request-id": request_id}
-        if reply.stream is not None:
-            headers["cache-control"] = "no-cache"
-            headers["x-accel-buffering"] = "no"
-            return StreamingResponse(
-                reply.stream, reply.status, headers=headers, media_type="text/event-stream"
-            )
-        return Response(reply.body, reply.status, headers=headers, media_type="application/json")
-
-    return endpoint
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -95,7 +44,7 @@ async def _crash(request: Request, exc: Exception) -> Response:
     return error_response(err, wire_for_path(request.url.path), request_id_for(request))
 
 
-def create_app(settings: Settings, *, self_base_url: str | None = None) -> Starlette:
+def create_app(settings: Settings, *, self_base_url: str | None = None) -> FastPathApp:
     """The gateway app. ``self_base_url`` is where the built-in simulator is reachable."""
     base = self_base_url or settings.server.public_base_url or _loopback_url(settings)
 
@@ -111,18 +60,22 @@ def create_app(settings: Settings, *, self_base_url: str | None = None) -> Starl
             )
         app.state.doorman = gw
         app.state.pipeline = Pipeline(gw)
+        app_state["live"] = (gw, app.state.pipeline)
         try:
             yield
         finally:
+            app_state.pop("live", None)
             await close_gateway(gw)
 
     from doorman.auth.admin import routes as key_admin_routes
     from doorman.ledger.admin import routes as ledger_admin_routes
 
+    app_state: dict[str, tuple[Gateway, Pipeline]] = {}
+    openai = ProxyEndpoint("openai", lambda: app_state["live"])
+    anthropic = ProxyEndpoint("anthropic", lambda: app_state["live"])
+    proxies = {"/v1/chat/completions": openai, "/chat/completions": openai, "/v1/messages": anthropic}
     routes: list[BaseRoute] = [
-        Route("/v1/chat/completions", _proxy("openai"), methods=["POST"]),  # type: ignore[arg-type]
-        Route("/chat/completions", _proxy("openai"), methods=["POST"]),  # type: ignore[arg-type]
-        Route("/v1/messages", _proxy("anthropic"), methods=["POST"]),  # type: ignore[arg-type]
+        *(Route(path, endpoint, methods=["POST"]) for path, endpoint in proxies.items()),
         *ops_routes(),
         Mount("/admin", routes=[*key_admin_routes, *ledger_admin_routes]),
     ]
@@ -131,7 +84,7 @@ def create_app(settings: Settings, *, self_base_url: str | None = None) -> Starl
         from doorman.upstream.pool import SIM_PATH
 
         routes.append(Mount(SIM_PATH, app=create_sim_app(SimOptions())))
-    return Starlette(
+    inner = Starlette(
         routes=routes,
         lifespan=lifespan,
         exception_handlers={
@@ -140,6 +93,7 @@ def create_app(settings: Settings, *, self_base_url: str | None = None) -> Starl
             Exception: _crash,
         },
     )
+    return FastPathApp(inner, proxies)
 
 
 def _loopback_url(settings: Settings) -> str:

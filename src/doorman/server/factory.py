@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from doorman.config import Settings, parse_settings
 
@@ -16,7 +16,7 @@ def export_settings(settings: Settings) -> None:
     os.environ[SETTINGS_ENV] = settings.model_dump_json()
 
 
-def app_from_env() -> Starlette:
+def app_from_env() -> ASGIApp:
     from doorman.observe.logging import configure_logging
     from doorman.server.app import create_app
 

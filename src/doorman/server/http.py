@@ -2,31 +2,40 @@
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from doorman.errors import DoormanError, PayloadTooLarge, WireFormat
+from doorman.errors import DoormanError, WireFormat
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
-def request_id_for(request: Request) -> str:
-    """The client's ``x-request-id`` when well-formed, else a fresh one."""
-    given = request.headers.get("x-request-id")
+def request_id_from(given: str | None) -> str:
+    """The client's ``x-request-id`` when well-formed, else a fresh random one."""
     if given and _REQUEST_ID.match(given):
         return given
-    return "req_" + uuid.uuid4().hex
+    return "req_" + os.urandom(16).hex()
+
+
+def request_id_for(request: Request) -> str:
+    return request_id_from(request.headers.get("x-request-id"))
+
+
+def scope_path(scope: Mapping[str, Any]) -> str:
+    """The path exactly as sent, query included: what request signatures cover."""
+    raw = scope.get("raw_path") or scope["path"].encode()
+    query = scope.get("query_string") or b""
+    path = raw.decode("latin-1")
+    return f"{path}?{query.decode('latin-1')}" if query else path
 
 
 def signed_path(request: Request) -> str:
-    """The path exactly as sent, query included: what request signatures cover."""
-    raw = request.scope.get("raw_path") or request.url.path.encode()
-    query = request.scope.get("query_string") or b""
-    path = raw.decode("latin-1")
-    return f"{path}?{query.decode('latin-1')}" if query else path
+    return scope_path(request.scope)
 
 
 def wire_for_path(path: str) -> WireFormat:
@@ -38,18 +47,3 @@ def error_response(exc: DoormanError, wire: WireFormat, request_id: str) -> Resp
     return Response(
         exc.render(wire), exc.status_code, headers=headers, media_type="application/json"
     )
-
-
-async def read_body(request: Request, cap: int) -> bytes:
-    """The body, refusing more than ``cap`` bytes before reading them all."""
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > cap:
-        raise PayloadTooLarge(f"The request body is {length} bytes; the limit is {cap} bytes.")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > cap:
-            raise PayloadTooLarge(f"The request body exceeds the limit of {cap} bytes.")
-        chunks.append(chunk)
-    return b"".join(chunks)

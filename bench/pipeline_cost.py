@@ -1,0 +1,149 @@
+"""Where the gateway's own time goes: microseconds per request for each pipeline stage.
+
+Builds a real Gateway (SQLite, in-process or Redis limits, ledger, metrics, screening) in this
+process, replaces only the upstream call with a canned reply, and runs the pipeline N times,
+timing every stage. The proxy benchmark says *how much* the gateway costs next to a bare proxy;
+this says *where*, so optimisation goes where the time is.
+
+    .venv/bin/python bench/pipeline_cost.py [-n 5000] [-c 50] [--redis-url redis://...] \\
+        [--no-screen] [--no-ledger] 2>/dev/null
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).parent))
+from proxy_bench import CANNED, PROMPT
+
+from doorman.config import parse_settings
+from doorman.exchange import Exchange
+from doorman.pipeline import Pipeline
+from doorman.server.build import build_gateway, close_gateway
+from doorman.upstream.dispatch import UpstreamReply
+
+
+def settings_for(tmp: str, redis_url: str | None, screen: bool, ledger: bool) -> Any:
+    raw: dict[str, Any] = {
+        "database_url": f"sqlite+aiosqlite:///{tmp}/doorman.db",
+        "redis_url": redis_url,
+        "providers": {"upstream": {"kind": "openai", "base_url": "http://127.0.0.1:9/v1"}},
+        "models": {"bench-model": {"provider": "upstream", "price": {"input": 0.15, "output": 0.6}}},
+        "tiers": {
+            "bench": {
+                "requests_per_minute": 100_000_000,
+                "tokens_per_minute": 1_000_000_000,
+                "tokens_per_day": 100_000_000_000,
+                "max_output_tokens": 64,
+                "daily_budget_usd": 1_000_000.0,
+                "max_concurrent": 10_000,
+            }
+        },
+        "ledger_enabled": ledger,
+        "anomaly": {"enabled": True},
+    }
+    if not screen:
+        raw["screening"] = {"injection": {"action": "off"}}
+    return parse_settings(raw)
+
+
+async def run(
+    n: int, redis_url: str | None, screen: bool, ledger: bool, concurrency: int = 50
+) -> None:
+    from doorman.observe.logging import configure_logging
+
+    configure_logging("info")  # the real JSON request line, to stderr (redirect it)
+    os.environ.setdefault("DOORMAN_PEPPER", "bench-pepper-0123456789abcdef0123456789")
+    os.environ.setdefault("DOORMAN_MASTER_KEY", "dm-master-bench-" + "x" * 32)
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = settings_for(tmp, redis_url, screen, ledger)
+        gw, _ = await build_gateway(settings, "http://127.0.0.1:9")
+        try:
+            from doorman.auth.service import KeyService
+
+            created = await KeyService(gw.engine, settings).create(user="bench", tier="bench")
+            key = created.key if hasattr(created, "key") else created["key"]
+            canned = CANNED.encode()
+
+            async def fake_send(deployments: Any, wire: Any, build_body: Any, **kw: Any) -> Any:
+                dep = deployments[0]
+                orjson.dumps(build_body(dep, wire))
+                return UpstreamReply(dep, wire, 200, {}, body=canned)
+
+            gw.dispatcher.send = fake_send  # type: ignore[method-assign]
+            pipeline = Pipeline(gw)
+            spent: dict[str, float] = defaultdict(float)
+            names = [type(s).__name__ for s in pipeline.stages]
+            raw = orjson.dumps(PROMPT)
+            headers = {"authorization": f"Bearer {key}", "content-type": "application/json"}
+
+            async def one(timed: bool) -> None:
+                t0 = time.perf_counter()
+                ex = Exchange(
+                    request_id="req_bench",
+                    wire="openai",
+                    method="POST",
+                    path="/v1/chat/completions",
+                    headers=dict(headers),
+                    raw_body=raw,
+                    client_ip="127.0.0.1",
+                )
+                t = time.perf_counter()
+                spent["exchange"] += t - t0
+                for name, stage in zip(names, pipeline.stages, strict=True):
+                    await stage(ex)
+                    now = time.perf_counter()
+                    spent[name] += now - t
+                    t = now
+                await pipeline.forward(ex)
+                now = time.perf_counter()
+                spent["forward+finish"] += now - t
+                spent["total"] += now - t0
+
+            async def batch(count: int) -> None:
+                async def worker(share: int) -> None:
+                    for _ in range(share):
+                        await one(True)
+
+                await asyncio.gather(*(worker(count // concurrency) for _ in range(concurrency)))
+
+            await batch(min(1000, n))
+            spent.clear()
+            cpu, wall = time.process_time(), time.perf_counter()
+            await batch(n)
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            done = n // concurrency * concurrency
+            print(f"{done} requests, {concurrency} at a time: {done / wall:.0f} req/s in-process, "
+                  f"{cpu / done * 1e6:.1f} us CPU per request (all threads)")
+            print(f"{'stage (wall)':<18}{'us/request':>12}")
+            for name, total in spent.items():
+                print(f"{name:<18}{total / done * 1e6:>12.1f}")
+        finally:
+            await close_gateway(gw)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("-n", type=int, default=5000)
+    ap.add_argument("--redis-url", default=None)
+    ap.add_argument("--no-screen", action="store_true")
+    ap.add_argument("--no-ledger", action="store_true")
+    ap.add_argument("-c", "--concurrency", type=int, default=50)
+    args = ap.parse_args()
+    asyncio.run(
+        run(args.n, args.redis_url, not args.no_screen, not args.no_ledger, args.concurrency)
+    )
+
+
+if __name__ == "__main__":
+    main()
