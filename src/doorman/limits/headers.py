@@ -76,12 +76,12 @@ def headers_for(statuses: list[LimitStatus]) -> dict[str, str]:
         if best is None or _share(st) < _share(best):
             tightest[unit] = st
     for unit in ("requests", "tokens"):
-        st = tightest.get(unit)
-        if st is None:
+        top = tightest.get(unit)
+        if top is None:
             continue
-        headers[f"x-ratelimit-limit-{unit}"] = str(int(st.spec.capacity))
-        headers[f"x-ratelimit-remaining-{unit}"] = str(max(0, int(st.remaining)))
-        headers[f"x-ratelimit-reset-{unit}"] = format_reset(st.reset)
+        headers[f"x-ratelimit-limit-{unit}"] = str(int(top.spec.capacity))
+        headers[f"x-ratelimit-remaining-{unit}"] = str(max(0, int(top.remaining)))
+        headers[f"x-ratelimit-reset-{unit}"] = format_reset(top.reset)
     if shown:
         headers["ratelimit-policy"] = _policy(shown)
         headers["ratelimit"] = ", ".join(
