@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
+from sqlalchemy import create_engine as _create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
@@ -38,7 +39,7 @@ def create_engine(url: str, **overrides: Any) -> AsyncEngine:
 
 
 def _sqlite_engine(url: str, database: str | None, overrides: dict[str, Any]) -> AsyncEngine:
-    in_memory = not database or database == ":memory:" or database.startswith("file::memory:")
+    in_memory = is_in_memory_sqlite(url)
     options: dict[str, Any] = {}
     if in_memory:
         # One shared connection, otherwise every connection sees its own empty database.
@@ -47,12 +48,23 @@ def _sqlite_engine(url: str, database: str | None, overrides: dict[str, Any]) ->
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
     options.update(overrides)
     engine = _create_async_engine(url, **options)
+    event.listen(engine.sync_engine, "connect", _sqlite_pragmas(wal=not in_memory))
+    return engine
 
-    @event.listens_for(engine.sync_engine, "connect")
-    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+
+def create_sync_sqlite_engine(url: str) -> Engine:
+    """A blocking engine on the same SQLite file, with the same pragmas, for a writer thread."""
+    parsed = make_url(url).set(drivername="sqlite+pysqlite")
+    engine = _create_engine(parsed)
+    event.listen(engine, "connect", _sqlite_pragmas(wal=True))
+    return engine
+
+
+def _sqlite_pragmas(*, wal: bool) -> Any:
+    def apply(dbapi_conn: Any, _record: Any) -> None:
         cursor = dbapi_conn.cursor()
         try:
-            if not in_memory:
+            if wal:
                 cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
@@ -60,7 +72,15 @@ def _sqlite_engine(url: str, database: str | None, overrides: dict[str, Any]) ->
         finally:
             cursor.close()
 
-    return engine
+    return apply
+
+
+def is_in_memory_sqlite(url: str) -> bool:
+    parsed = make_url(url)
+    database = parsed.database
+    return parsed.get_backend_name() == "sqlite" and (
+        not database or database == ":memory:" or database.startswith("file::memory:")
+    )
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:

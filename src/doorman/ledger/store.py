@@ -12,12 +12,14 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import structlog
 from sqlalchemy import String, exc, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from doorman.db.engine import create_sync_sqlite_engine, is_in_memory_sqlite
 from doorman.ledger.models import LedgerEntry
 from doorman.ledger.row import COLUMNS, LedgerRow
 
@@ -54,6 +56,7 @@ class Ledger:
         self._task: asyncio.Task[None] | None = None
         # One dedicated connection: no pool checkout or reset-on-return per batch.
         self._conn: AsyncConnection | None = None
+        self._sqlite = _SQLiteWriter.for_engine(engine)
         self._closing = False
         self.batches_committed = 0
         self.rows_committed = 0
@@ -100,6 +103,8 @@ class Ledger:
             conn, self._conn = self._conn, None
             if conn is not None:
                 await conn.close()
+            if self._sqlite is not None:
+                await self._sqlite.close()
 
     async def _run(self) -> None:
         while True:
@@ -179,6 +184,9 @@ class Ledger:
 
     async def _insert(self, values: list[dict[str, Any]]) -> None:
         assert self.engine is not None
+        if self._sqlite is not None:
+            await self._sqlite.insert(values)
+            return
         conn = self._conn
         if conn is None or conn.closed or conn.invalidated:
             conn = self._conn = await self.engine.connect()
@@ -191,6 +199,39 @@ class Ledger:
             with contextlib.suppress(Exception):
                 await conn.close()
             raise
+
+
+class _SQLiteWriter:
+    """SQLite batches in one hop: BEGIN, INSERT ... executemany, COMMIT in one writer thread.
+
+    Why: through aiosqlite every statement is a round trip between the event loop and the
+    driver's thread, and on a busy loop each trip waits for the loop's next turn; a batch took
+    ~20 ms that way, and every request in it waited that long for its acknowledgement. Here the
+    loop is visited once per batch. In-memory databases keep the async path (a second engine
+    would open a second, empty database).
+    """
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_sync_sqlite_engine(url)
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix="doorman-ledger")
+
+    @classmethod
+    def for_engine(cls, engine: AsyncEngine | None) -> _SQLiteWriter | None:
+        if engine is None or engine.dialect.name != "sqlite":
+            return None
+        url = engine.url.render_as_string(hide_password=False)
+        return None if is_in_memory_sqlite(url) else cls(url)
+
+    async def insert(self, values: list[dict[str, Any]]) -> None:
+        await asyncio.get_running_loop().run_in_executor(self.executor, self._insert, values)
+
+    def _insert(self, values: list[dict[str, Any]]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(LedgerEntry), values)
+
+    async def close(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self.executor, self.engine.dispose)
+        self.executor.shutdown(wait=False)
 
 
 def _values(row: LedgerRow) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -61,6 +61,7 @@ if TYPE_CHECKING:
 __all__ = ["RETRYABLE_STATUS", "Dispatcher", "UpstreamReply", "parse_retry_after"]
 
 log = structlog.get_logger("doorman.upstream")
+_HEADERS_TTL_S = 5.0
 
 # Client-side mistakes the provider reported: keep the status so the client sees its own error.
 PASSTHROUGH_STATUS = frozenset({400, 404, 409, 413, 415, 422})
@@ -75,7 +76,7 @@ class UpstreamReply:
     deployment: Deployment
     wire: Wire
     status: int
-    headers: dict[str, str]
+    headers: Mapping[str, str]  # case-insensitive (aiohttp's CIMultiDictProxy)
     body: bytes | None = None
     response: aiohttp.ClientResponse | None = None  # open, for streams
     slot: Slot | None = None  # the provider slot a stream holds until it ends
@@ -150,6 +151,7 @@ class Dispatcher:
     ) -> None:
         self.settings = settings
         self.pool = pool
+        self._request_headers: dict[tuple[str, Wire], tuple[float, str, dict[str, str]]] = {}
         self.rng = rng
         self.sleep = sleep
         self.reliability = settings.reliability
@@ -299,7 +301,7 @@ class Dispatcher:
                 else:
                     slot.release()
                 if isinstance(outcome, UpstreamReply):
-                    pacer.observe({k.lower(): v for k, v in outcome.headers.items()})
+                    pacer.observe(outcome.headers)  # case-insensitive already
                     permit.success()
                     return outcome
                 pacer.observe(outcome.headers)
@@ -391,10 +393,17 @@ class Dispatcher:
         self, dep: Deployment, wire: Wire, body: bytes, *, stream: bool, deadline: float
     ) -> UpstreamReply | Attempt:
         p = dep.provider_settings
-        url = request_url(wire, self.pool.base_url(dep.provider))
-        headers = request_headers(wire, p.api_key(), p.headers, p.anthropic_version)
+        now = time.monotonic()
+        cached = self._request_headers.get((dep.provider, wire))
+        if cached is None or cached[0] <= now:
+            # Re-read the provider key every few seconds, not per call: a rotated secret file
+            # is picked up quickly, and the hot path does no file or environment lookups.
+            headers = request_headers(wire, p.api_key(), p.headers, p.anthropic_version)
+            cached = (now + _HEADERS_TTL_S, request_url(wire, self.pool.base_url(dep.provider)), headers)
+            self._request_headers[(dep.provider, wire)] = cached
+        _, url, headers = cached
         session = self.pool.session(dep.provider)
-        remaining = deadline - time.monotonic()
+        remaining = deadline - now
         if remaining <= 0:
             return Attempt(None, self._deadline_error(dep), None, "timeout")
         timeout = aiohttp.ClientTimeout(
@@ -403,21 +412,23 @@ class Dispatcher:
             sock_read=min(remaining, p.read_timeout_s),
         )
         try:
-            async with asyncio.timeout(remaining):
-                if stream:
+            if stream:
+                # aiohttp's total timeout would cut a long stream: bound the wait for headers.
+                async with asyncio.timeout(remaining):
                     resp = await session.post(url, data=body, headers=headers, timeout=timeout)
                     if resp.status == 200:
-                        return UpstreamReply(dep, wire, 200, dict(resp.headers), response=resp)
+                        return UpstreamReply(dep, wire, 200, resp.headers, response=resp)
                     try:
                         raw = await resp.read()
                     finally:
                         resp.release()
                     return self._failed(dep, resp.status, dict(resp.headers), raw)
-                async with session.post(url, data=body, headers=headers, timeout=timeout) as resp:
-                    raw = await resp.read()
-                    if 200 <= resp.status < 300:
-                        return UpstreamReply(dep, wire, resp.status, dict(resp.headers), body=raw)
-                    return self._failed(dep, resp.status, dict(resp.headers), raw)
+            # Not streaming: the ClientTimeout total (<= the remaining deadline) bounds it all.
+            async with session.post(url, data=body, headers=headers, timeout=timeout) as resp:
+                raw = await resp.read()
+                if 200 <= resp.status < 300:
+                    return UpstreamReply(dep, wire, resp.status, resp.headers, body=raw)
+                return self._failed(dep, resp.status, dict(resp.headers), raw)
         except TimeoutError:  # includes aiohttp.ServerTimeoutError
             log.warning("upstream_timeout", deployment=dep.key)
             return Attempt(

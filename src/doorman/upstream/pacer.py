@@ -78,27 +78,33 @@ class Budget:
     next_at: float = 0.0
 
 
+# (budget, ((limit, remaining, reset) header names, OpenAI style then Anthropic style))
+_BUDGET_HEADERS = tuple(
+    (
+        name,
+        (
+            (f"x-ratelimit-limit-{name}", f"x-ratelimit-remaining-{name}",
+             f"x-ratelimit-reset-{name}"),
+            (f"anthropic-ratelimit-{name}-limit", f"anthropic-ratelimit-{name}-remaining",
+             f"anthropic-ratelimit-{name}-reset"),
+        ),
+    )
+    for name in BUDGETS
+)  # fmt: skip
+
+
 def read_budgets(
     headers: Mapping[str, str], wall_now: float
 ) -> dict[str, tuple[int | None, int, float]]:
     """name -> (limit, remaining, seconds to reset) for every budget the headers describe."""
     found: dict[str, tuple[int | None, int, float]] = {}
-    for name in BUDGETS:
-        for limit_h, remaining_h, reset_h in (
-            (
-                f"x-ratelimit-limit-{name}",
-                f"x-ratelimit-remaining-{name}",
-                f"x-ratelimit-reset-{name}",
-            ),
-            (
-                f"anthropic-ratelimit-{name}-limit",
-                f"anthropic-ratelimit-{name}-remaining",
-                f"anthropic-ratelimit-{name}-reset",
-            ),
-        ):
+    for name, variants in _BUDGET_HEADERS:
+        for limit_h, remaining_h, reset_h in variants:
             remaining = _int(headers.get(remaining_h))
+            if remaining is None:
+                continue
             reset = parse_reset(headers.get(reset_h), wall_now)
-            if remaining is None or reset is None:
+            if reset is None:
                 continue
             found[name] = (_int(headers.get(limit_h)), remaining, reset)
             break
