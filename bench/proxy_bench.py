@@ -10,7 +10,8 @@ requests/s, p50 and p99, and the ratio gateway/bare. Needs ``wrk`` (Debian packa
 Variants: ``full`` (auth + limits + screening + ledger, memory limits), ``noledger``
 (``ledger_enabled: false``), ``noscreen`` (screening off), ``redis`` (limits on Redis at
 ``--redis-url``), and baseline variants ``bare-httpx`` (bare proxy with httpx instead of
-aiohttp) and ``bare-h11`` (uvicorn's pure-Python HTTP parser), to justify the stack choice.
+aiohttp), ``bare-h11`` (uvicorn's pure-Python HTTP parser) and ``bare-granian`` (the same
+bare app on granian, a Rust HTTP server; ``pip install -e '.[bench]'``), to justify the stack.
 """
 
 from __future__ import annotations
@@ -136,14 +137,19 @@ http {{
     return f"http://127.0.0.1:{port}", "doorman sim"
 
 
-def start_bare(procs: Procs, upstream: str, client: str = "aiohttp", http: str = "httptools") -> str:
+def start_bare(
+    procs: Procs, upstream: str, client: str = "aiohttp", http: str = "httptools", server: str = "uvicorn"
+) -> str:
     port = free_port()
     env = {**os.environ, "BARE_UPSTREAM": upstream, "BARE_CLIENT": client, "PYTHONPATH": str(ROOT / "bench")}
-    procs.start(
-        [str(BIN / "uvicorn"), "bare_proxy:app", "--port", str(port), "--loop", "uvloop",
-         "--http", http, "--log-level", "warning", "--no-access-log"],
-        env=env,
-    )  # fmt: skip
+    if server == "granian":
+        args = [str(BIN / "granian"), "--interface", "asgi", "--loop", "uvloop", "--port", str(port),
+                "--workers", "1", "--runtime-threads", "1", "--log-level", "warning",
+                "--no-access-log", "bare_proxy:app"]  # fmt: skip
+    else:
+        args = [str(BIN / "uvicorn"), "bare_proxy:app", "--port", str(port), "--loop", "uvloop",
+                "--http", http, "--log-level", "warning", "--no-access-log"]  # fmt: skip
+    procs.start(args, env=env)
     wait_http(f"http://127.0.0.1:{port}/v1/chat/completions")
     return f"http://127.0.0.1:{port}"
 
@@ -251,7 +257,8 @@ def main() -> None:
                 if variant.startswith("bare-"):
                     client = "httpx" if variant == "bare-httpx" else "aiohttp"
                     http = "h11" if variant == "bare-h11" else "httptools"
-                    url = start_bare(procs, upstream, client, http)
+                    server = "granian" if variant == "bare-granian" else "uvicorn"
+                    url = start_bare(procs, upstream, client, http, server)
                     results[variant] = run_wrk(url, None, args.duration, args.connections, work)
                     procs.stop(procs.items[-1])
                     continue
