@@ -26,7 +26,7 @@ def _load_or_exit(config: Path | None) -> Settings:
     except ConfigError as exc:
         err.print(f"[bold red]Invalid configuration[/] ({config}):")
         for problem in exc.problems:
-            err.print(f"  - {problem}", markup=False, highlight=False)
+            err.print(f"  - {problem}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 

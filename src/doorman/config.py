@@ -7,6 +7,7 @@ environment, a ``.env`` file, or a ``NAME_FILE`` secret file.
 
 from __future__ import annotations
 
+import copy
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -18,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from doorman.auth.settings import AuthSettings
 from doorman.limits.settings import LimitsSettings
 from doorman.observe.settings import AlertSettings, AnomalySettings
-from doorman.screen.settings import ScreeningSettings
+from doorman.screen.settings import ScreeningSettings, effective_settings
 from doorman.secrets import read_secret
 from doorman.upstream.settings import ReliabilitySettings
 
@@ -233,6 +234,13 @@ class Settings(Strict):
             for i, m in enumerate(tier.models or []):
                 if m not in names and m not in seen_alias:
                     problems.append(f"tiers.{tname}.models.{i}: unknown model '{m}'")
+        for tname, tier in self.tiers.items():
+            try:
+                effective_settings(self.screening, tier.screening)
+            except ValidationError as exc:
+                for err in exc.errors():
+                    where = ".".join(str(p) for p in err["loc"])
+                    problems.append(f"tiers.{tname}.screening.{where}: {err['msg']}")
         if self.default_tier not in self.tiers:
             problems.append(f"default_tier: unknown tier '{self.default_tier}'")
         if self.server.workers > 1 and self.limits.backend == "memory":
@@ -273,9 +281,11 @@ class ConfigError(Exception):
         self.problems = problems
 
 
-def _format_validation_error(exc: ValidationError) -> list[str]:
+def _format_validation_error(
+    exc: ValidationError, errors: list[Any] | None = None
+) -> list[str]:
     problems: list[str] = []
-    for err in exc.errors():
+    for err in exc.errors() if errors is None else errors:
         loc = ".".join(str(p) for p in err["loc"])
         msg = err["msg"]
         if msg.startswith("Value error, "):
@@ -304,7 +314,49 @@ def parse_settings(data: dict[str, Any] | None) -> Settings:
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_validation_error(exc)) from None
+        raise ConfigError(_every_problem(data, exc)) from None
+
+
+def _every_problem(data: dict[str, Any], exc: ValidationError) -> list[str]:
+    """Field errors plus the cross-reference problems pydantic skipped because of them.
+
+    pydantic runs the whole-config checks (unknown provider, fallback, tier model, tier
+    screening, ...) only once every field is valid. To report everything in one go, the
+    invalid values are dropped (a leaf first, its parent if that is not enough) and the rest
+    validated again; cross-reference problems about a dropped entry are left out.
+    """
+    problems = _format_validation_error(exc)
+    pruned = copy.deepcopy(data)
+    dropped: set[str] = set()
+    errors = exc.errors()
+    for _ in range(6):
+        for err in errors:
+            _drop(pruned, [str(p) for p in err["loc"]], dropped)
+        try:
+            Settings.model_validate(pruned)
+            break
+        except ValidationError as again:
+            errors = [e for e in again.errors() if e["loc"]]
+            whole = [e for e in again.errors() if not e["loc"]]
+            for problem in _format_validation_error(again, whole):
+                if problem not in problems and not any(f"'{n}'" in problem for n in dropped):
+                    problems.append(problem)
+            if not errors:
+                break
+    return problems
+
+
+def _drop(data: dict[str, Any], loc: list[str], dropped: set[str]) -> None:
+    """Remove the value at ``loc``, or the nearest enclosing one that is still there."""
+    for depth in range(len(loc), 0, -1):
+        holder: Any = data
+        for part in loc[: depth - 1]:
+            holder = holder.get(part) if isinstance(holder, dict) else None
+        if isinstance(holder, dict) and loc[depth - 1] in holder:
+            del holder[loc[depth - 1]]
+            if depth <= 2:
+                dropped.add(loc[depth - 1])
+            return
 
 
 def load_settings(path: str | Path | None) -> Settings:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import inspect
 import math
+import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -51,8 +52,11 @@ _KEYS = cast(Table, ApiKey.__table__)
 _USERS = cast(Table, User.__table__)
 
 
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _has_control_chars(value: str) -> bool:
-    return any(ord(c) < 32 or ord(c) == 127 for c in value)
+    return _CONTROL_CHARS.search(value) is not None
 
 
 def extract_credential(headers: Mapping[str, str], max_bytes: int = 512) -> str:
