@@ -250,6 +250,10 @@ class Pipeline:
         meter = StreamMeter(reply.wire, ex.model, ex.input_tokens, wants_usage)
         first = True
         pending_event: bytes = b""
+        # A stream may outlive its leases (limits.lease_seconds < the request deadline): renew
+        # them at half-life so its concurrency slot and holds are never reclaimed under it.
+        renew_every = self.gw.limiter.settings.lease_seconds / 2
+        next_renew = time.monotonic() + renew_every
         try:
             async for line in resp.content:
                 if first:
@@ -266,9 +270,13 @@ class Pipeline:
                 else:
                     yield pending_event + line
                     pending_event = b""
-                if time.monotonic() > deadline:
+                now = time.monotonic()
+                if now > deadline:
                     ex.error_code = "deadline_exceeded"
                     break
+                if now >= next_renew and ex.reservation is not None:
+                    next_renew = now + renew_every
+                    await self.gw.limiter.renew(ex.reservation)
             if not meter.done and ex.error_code is None:
                 ex.error_code = "upstream_stream_incomplete"
         except Exception as exc:  # upstream broke mid-stream: the client already has a 200
