@@ -214,6 +214,16 @@ class _SQLiteWriter:
     def __init__(self, url: str) -> None:
         self.engine = create_sync_sqlite_engine(url)
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="doorman-ledger")
+        # The INSERT compiled once, with SQLAlchemy's own per-column bind processors (the
+        # storage format of datetimes etc. stays exactly SQLAlchemy's): per batch only the
+        # values are converted, instead of SQLAlchemy's general per-row parameter machinery.
+        compiled = insert(LedgerEntry).compile(dialect=self.engine.dialect, column_keys=COLUMNS)
+        self.sql = str(compiled)
+        table = LedgerEntry.__table__
+        self.order = list(compiled.positiontup or COLUMNS)
+        self.processors = [
+            table.c[name].type.bind_processor(self.engine.dialect) for name in self.order
+        ]
 
     @classmethod
     def for_engine(cls, engine: AsyncEngine | None) -> _SQLiteWriter | None:
@@ -226,8 +236,13 @@ class _SQLiteWriter:
         await asyncio.get_running_loop().run_in_executor(self.executor, self._insert, values)
 
     def _insert(self, values: list[dict[str, Any]]) -> None:
+        pairs = list(zip(self.order, self.processors, strict=True))
+        rows = [
+            tuple(v[name] if proc is None or v[name] is None else proc(v[name]) for name, proc in pairs)
+            for v in values
+        ]
         with self.engine.begin() as conn:
-            conn.execute(insert(LedgerEntry), values)
+            conn.exec_driver_sql(self.sql, rows)
 
     async def close(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self.executor, self.engine.dispose)
