@@ -1,4 +1,4 @@
-"""Client-side helpers: signing auth for httpx-based SDKs (and, later, ``doorman.Client``)."""
+"""Client-side helpers: signing auth for httpx-based SDKs; ``doorman.Client`` lives in inprocess."""
 
 from doorman.client.signing import SigningAuth, sign_request
 

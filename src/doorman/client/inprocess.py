@@ -1,0 +1,270 @@
+"""``doorman.Client``: the gateway's pipeline in-process, for Python code that calls providers.
+
+The same stages as ``doorman serve`` — key check, validation, screening, limits and budgets,
+retries and fallbacks, settlement, ledger, metrics — without an HTTP hop in front::
+
+    async with doorman.Client(api_key="dm-...", config="doorman.yaml") as dm:
+        reply = await dm.chat(
+            model="gpt-4o-mini",
+            messages=[{"role": "user", "content": "Summarize the attached page."}],
+            documents=[page_text],  # wrapped as untrusted: screened for indirect injection
+        )
+        print(reply.text, reply.cost_usd)
+
+Refusals raise the same typed errors the server turns into HTTP answers
+(``doorman.errors.RateLimited``, ``AuthenticationFailed``, ``BadRequest``, ...), each with
+``status_code``, ``code`` and ``headers``. Several processes using Client (or a Client next to
+``doorman serve``) share limits when the config names ``redis_url``, like replicas do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from doorman.client.signing import sign_request
+from doorman.config import Settings, load_settings
+from doorman.errors import BadRequest, WireFormat
+from doorman.exchange import Exchange
+from doorman.pipeline import Pipeline
+from doorman.screen.spotlight import wrap_untrusted
+from doorman.server.http import request_id_from
+from doorman.server.state import Gateway
+
+_PATHS: dict[WireFormat, str] = {"openai": "/v1/chat/completions", "anthropic": "/v1/messages"}
+
+
+@dataclass(slots=True)
+class Reply:
+    """A complete answer: the provider-format ``body`` plus what the gateway added."""
+
+    body: dict[str, Any]
+    headers: dict[str, str]
+    request_id: str
+
+    @property
+    def text(self) -> str:
+        """The answer's text (first choice for OpenAI format, text blocks for Anthropic)."""
+        if "choices" in self.body:
+            choices = self.body.get("choices") or [{}]
+            return str((choices[0].get("message") or {}).get("content") or "")
+        blocks = self.body.get("content") or []
+        return "".join(b.get("text", "") for b in blocks if isinstance(b, dict))
+
+    @property
+    def usage(self) -> dict[str, Any]:
+        return dict(self.body.get("usage") or {})
+
+    @property
+    def cost_usd(self) -> float:
+        return float(self.headers.get("x-doorman-cost-usd", 0.0))
+
+    @property
+    def served_by(self) -> str | None:
+        return self.headers.get("x-doorman-served-by")
+
+
+@dataclass(slots=True)
+class Stream:
+    """Parsed stream events, then (after the loop) the headers the gateway set."""
+
+    headers: dict[str, str]
+    request_id: str
+    _events: AsyncIterator[dict[str, Any]] = field(repr=False)
+
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        return self._events
+
+
+class Client:
+    """An in-process Doorman. Use as ``async with``; one Client per process is plenty."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        config: str | Path | Settings | None = None,
+        signing_secret: str | None = None,
+        untrusted_tag: str = "document",
+    ) -> None:
+        self.settings = config if isinstance(config, Settings) else load_settings(config)
+        self._api_key = api_key
+        self._signing_secret = signing_secret
+        self._tag = untrusted_tag
+        self._gateway: Gateway | None = None
+        self._pipeline: Pipeline | None = None
+        self._sim: Any = None  # the embedded simulator's server, when the config uses it
+
+    async def __aenter__(self) -> Client:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Open the database, stores and upstream pool (migrations run as for ``serve``)."""
+        from doorman.server.build import build_gateway
+
+        if self._gateway is not None:
+            return
+        base = await self._start_embedded_sim()
+        gw, _ = await build_gateway(self.settings, base)
+        self._gateway, self._pipeline = gw, Pipeline(gw)
+
+    async def close(self) -> None:
+        """Commit the ledger and close every connection."""
+        from doorman.server.build import close_gateway
+
+        gw, self._gateway, self._pipeline = self._gateway, None, None
+        if gw is not None:
+            await close_gateway(gw)
+        if self._sim is not None:
+            server, task = self._sim
+            self._sim = None
+            server.should_exit = True
+            await task
+
+    # ------------------------------------------------------------------ calls
+    async def chat(
+        self,
+        *,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        documents: Sequence[str] = (),
+        wire: WireFormat = "openai",
+        task: str | None = None,
+        **params: Any,
+    ) -> Reply:
+        """One completion. ``documents`` are appended to the last user message, each wrapped
+        with :func:`~doorman.screen.wrap_untrusted`, so they are screened as untrusted content.
+        ``wire="anthropic"`` takes and returns the Anthropic Messages format."""
+        reply, ex = await self._run(model, messages, documents, wire, task, params, stream=False)
+        assert reply.body is not None
+        return Reply(orjson.loads(reply.body), self._headers(reply.headers, ex), ex.request_id)
+
+    async def stream(
+        self,
+        *,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        documents: Sequence[str] = (),
+        wire: WireFormat = "openai",
+        task: str | None = None,
+        **params: Any,
+    ) -> Stream:
+        """A streamed completion: iterate the returned object for the provider's events."""
+        reply, ex = await self._run(model, messages, documents, wire, task, params, stream=True)
+        return Stream(self._headers(reply.headers, ex), ex.request_id, _events(reply.stream))
+
+    async def _run(
+        self,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        documents: Sequence[str],
+        wire: WireFormat,
+        task: str | None,
+        params: dict[str, Any],
+        *,
+        stream: bool,
+    ) -> tuple[Any, Exchange]:
+        if self._pipeline is None:
+            raise RuntimeError("use 'async with doorman.Client(...)' or call start() first")
+        body = {**params, "model": model, "messages": self._with_documents(messages, documents)}
+        if stream:
+            body["stream"] = True
+        raw = orjson.dumps(body)
+        path = _PATHS[wire]
+        headers = {"authorization": f"Bearer {self._api_key}", "content-type": "application/json"}
+        if task:
+            headers["x-doorman-task"] = task
+        if self._signing_secret:
+            headers.update(sign_request(self._signing_secret, "POST", path, raw))
+        ex = Exchange(
+            request_id=request_id_from(None),
+            wire=wire,
+            method="POST",
+            path=path,
+            headers=headers,
+            raw_body=raw,
+            client_ip="in-process",
+        )
+        return await self._pipeline.run(ex), ex
+
+    def _with_documents(
+        self, messages: Sequence[Mapping[str, Any]], documents: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        out = [dict(m) for m in messages]
+        if not documents:
+            return out
+        wrapped = "\n\n".join(wrap_untrusted(d, tag=self._tag) for d in documents)
+        for msg in reversed(out):
+            if msg.get("role") == "user":
+                content = msg.get("content")
+                if isinstance(content, str):
+                    msg["content"] = f"{content}\n\n{wrapped}"
+                elif isinstance(content, list):
+                    msg["content"] = [*content, {"type": "text", "text": wrapped}]
+                else:
+                    raise BadRequest("The last user message has no content to attach documents to.")
+                return out
+        out.append({"role": "user", "content": wrapped})
+        return out
+
+    def _headers(self, headers: Mapping[str, str], ex: Exchange) -> dict[str, str]:
+        out = dict(headers)
+        out["x-request-id"] = ex.request_id
+        return out
+
+    async def _start_embedded_sim(self) -> str:
+        """The built-in simulator over real loopback HTTP, when the config relies on it."""
+        if not any(p.kind == "sim" and not p.base_url for p in self.settings.providers.values()):
+            return "http://127.0.0.1:9"  # nothing will call it
+        import asyncio
+
+        import uvicorn
+        from starlette.applications import Starlette
+        from starlette.routing import Mount
+
+        from doorman.sim import SimOptions, create_sim_app
+        from doorman.upstream.pool import SIM_PATH
+
+        app = Starlette(routes=[Mount(SIM_PATH, app=create_sim_app(SimOptions()))])
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        server = uvicorn.Server(config)
+        task = asyncio.ensure_future(server.serve(sockets=[sock]))
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        self._sim = (server, task)
+        return f"http://127.0.0.1:{port}"
+
+
+async def _events(stream: AsyncIterator[bytes] | None) -> AsyncIterator[dict[str, Any]]:
+    """SSE lines -> event dicts (``data: [DONE]`` ends it); closing early still settles."""
+    assert stream is not None
+    try:
+        async for line in stream:
+            for piece in line.split(b"\n"):
+                if not piece.startswith(b"data:"):
+                    continue
+                data = piece[5:].strip()
+                if data == b"[DONE]":
+                    return
+                if data:
+                    yield orjson.loads(data)
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            with contextlib.suppress(Exception):
+                await aclose()
