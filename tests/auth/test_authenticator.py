@@ -259,3 +259,35 @@ async def test_concurrent_creates_for_a_new_user(service: KeyService) -> None:
     issued = await asyncio.gather(*(service.create(user="new", tier="pro") for _ in range(5)))
     assert len({i.info.id for i in issued}) == 5
     assert len(await service.list(user="new")) == 5
+
+
+async def test_a_lockout_decided_elsewhere_applies_here_within_a_second(
+    service: KeyService,
+    engine: AsyncEngine,
+    settings: Settings,
+    redis_url: str,
+    clock: Clock,
+) -> None:
+    """Replica B remembers 'not locked' for at most a second; A's lock-out then reaches it."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(redis_url)
+    await client.flushdb()
+    cfg = AuthSettings(failures_before_lockout=3, lockout_base_s=30)
+    replica_a = Authenticator(engine, settings, redis=client, clock=clock, pepper=PEPPER, auth_settings=cfg)
+    replica_b = Authenticator(engine, settings, redis=client, clock=clock, pepper=PEPPER, auth_settings=cfg)
+    try:
+        good = await service.create(user="ivy", tier="pro")
+        await auth(replica_b, bearer(good.key), ip="8.8.4.4")  # B checks: not locked
+        bad = bearer("dm-" + "D" * 43)
+        for _ in range(3):
+            await code_of(replica_a, bad, ip="8.8.4.4")  # A locks the address out (in Redis)
+        await auth(replica_b, bearer(good.key), ip="8.8.4.4")  # within B's second: still served
+        clock.advance(1.1)
+        with pytest.raises(RateLimited) as info:
+            await auth(replica_b, bearer(good.key), ip="8.8.4.4")
+        assert info.value.code == "too_many_auth_failures"
+    finally:
+        await replica_a.close()
+        await replica_b.close()
+        await client.aclose()

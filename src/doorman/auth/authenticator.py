@@ -42,6 +42,9 @@ from doorman.errors import (
 
 log = structlog.get_logger("doorman.auth")
 
+_CLEAR_TTL_S = 1.0
+_CLEAR_CACHE_SIZE = 100_000
+
 AUTH_FAILURES = Counter(
     "doorman_auth_failures_total", "Failed authentications by reason", ["reason"]
 )
@@ -126,6 +129,8 @@ class Authenticator:
         self._last_flush = clock()
         self._flush_task: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
+        self._clear_until: dict[str, float] = {}  # address -> checked unlocked, until
+        self._failed_at: dict[str, float] = {}  # address -> last failure seen here
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -150,12 +155,27 @@ class Authenticator:
             raise
 
     async def check_lockout(self, client_ip: str) -> None:
-        """429 ``too_many_auth_failures`` while ``client_ip`` is locked out."""
+        """429 ``too_many_auth_failures`` while ``client_ip`` is locked out.
+
+        An address with no failure seen here lately, found unlocked, is not asked about again
+        for ``_CLEAR_TTL_S``: with Redis that saves a round trip per request, and a lock-out
+        decided on another replica still applies here within that second. An address failing
+        here is checked on every request.
+        """
+        now = self.clock()
+        if self._clear_until.get(client_ip, 0.0) > now:
+            return
         try:
             wait = await self.guard.retry_after(client_ip)
         except Exception:  # the lock-out store is a defence, not a dependency
             log.warning("auth_lockout_store_error", exc_info=True)
             return
+        if wait is None:
+            failed = self._failed_at.get(client_ip)
+            if failed is None or now - failed > self.cfg.failure_window_s:
+                if len(self._clear_until) >= _CLEAR_CACHE_SIZE:
+                    self._clear_until.clear()
+                self._clear_until[client_ip] = now + _CLEAR_TTL_S
         if wait is not None:
             AUTH_FAILURES.labels(reason="too_many_auth_failures").inc()
             raise RateLimited(
@@ -166,6 +186,10 @@ class Authenticator:
 
     async def record_failure(self, client_ip: str, reason: str) -> None:
         AUTH_FAILURES.labels(reason=reason).inc()
+        self._clear_until.pop(client_ip, None)
+        if len(self._failed_at) >= _CLEAR_CACHE_SIZE:
+            self._failed_at.clear()
+        self._failed_at[client_ip] = self.clock()
         try:
             outcome = await self.guard.record_failure(client_ip)
         except Exception:
