@@ -85,15 +85,7 @@ class Gateway:
         return self.proc.url
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [DOORMAN, *args],
-            cwd=self.workdir,
-            env=_env(self.env),
-            capture_output=True,
-            text=True,
-            check=check,
-            timeout=120,
-        )
+        return run_cli(self.workdir, *args, env=self.env, check=check)
 
     def create_key(self, user: str = "alice", tier: str = "pro", *extra: str) -> dict[str, Any]:
         out = self.cli(
@@ -133,9 +125,17 @@ def start_gateway(
     config["server"] = {**config["server"], "port": port}
     config_path = workdir / "doorman.yaml"
     config_path.write_text(yaml.safe_dump(config))
+    proc = start_serve(workdir, port, "--config", str(config_path), env=env)
+    return Gateway(proc, workdir, config_path, dict(env or {}))
+
+
+def start_serve(
+    workdir: Path, port: int, *args: str, env: dict[str, str] | None = None
+) -> Proc:
+    """``doorman serve ARGS`` in ``workdir`` (stdout and stderr to one log); waits for /healthz."""
     log_path = workdir / f"gateway-{port}.log"
     popen = subprocess.Popen(
-        [DOORMAN, "serve", "--config", str(config_path)],
+        [DOORMAN, "serve", *args],
         cwd=workdir,
         env=_env(env),
         stdout=log_path.open("wb"),
@@ -148,12 +148,31 @@ def start_gateway(
             raise RuntimeError(f"gateway exited: {proc.log()}")
         try:
             if httpx.get(f"{proc.url}/healthz", timeout=0.5).status_code == 200:
-                return Gateway(proc, workdir, config_path, dict(env or {}))
+                return proc
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
     proc.stop(signal.SIGKILL)
     raise RuntimeError(f"gateway did not become healthy: {proc.log()}")
+
+
+def run_cli(
+    workdir: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """``doorman ARGS`` in ``workdir`` with the test environment; output captured as text."""
+    return subprocess.run(
+        [DOORMAN, *args],
+        cwd=workdir,
+        env=_env(env),
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=timeout,
+    )
 
 
 def sim_config(sim: Proc, **tiers: dict[str, Any]) -> dict[str, Any]:

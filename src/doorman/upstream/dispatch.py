@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -125,16 +126,28 @@ class Failure:
         return self.kind == "client"
 
 
-def _upstream_message(raw: bytes) -> str:
+# Credential-shaped tokens (``sk-...``, ``Bearer ...``): some providers and proxies quote the
+# key they were sent in their error message, and that message is passed on to the caller.
+_CREDENTIAL_RE = re.compile(
+    r"(?i)\bbearer\s+\S+|\b(?:sk|pk|rk|dm|ak|api|key|ant)[-_][A-Za-z0-9_\-*.]{8,}"
+)
+
+
+def _upstream_message(raw: bytes, secret: str | None = None) -> str:
+    """The provider's error message, with the gateway's provider key (or any key) removed."""
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return raw[:200].decode("utf-8", "replace")
-    if isinstance(data, dict):
-        err = data.get("error")
+        message = raw[:200].decode("utf-8", "replace")
+    else:
+        err = data.get("error") if isinstance(data, dict) else None
         if isinstance(err, dict) and isinstance(err.get("message"), str):
-            return str(err["message"])[:500]
-    return "upstream error"
+            message = str(err["message"])[:500]
+        else:
+            return "upstream error"
+    if secret:
+        message = message.replace(secret, "[redacted]")
+    return _CREDENTIAL_RE.sub("[redacted]", message)
 
 
 class Dispatcher:
@@ -449,7 +462,7 @@ class Dispatcher:
     def _failed(self, dep: Deployment, status: int, headers: dict[str, str], raw: bytes) -> Attempt:
         lower = {k.lower(): v for k, v in headers.items()}
         retry_after = retry_after_from(lower)
-        message = _upstream_message(raw)
+        message = _upstream_message(raw, dep.provider_settings.api_key())
         log.warning("upstream_error", deployment=dep.key, status=status)
         error: DoormanError
         kind: FailureKind
