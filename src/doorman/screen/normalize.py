@@ -73,7 +73,8 @@ _LEET_TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789@$!|€+")
 _LEET_CHAR_RE = re.compile(r"[0134578@$€+!|]")
 # Letters spaced out with one separator each: "i g n o r e", "i.g.n.o.r.e", "i-g-n-o-r-e".
 _SPACED_RE = re.compile(r"(?<![^\W_])[^\W_]([ .\-_*/|,])[^\W_](?:\1[^\W_])*(?![^\W_])")
-_SPACED_HINT_RE = re.compile(r"[ .\-_*/|,][^\W_][ .\-_*/|,][^\W_][ .\-_*/|,]")
+# three single letters in a row: "e.g." / "i.e." alone do not make prose pay for the join
+_SPACED_HINT_RE = re.compile(r"[ .\-_*/|,][^\W_][ .\-_*/|,][^\W_][ .\-_*/|,][^\W_]")
 _SPACED_SEP_RE = re.compile(r"[ .\-_*/|,]")
 _WS_RE = re.compile(r"\s+")
 _NON_ASCII_RE = re.compile(r"[^\x00-\x7f]+")
@@ -262,6 +263,11 @@ def _looks_encoded(run: str) -> bool:
     return (has_digit and (has_upper or has_lower)) or (has_upper and has_lower and "_" not in run)
 
 
+def _maybe_hex(text: str) -> bool:
+    """Cheap necessary condition for :data:`_HEX_HINT_RE` (skips a regex scan of prose)."""
+    return "\\x" in text or "0x" in text or sum(map(text.count, "234567")) >= 6
+
+
 def _decode_chunks(text: str) -> list[tuple[str, str]]:
     """Hidden payloads found in ``text`` as (kind, decoded text)."""
     found: list[tuple[str, str]] = []
@@ -272,7 +278,7 @@ def _decode_chunks(text: str) -> list[tuple[str, str]]:
         for run in _LONG_RUN_RE.findall(token)
         if _looks_encoded(run)
     ]
-    if runs or (len(text) >= 20 and _HEX_HINT_RE.search(text)):
+    if runs or (len(text) >= 20 and _maybe_hex(text) and _HEX_HINT_RE.search(text)):
         for match in (m for run in runs for m in _B64_RE.finditer(run)):
             chunk = match.group(0)
             if chunk.isalpha() and (chunk.islower() or chunk.isupper()):

@@ -58,7 +58,9 @@ _SECRET_PROMPT = _alt(
     "prompt you were given|your instructions|your prompt|your rules|your guidelines|"
     "your directives|your configuration|your programming|your initial|hidden rules|"
     "text above|words above|everything above|the above text|conversation above|"
-    "initiali[sz]ation string|context window|your context|confidential instructions?"
+    "initiali[sz]ation string|context window|your context|confidential instructions?|"
+    "(?:text|words|messages?|instructions|prompt)(?: that)? you (?:were|have been|'ve been) "
+    "given|you were given (?:initially|at first|at the start|before)"
 )
 
 
@@ -100,7 +102,7 @@ RULES: tuple[Rule, ...] = (
         "override_everything_before",
         "override",
         0.5,
-        rf"\b{_OVERRIDE_VERB}{_S}(?:about{_S})?(?:everything|all|anything){_S}(?:that{_S})?"
+        rf"\b{_OVERRIDE_VERB}{_S}(?:about{_S})?(?:everything|all|anything){_GAP}(?:that{_S})?"
         rf"(?:before|above|previously|so far|up to now|until now)",
     ),
     _rule(
@@ -566,38 +568,55 @@ NO_MATCH = RuleMatch(0.0, (), ())
 def _should_run(rule: Rule, text: str, words: frozenset[str] | set[str] | None) -> bool:
     subs = _SUBSTRING_ANCHORS.get(rule.name)
     if subs is not None:
-        return any(s in text for s in subs)
+        return any(map(text.__contains__, subs))
     groups = _ANCHORS.get(rule.name)
     if groups is None or words is None:
         return True
-    return all(not group.isdisjoint(words) for group in groups)
+    return not any(map(words.isdisjoint, groups))
 
 
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?;])\s+")
+_SENTENCE_GAP_RE = re.compile(r"[.!?;]\s+")
 _WORD_RE = re.compile(r"[a-z0-9']+")
 WINDOW_CHARS = 800
 _SHORT_TEXT = 2 * WINDOW_CHARS
 
 
-def _windows(text: str) -> list[str]:
-    """Overlapping runs of whole sentences of about WINDOW_CHARS (each sentence in two)."""
+def _split_sentences(text: str) -> list[str]:
+    """``_SENTENCE_END_RE.split(text)`` without a lookbehind tried at every position."""
+    out: list[str] = []
+    last = 0
+    for match in _SENTENCE_GAP_RE.finditer(text):
+        out.append(text[last : match.start() + 1])
+        last = match.end()
+    out.append(text[last:])
+    return out
+
+
+def _windows(text: str) -> list[tuple[str, set[str]]]:
+    """Overlapping runs of whole sentences of about WINDOW_CHARS (each sentence in two), each
+    with the set of its words (tokenized once per sentence, shared by its two windows)."""
     sentences: list[str] = []
-    for sentence in _SENTENCE_END_RE.split(text):
+    for sentence in _split_sentences(text):
         while len(sentence) > WINDOW_CHARS:
             sentences.append(sentence[:WINDOW_CHARS])
             sentence = sentence[WINDOW_CHARS - 100 :]
         sentences.append(sentence)
-    windows: list[str] = []
+    findall = _WORD_RE.findall
+    windows: list[tuple[str, set[str]]] = []
     current: list[str] = []
+    current_words: list[list[str]] = []
     size = 0
     for sentence in sentences:
         if current and size + len(sentence) > WINDOW_CHARS:
-            windows.append(" ".join(current))
-            current, size = [current[-1]], len(current[-1])
+            windows.append((" ".join(current), set().union(*current_words)))
+            current, current_words = [current[-1]], [current_words[-1]]
+            size = len(current[-1])
         current.append(sentence)
+        current_words.append(findall(sentence))
         size += len(sentence) + 1
     if current:
-        windows.append(" ".join(current))
+        windows.append((" ".join(current), set().union(*current_words)))
     return windows
 
 
@@ -608,7 +627,7 @@ def match_rules(text: str, tokens: list[str] | None = None) -> RuleMatch:
     rules whose words are absent; without them every rule runs on the whole text. Long texts
     are searched window by window, and only windows holding a rule's anchor words.
     """
-    if tokens is None or any(len(t) >= _LONG_TOKEN for t in tokens):
+    if tokens is None or max(map(len, tokens), default=0) >= _LONG_TOKEN:
         hits = [rule for rule in RULES if rule.pattern.search(text)]
     elif len(text) <= _SHORT_TEXT:
         words = set(tokens)
@@ -628,11 +647,9 @@ def match_rules(text: str, tokens: list[str] | None = None) -> RuleMatch:
                     hits.append(rule)
                 continue
             if pieces is None:
-                pieces = [(w, set(_WORD_RE.findall(w))) for w in _windows(text)]
+                pieces = _windows(text)
             for window, window_words in pieces:
-                if all(not g.isdisjoint(window_words) for g in groups) and rule.pattern.search(
-                    window
-                ):
+                if not any(map(window_words.isdisjoint, groups)) and rule.pattern.search(window):
                     hits.append(rule)
                     break
     if not hits:

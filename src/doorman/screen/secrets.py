@@ -102,6 +102,21 @@ class _Spans:
         self.ends.insert(i, end)
 
 
+_EMAIL_LOCAL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-")
+_EMAIL_DOMAIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def _maybe_email(text: str) -> bool:
+    """Some "@" sits between a local-part and a domain character (needed by ``_EMAIL_RE``);
+    a cheap check that spares prose with a stray "@" (decorators, operators) a regex scan."""
+    at = text.find("@", 1)
+    while at != -1:
+        if text[at - 1] in _EMAIL_LOCAL and text[at + 1 : at + 2] in _EMAIL_DOMAIN:
+            return True
+        at = text.find("@", at + 1)
+    return False
+
+
 def scan(text: str, pii_kinds: AbstractSet[str] = frozenset()) -> list[DataFinding]:
     """Secrets always; PII of the requested kinds (email, phone, credit_card). Sorted."""
     found: list[DataFinding] = []
@@ -120,7 +135,7 @@ def scan(text: str, pii_kinds: AbstractSet[str] = frozenset()) -> list[DataFindi
         for match in pattern.finditer(text):
             if not keep(kind, "secret", match.start(), match.end()):
                 return sorted(found, key=lambda f: f.start)
-    if "email" in pii_kinds and "@" in text:
+    if "email" in pii_kinds and "@" in text and _maybe_email(text):
         for match in _EMAIL_RE.finditer(text):
             if not keep("email", "pii", match.start(), match.end()):
                 return sorted(found, key=lambda f: f.start)
