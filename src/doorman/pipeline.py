@@ -213,7 +213,10 @@ class Pipeline:
         except DoormanError as exc:
             degraded = gw.degraded_reply(ex, exc)
             if degraded is None:
-                raise
+                final = gw.degraded_error(ex, exc)
+                if final is exc:
+                    raise
+                raise final from None
             ex.degraded = True
             gw.dispatcher.note_degraded(ex.model, exc.code)
             ex.status = 200

@@ -51,6 +51,7 @@ def gateway(sims: dict[str, Proc], tmp_path_factory: pytest.TempPathFactory) -> 
         "dead-alone": {"provider": "dead2"},
         "healthy-model": {"provider": "healthy"},
         "stalled-model": {"provider": "stalled"},
+        "stalled-strict": {"provider": "stalled", "degraded": {"mode": "error"}},
     }
     for m in models.values():
         m["price"] = PRICE
@@ -176,6 +177,16 @@ def test_stalled_upstream_hits_the_deadline_not_a_hang(gateway: Gateway, key: st
     r = chat(gateway, key, "stalled-model")
     assert r.status_code == 504
     assert r.json()["error"]["code"] == "upstream_timeout"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_degraded_error_policy_turns_any_outage_into_503_unavailable(
+    gateway: Gateway, key: str
+) -> None:
+    r = chat(gateway, key, "stalled-strict")  # a timeout underneath, as above
+    assert r.status_code == 503
+    assert r.json()["error"]["code"] == "upstream_unavailable"
 
 
 @pytest.mark.slow

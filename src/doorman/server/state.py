@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import structlog
 
-from doorman.config import Settings
+from doorman.config import DegradedPolicy, Settings
 from doorman.cost.tokens import count_messages
-from doorman.errors import DoormanError
+from doorman.errors import DoormanError, ServiceUnavailable
 from doorman.exchange import Exchange
 
 if TYPE_CHECKING:
@@ -112,14 +112,33 @@ class Gateway:
             headers=rate_limit_headers(result.reservation),
         )
 
+    def _degraded_policy(self, ex: Exchange) -> DegradedPolicy | None:
+        model = self.settings.models.get(ex.model)
+        return (model.degraded if model else None) or (ex.tier.degraded if ex.tier else None)
+
+    def degraded_error(self, ex: Exchange, error: DoormanError) -> DoormanError:
+        """Under a ``degraded: {mode: error}`` policy every upstream outage is one answer:
+        503 ``upstream_unavailable`` (keeping any retry-after), whatever failed underneath."""
+        policy = self._degraded_policy(ex)
+        if policy is None or policy.mode != "error" or error.status_code < 500:
+            return error
+        if error.code == "upstream_unavailable":
+            return error
+        retry = {k: v for k, v in error.headers.items() if k.lower() == "retry-after"}
+        return ServiceUnavailable(
+            f"The model '{ex.requested_model or ex.model}' is unavailable right now "
+            f"({error.code}); nothing was charged. Retry later.",
+            code="upstream_unavailable",
+            headers=retry,
+        )
+
     def degraded_reply(self, ex: Exchange, error: DoormanError) -> Reply | None:
         """The configured safe answer when every deployment failed, or None to return the error."""
         from doorman.pipeline import Reply
 
         if error.status_code < 500 and error.status_code != 429:
             return None
-        model = self.settings.models.get(ex.model)
-        policy = (model.degraded if model else None) or (ex.tier.degraded if ex.tier else None)
+        policy = self._degraded_policy(ex)
         if policy is None or policy.mode != "message":
             return None
         log.warning("degraded_answer", request_id=ex.request_id, model=ex.model, cause=error.code)
