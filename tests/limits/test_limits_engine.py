@@ -370,8 +370,11 @@ async def test_shared_limit_queues_up_to_its_bound(
     await limiter.reserve(specs, Demand())
     with pytest.raises(LimitRefused):  # 30 s away; will not wait 10 s for it
         await limiter.reserve(specs, Demand(), wait_up_to=10)
+    depths: list[int] = []
+    limiter.on_queue_depth = depths.append
     await limiter.reserve(specs, Demand(), wait_up_to=60)
     assert clock.now() - start == pytest.approx(30, abs=0.1)
+    assert depths == [1, 0] and limiter.queued == 0  # what doorman_queue_depth shows
 
 
 async def test_user_limits_never_queue(make_limiter: MakeLimiter, clock: ManualClock) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -23,7 +23,7 @@ from doorman.errors import ServiceUnavailable
 from doorman.limits.clock import Clock, SystemClock, calendar_window
 from doorman.limits.errors import LimitRefused
 from doorman.limits.memory import MemoryStore
-from doorman.limits.queue import Lines, QueueFull
+from doorman.limits.queue import Line, Lines, QueueFull
 from doorman.limits.redis_store import RedisStore
 from doorman.limits.settings import LimitsSettings
 from doorman.limits.spec import Demand, LimitSpec, LimitStatus
@@ -85,6 +85,8 @@ class Limiter:
         self._lines = Lines(settings.queue_max_waiters)
         self._windows: dict[str, tuple[str, float, float]] = {}
         self._keys: dict[int, tuple[LimitSpec, str]] = {}
+        self.queued = 0  # requests waiting in a line right now (the queue-depth metric)
+        self.on_queue_depth: Callable[[int], None] | None = None
         self._slow_in_row = 0
         self._background: set[asyncio.Task[None]] = set()
 
@@ -493,6 +495,30 @@ class Limiter:
             raise refusal
         key = refusal.key
         line = self._lines.get(key)
+        self._waiting(+1)
+        try:
+            return await self._wait_in_line(specs, demand, lease, refusal, line, key, deadline,
+                                            priority, wait)  # fmt: skip
+        finally:
+            self._waiting(-1)
+
+    def _waiting(self, delta: int) -> None:
+        self.queued += delta
+        if self.on_queue_depth is not None:
+            self.on_queue_depth(self.queued)
+
+    async def _wait_in_line(
+        self,
+        specs: Sequence[LimitSpec],
+        demand: Demand,
+        lease: float,
+        refusal: LimitRefused,
+        line: Line,
+        key: str,
+        deadline: float,
+        priority: int,
+        wait: float,
+    ) -> Reservation:
         try:
             await line.acquire(priority, wait)
         except (QueueFull, TimeoutError):

@@ -73,7 +73,7 @@ class Metrics:
             ["model"], buckets=UPSTREAM_BUCKETS, registry=r,
         )  # fmt: skip
         self.rejections = Counter(
-            "doorman_rejections", "Requests refused before reaching a provider, by reason.",
+            "doorman_rejections", "Requests answered with an error, by error code.",
             ["reason"], registry=r,
         )  # fmt: skip
         self.breaker_state = Gauge(
@@ -81,7 +81,7 @@ class Metrics:
             ["deployment"], registry=r, multiprocess_mode="livemax",
         )  # fmt: skip
         self.queue_depth = Gauge(
-            "doorman_queue_depth", "Requests waiting for an upstream slot.",
+            "doorman_queue_depth", "Requests waiting in a limits queue (limits.queue_max_wait_s).",
             registry=r, multiprocess_mode="livesum",
         )  # fmt: skip
         self.ledger_batch = Histogram(

@@ -46,6 +46,7 @@ async def build_gateway(settings: Settings, self_base_url: str) -> tuple[Gateway
 
     gw.authenticator = Authenticator(gw.engine, settings, gw.redis, on_alert=auth_alert)
     gw.limiter = Limiter.create(settings.limits, gw.redis, settings.zone)
+    gw.limiter.on_queue_depth = gw.metrics.set_queue_depth
     if settings.ledger_enabled:
         gw.ledger = Ledger(gw.engine, on_batch=gw.metrics.observe_ledger_batch)
     else:
