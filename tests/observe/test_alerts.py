@@ -13,7 +13,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from doorman.config import TierSettings
-from doorman.observe.alerts import SIGNATURE_HEADER, AlertSink, verify_signature
+from doorman.observe.alerts import SIGNATURE_HEADER, TIMESTAMP_HEADER, AlertSink, verify_signature
 from doorman.observe.settings import AlertSettings
 
 TIER = TierSettings.model_validate({"daily_budget_usd": 1.0, "monthly_budget_usd": 10.0})
@@ -171,8 +171,14 @@ async def test_webhook_is_signed_retried_and_never_blocks(
         await sink.close()
     assert len(receiver.attempts) == 3  # two 503s, then delivered
     for body, headers in receiver.attempts:
-        assert verify_signature("s3cret", body, headers[SIGNATURE_HEADER])
-        assert not verify_signature("wrong", body, headers[SIGNATURE_HEADER])
+        stamp = headers[TIMESTAMP_HEADER]
+        assert verify_signature("s3cret", body, headers[SIGNATURE_HEADER], stamp)
+        assert not verify_signature("wrong", body, headers[SIGNATURE_HEADER], stamp)
+        # replaying the delivery with a fresh timestamp, or much later, fails
+        assert not verify_signature("s3cret", body, headers[SIGNATURE_HEADER], str(int(stamp) + 1))
+        assert not verify_signature(
+            "s3cret", body, headers[SIGNATURE_HEADER], stamp, now=int(stamp) + 3600
+        )
     payload = orjson.loads(receiver.attempts[-1][0])
     assert "breaker opened" in payload["text"]
     assert payload["kind"] == "breaker_open" and payload["fields"] == {"deployment": "sim"}

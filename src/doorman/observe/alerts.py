@@ -75,14 +75,30 @@ class AlertEvent:
         return {"text": f"[doorman {self.severity}] {self.message}", **self.as_dict()}
 
 
-def sign(secret: str, body: bytes) -> str:
-    """Value of ``X-Doorman-Signature``: ``sha256=`` + hex HMAC-SHA256 of the raw body."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(secret: str, body: bytes, timestamp: str) -> str:
+    """Value of ``X-Doorman-Signature``: ``sha256=`` + hex HMAC-SHA256 of
+    ``"<X-Doorman-Timestamp>." + raw body``. The timestamp is signed so a captured delivery
+    cannot be replayed later with a fresh one."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
 
 
-def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
-    """For webhook receivers: constant-time check of ``X-Doorman-Signature``."""
-    return header is not None and hmac.compare_digest(sign(secret, body), header)
+def verify_signature(
+    secret: str,
+    body: bytes,
+    header: str | None,
+    timestamp: str | None,
+    *,
+    tolerance_s: float = 300.0,
+    now: float | None = None,
+) -> bool:
+    """For webhook receivers: constant-time check of ``X-Doorman-Signature`` over the body and
+    ``X-Doorman-Timestamp``, refusing timestamps more than ``tolerance_s`` away from now."""
+    if header is None or timestamp is None or not timestamp.isdigit():
+        return False
+    if abs((time.time() if now is None else now) - int(timestamp)) > tolerance_s:
+        return False
+    return hmac.compare_digest(sign(secret, body, timestamp), header)
 
 
 class WebhookRejected(Exception):
@@ -358,9 +374,10 @@ class AlertSink:
 
     async def _deliver(self, event: AlertEvent) -> None:
         body = orjson.dumps(event.webhook_payload())
-        headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: str(int(time.time()))}
+        stamp = str(int(time.time()))
+        headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: stamp}
         if self._secret:
-            headers[SIGNATURE_HEADER] = sign(self._secret, body)
+            headers[SIGNATURE_HEADER] = sign(self._secret, body, stamp)
         s = self.settings
         retrying = AsyncRetrying(
             stop=stop_after_attempt(s.webhook_max_attempts),
