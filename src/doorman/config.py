@@ -253,7 +253,7 @@ class Settings(Strict):
                 "would be multiplied by the worker count"
             )
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n".join(problems))  # one problem per line
         return self
 
     @cached_property
@@ -290,8 +290,8 @@ def _format_validation_error(
         msg = err["msg"]
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
-        if "; " in msg and err["type"] == "value_error":
-            problems.extend(f"{loc}: {m}" if loc and ":" not in m else m for m in msg.split("; "))
+        if "\n" in msg and err["type"] == "value_error":
+            problems.extend(f"{loc}: {m}" if loc and ":" not in m else m for m in msg.split("\n"))
         else:
             problems.append(f"{loc}: {msg}" if loc else msg)
     return problems

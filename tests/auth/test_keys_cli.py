@@ -122,3 +122,9 @@ def test_pepper_file_is_generated_once_with_mode_0600(
     path = tmp_path / ".doorman" / "pepper"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert len(first) >= 40
+
+
+def test_create_without_tier_uses_the_configs_default_tier(config: Path) -> None:
+    config.write_text(config.read_text() + "default_tier: robots\n")
+    made = json.loads(cli("create", "--user", "rob", "--json", "--config", str(config)))
+    assert made["tier"] == "robots"

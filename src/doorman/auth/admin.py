@@ -29,7 +29,7 @@ class _Body(BaseModel):
 
 class CreateKeyBody(_Body):
     user: str = Field(min_length=1, max_length=128)
-    tier: str = Field(min_length=1, max_length=64)
+    tier: str | None = Field(default=None, min_length=1, max_length=64)  # None: default_tier
     expires_days: int | None = Field(default=None, ge=1, le=3650)
     signing: bool = False
     models: list[str] | None = Field(default=None, max_length=256)
@@ -116,8 +116,9 @@ async def create_key(request: Request) -> Response:
     body = await _body(request, CreateKeyBody)
     service = _service(request)
     issued = await service.create(
-        user=body.user, tier=body.tier, expires_days=body.expires_days, signing=body.signing,
-        models=body.models, labels=body.labels, actor=actor,
+        user=body.user, tier=body.tier or service.settings.default_tier,
+        expires_days=body.expires_days, signing=body.signing, models=body.models,
+        labels=body.labels, actor=actor,
     )
     return _json(issued.to_dict(service.now()), status=201)
 

@@ -75,7 +75,9 @@ def _labels(values: list[str]) -> dict[str, str]:
 @keys_app.command("create")
 def create(
     user: str = typer.Option(..., "--user", "-u", help="User the key belongs to."),
-    tier: str = typer.Option(..., "--tier", "-t", help="Tier from the config."),
+    tier: str | None = typer.Option(
+        None, "--tier", "-t", help="Tier from the config (default: the config's default_tier)."
+    ),
     expires_days: int | None = typer.Option(
         None, "--expires-days", help="Days until expiry (default: the tier's key_expiry_days)."
     ),
@@ -91,7 +93,8 @@ def create(
     issued = _run(
         config,
         lambda s: s.create(
-            user=user, tier=tier, expires_days=expires_days, signing=signing,
+            user=user, tier=tier or s.settings.default_tier, expires_days=expires_days,
+            signing=signing,
             models=model_list, labels=labels,
         ),
     )
