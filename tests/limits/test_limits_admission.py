@@ -74,6 +74,10 @@ async def test_shrink_max_tokens_to_what_the_budget_covers(make_limiter: MakeLim
         await admit(limiter, specs, input_tokens=100, requested_max_tokens=None, tier=t,
                     model_price=PRICE)
     assert err.value.code == "budget_exceeded"
+    # ... until the day rolls over: the refusal says when (not "larger than the limit").
+    retry = err.value.retry_after
+    assert retry is not None and 1 <= retry <= 86400 + 3600
+    assert err.value.headers["retry-after"] == str(int(-(-retry // 1)))
 
 
 def test_build_limits_scopes() -> None:

@@ -81,8 +81,29 @@ async def admit(
                 fits -= 1
             fits = min(fits, max_tokens - 1)
             if fits < tier.min_max_tokens:
-                raise
+                raise _after_reset(refusal, model_price, input_tokens, tier.min_max_tokens) from None
             max_tokens, shrunk = fits, True
             continue
         return Admission(res, max_tokens, usd, shrunk)
     raise AssertionError("unreachable")
+
+
+def _after_reset(
+    refusal: LimitRefused, price: Price, input_tokens: int, min_max_tokens: int
+) -> LimitRefused:
+    """A spent budget whose smallest allowed answer fits a fresh window: retry at the reset.
+
+    The first refusal may say "larger than the limit" (the full max_tokens never fits); with
+    shrinking, the request does fit again once the day or month rolls over.
+    """
+    from doorman.cost.prices import worst_case_usd
+
+    spec = refusal.spec
+    if refusal.retry_after is not None or spec.unit != "usd":
+        return refusal
+    if worst_case_usd(price, input_tokens, min_max_tokens) > spec.capacity:
+        return refusal
+    reset = next((st.reset for st in refusal.statuses if st.spec is spec), None)
+    if reset is None:
+        return refusal
+    return LimitRefused(spec, max(1.0, reset), refusal.statuses, refusal.key)
