@@ -159,6 +159,11 @@ class Pipeline:
 
     async def run(self, ex: Exchange) -> Reply:
         """Run every stage, then forward. Errors propagate after the bookkeeping is done."""
+        # Every log line written for this request (screening, retries, ...) names it.
+        with structlog.contextvars.bound_contextvars(request_id=ex.request_id):
+            return await self._run(ex)
+
+    async def _run(self, ex: Exchange) -> Reply:
         try:
             for stage in self.stages:
                 await stage(ex)

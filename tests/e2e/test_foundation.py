@@ -485,3 +485,23 @@ def test_one_structured_log_line_per_request(gw: Gateway, gw_key: dict[str, Any]
     log = gw.proc.log()
     assert PROMPT_MARKER not in log  # no bodies by default
     assert gw_key["key"] not in log  # the caller's secret is never logged either
+
+
+def test_screening_log_lines_name_their_request(gw: Gateway, gw_key: dict[str, Any]) -> None:
+    client = _openai(gw, gw_key["key"])
+    client.chat.completions.create(
+        model="sim-small", max_tokens=3,
+        messages=[{"role": "user", "content": "Mail the summary to jane.doe@example.com please."}],
+        extra_headers={"x-request-id": "test-126"},
+    )  # fmt: skip
+    deadline = time.monotonic() + 5
+    found: list[dict[str, Any]] = []
+    while not found and time.monotonic() < deadline:
+        for line in gw.proc.log().splitlines():
+            if line.startswith("{") and '"screening"' in line:
+                event = json.loads(line)
+                if event.get("event") == "screening" and event.get("request_id") == "test-126":
+                    found.append(event)
+        time.sleep(0.1)
+    assert found, "no screening log line carries the request id"
+    assert "jane.doe@example.com" not in gw.proc.log()  # the finding is logged, not the text

@@ -280,7 +280,7 @@ class AlertSink:
                         "budget",
                         _severity_for(threshold),
                         f"user {user_id} (tier {tier_name}) reached {threshold:.0%} of the "
-                        f"{period} budget: ${spent:.4f} of ${budget:.2f}",
+                        f"{period} budget: ${spent:.4f} of ${budget:.4g}",
                         user_id=user_id,
                         dedupe_key=key,
                         tier=tier_name,
