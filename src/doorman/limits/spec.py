@@ -129,7 +129,6 @@ def build_limits(
     model: ModelSettings,
     provider_name: str,
     limits_settings: LimitsSettings,
-    provider_max_concurrent: int | None = None,
 ) -> list[LimitSpec]:
     """Every limit that applies to one request.
 
@@ -150,8 +149,6 @@ def build_limits(
     )
     prov = limits_settings.providers.get(provider_name)
     prov_concurrent = prov.max_concurrent if prov and prov.max_concurrent else None
-    if provider_max_concurrent is not None:
-        prov_concurrent = min(prov_concurrent or provider_max_concurrent, provider_max_concurrent)
     specs += _shared_specs(
         Scope("provider", provider_name),
         prov.requests_per_minute if prov else None,

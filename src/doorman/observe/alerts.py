@@ -131,7 +131,6 @@ class AlertSink:
             self.settings.queue_size
         )
         self._fired: set[str] = set()
-        self._auth_failures: dict[str, deque[float]] = {}
         self._worker: asyncio.Task[None] | None = None
         self._sends: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
@@ -308,28 +307,6 @@ class AlertSink:
         await self.emit(
             "breaker_open", "warning", f"circuit breaker opened for {deployment}",
             deployment=deployment, reason=reason,
-        )  # fmt: skip
-
-    def record_auth_failure(self, source: str, *, now: float | None = None) -> AlertEvent | None:
-        """Count a failed authentication from ``source`` (client address or key prefix).
-
-        Fires ``auth_failure_burst`` once per window when ``auth_failure_burst`` failures
-        arrive within ``auth_failure_window_s`` — the sign of credential stuffing.
-        """
-        now = time.monotonic() if now is None else now
-        window = self.settings.auth_failure_window_s
-        hits = self._auth_failures.setdefault(source, deque())
-        while hits and hits[0] <= now - window:
-            hits.popleft()
-        hits.append(now)
-        if len(self._auth_failures) > 10_000:
-            self._auth_failures = {source: hits}
-        if len(hits) != self.settings.auth_failure_burst:
-            return None
-        return self.emit_nowait(
-            "auth_failure_burst", "critical",
-            f"{len(hits)} failed authentications from {source} within {window:g}s",
-            source=source, failures=len(hits), window_s=window,
         )  # fmt: skip
 
     # --- reading --------------------------------------------------------------------------

@@ -22,10 +22,6 @@ class AlertSettings(BaseModel):
     webhook_backoff_max_s: float = Field(default=30.0, ge=0)
     queue_size: int = Field(default=1000, ge=1, description="pending alerts before drops")
     recent_size: int = Field(default=200, ge=1, description="alerts kept in memory")
-    auth_failure_burst: int = Field(
-        default=20, ge=1, description="failed authentications from one source within the window"
-    )
-    auth_failure_window_s: float = Field(default=60.0, gt=0)
 
     @field_validator("budget_thresholds")
     @classmethod
