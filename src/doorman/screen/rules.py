@@ -575,6 +575,46 @@ def _should_run(rule: Rule, text: str, words: frozenset[str] | set[str] | None) 
     return not any(map(words.isdisjoint, groups))
 
 
+def _rule_index() -> tuple[dict[str, tuple[int, ...]], tuple[tuple[int, tuple[str, ...]], ...], tuple[int, ...]]:
+    """word -> rules anchored on it (through each rule's smallest word group), the
+    substring-anchored rules, and the rules with no anchor: so a short text visits only
+    the rules it could trigger instead of testing every rule's anchors."""
+    by_word: dict[str, list[int]] = {}
+    by_substring: list[tuple[int, tuple[str, ...]]] = []
+    always: list[int] = []
+    for i, rule in enumerate(RULES):
+        subs = _SUBSTRING_ANCHORS.get(rule.name)
+        groups = _ANCHORS.get(rule.name)
+        if subs is not None:
+            by_substring.append((i, subs))
+        elif not groups:
+            always.append(i)
+        else:
+            for word in min(groups, key=len):
+                by_word.setdefault(word, []).append(i)
+    return {w: tuple(ix) for w, ix in by_word.items()}, tuple(by_substring), tuple(always)
+
+
+_BY_WORD, _BY_SUBSTRING, _ALWAYS = _rule_index()
+_INDEXED_WORDS = frozenset(_BY_WORD)
+
+
+def _candidates(text: str, words: set[str]) -> list[Rule]:
+    """Exactly the rules :func:`_should_run` accepts, in RULES order, found via the index."""
+    picked = set(_ALWAYS)
+    for i, subs in _BY_SUBSTRING:
+        if any(map(text.__contains__, subs)):
+            picked.add(i)
+    for word in words & _INDEXED_WORDS:
+        for i in _BY_WORD[word]:
+            if i in picked:
+                continue
+            groups = _ANCHORS[RULES[i].name]
+            if not any(map(words.isdisjoint, groups)):
+                picked.add(i)
+    return [RULES[i] for i in sorted(picked)]
+
+
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?;])\s+")
 _SENTENCE_GAP_RE = re.compile(r"[.!?;]\s+")
 _WORD_RE = re.compile(r"[a-z0-9']+")
@@ -631,16 +671,12 @@ def match_rules(text: str, tokens: list[str] | None = None) -> RuleMatch:
         hits = [rule for rule in RULES if rule.pattern.search(text)]
     elif len(text) <= _SHORT_TEXT:
         words = set(tokens)
-        hits = [
-            rule for rule in RULES if _should_run(rule, text, words) and rule.pattern.search(text)
-        ]
+        hits = [rule for rule in _candidates(text, words) if rule.pattern.search(text)]
     else:
         words = set(tokens)
         pieces: list[tuple[str, set[str]]] | None = None
         hits = []
-        for rule in RULES:
-            if not _should_run(rule, text, words):
-                continue
+        for rule in _candidates(text, words):
             groups = _ANCHORS.get(rule.name)
             if groups is None:
                 if rule.pattern.search(text):
