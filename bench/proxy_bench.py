@@ -7,9 +7,10 @@ otherwise the sim), a bare Starlette+aiohttp proxy on uvicorn (uvloop, httptools
 baseline, and the gateway in each requested configuration; drives each with wrk and prints
 requests/s, p50 and p99, and the ratio gateway/bare. Needs ``wrk`` (Debian package ``wrk``).
 
-Variants: ``full`` (auth + limits + screening + ledger, memory limits), ``noledger``
-(``ledger_enabled: false``), ``noscreen`` (screening off), ``redis`` (limits on Redis at
-``--redis-url``), and baseline variants ``bare-httpx`` (bare proxy with httpx instead of
+Gateway variants: ``full`` (auth + limits + screening + ledger, memory limits), and any
+``+``-joined mix of ``noledger`` (``ledger_enabled: false``), ``noscreen`` (screening off) and
+``redis`` (limits, nonces, breakers on Redis at ``--redis-url``), e.g. ``redis+noscreen``;
+baseline variants ``bare-httpx`` (bare proxy with httpx instead of
 aiohttp), ``bare-h11`` (uvicorn's pure-Python HTTP parser) and ``bare-granian`` (the same
 bare app on granian, a Rust HTTP server; ``pip install -e '.[bench]'``), to justify the stack.
 """
@@ -262,11 +263,12 @@ def main() -> None:
                     results[variant] = run_wrk(url, None, args.duration, args.connections, work)
                     procs.stop(procs.items[-1])
                     continue
+                flags = set(variant.split("+"))  # e.g. redis+noscreen
                 url, key = start_gateway(
                     procs, work, upstream,
-                    ledger=variant != "noledger",
-                    screen=variant != "noscreen",
-                    redis_url=args.redis_url if variant == "redis" else None,
+                    ledger="noledger" not in flags,
+                    screen="noscreen" not in flags,
+                    redis_url=args.redis_url if "redis" in flags else None,
                 )  # fmt: skip
                 results[f"gateway-{variant}"] = run_wrk(url, key, args.duration, args.connections, work)
                 procs.stop(procs.items[-1])

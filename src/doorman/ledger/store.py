@@ -202,28 +202,32 @@ class Ledger:
 
 
 class _SQLiteWriter:
-    """SQLite batches in one hop: BEGIN, INSERT ... executemany, COMMIT in one writer thread.
+    """SQLite batches in one hop, as one multi-row INSERT, on one writer thread.
 
-    Why: through aiosqlite every statement is a round trip between the event loop and the
-    driver's thread, and on a busy loop each trip waits for the loop's next turn; a batch took
-    ~20 ms that way, and every request in it waited that long for its acknowledgement. Here the
-    loop is visited once per batch. In-memory databases keep the async path (a second engine
-    would open a second, empty database).
+    Why one hop: through aiosqlite every statement is a round trip between the event loop and
+    the driver's thread; on a busy loop a batch took ~20 ms that way, and every request in it
+    waited that long for its acknowledgement. Why one statement: the sqlite3 module releases
+    the GIL around each step, and a thread taking it back from a busy event loop waits up to
+    the interpreter's switch interval (5 ms) -- per row with ``executemany``, once per batch
+    with ``INSERT ... VALUES (...), (...)``. In-memory databases keep the async path (a second
+    engine would open a second, empty database).
     """
 
     def __init__(self, url: str) -> None:
         self.engine = create_sync_sqlite_engine(url)
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="doorman-ledger")
+        self._conn: Any = None  # a DBAPI connection, opened on the writer thread
         # The INSERT compiled once, with SQLAlchemy's own per-column bind processors (the
-        # storage format of datetimes etc. stays exactly SQLAlchemy's): per batch only the
-        # values are converted, instead of SQLAlchemy's general per-row parameter machinery.
+        # storage format of datetimes etc. stays exactly SQLAlchemy's).
         compiled = insert(LedgerEntry).compile(dialect=self.engine.dialect, column_keys=COLUMNS)
-        self.sql = str(compiled)
+        head, _, row = str(compiled).rpartition(" VALUES ")
+        self._head, self._row = head + " VALUES ", row
         table = LedgerEntry.__table__
-        self.order = list(compiled.positiontup or COLUMNS)
-        self.processors = [
-            table.c[name].type.bind_processor(self.engine.dialect) for name in self.order
-        ]
+        order = list(compiled.positiontup or COLUMNS)
+        self._pairs = [(name, table.c[name].type.bind_processor(self.engine.dialect))
+                       for name in order]  # fmt: skip
+        # SQLite allows 32766 bound variables per statement.
+        self._rows_per_statement = max(1, 32000 // len(order))
 
     @classmethod
     def for_engine(cls, engine: AsyncEngine | None) -> _SQLiteWriter | None:
@@ -236,16 +240,43 @@ class _SQLiteWriter:
         await asyncio.get_running_loop().run_in_executor(self.executor, self._insert, values)
 
     def _insert(self, values: list[dict[str, Any]]) -> None:
-        pairs = list(zip(self.order, self.processors, strict=True))
-        rows = [
-            tuple(v[name] if proc is None or v[name] is None else proc(v[name]) for name, proc in pairs)
-            for v in values
-        ]
-        with self.engine.begin() as conn:
-            conn.exec_driver_sql(self.sql, rows)
+        params: list[Any] = []
+        for v in values:
+            for name, proc in self._pairs:
+                value = v[name]
+                params.append(value if proc is None or value is None else proc(value))
+        if self._conn is None:
+            self._conn = self.engine.raw_connection()
+        conn = self._conn
+        width = len(self._pairs)
+        step = self._rows_per_statement
+        try:
+            cursor = conn.cursor()
+            for start in range(0, len(values), step):
+                n = min(step, len(values) - start)
+                sql = self._head + ", ".join([self._row] * n)
+                cursor.execute(sql, params[start * width : (start + n) * width])
+            conn.commit()
+        except BaseException as error:
+            self._conn = None  # roll back and start over on a fresh connection next time
+            with contextlib.suppress(Exception):
+                conn.rollback()
+                conn.close()
+            dbapi = self.engine.dialect.loaded_dbapi
+            if isinstance(error, dbapi.IntegrityError):  # the caller retries rows one by one
+                raise exc.IntegrityError(self._head, None, error) from error
+            if isinstance(error, dbapi.DataError):
+                raise exc.DataError(self._head, None, error) from error
+            raise
 
     async def close(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(self.executor, self.engine.dispose)
+        def shut() -> None:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+            self.engine.dispose()
+
+        await asyncio.get_running_loop().run_in_executor(self.executor, shut)
         self.executor.shutdown(wait=False)
 
 
