@@ -83,6 +83,7 @@ def serve(
         access_log=False,
         h11_max_incomplete_event_size=server.max_header_bytes,
         timeout_graceful_shutdown=10,
+        server_header=False,  # do not advertise the stack
     )
 
 
