@@ -24,6 +24,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -239,6 +240,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--connections", type=int, default=50)
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="interleaved rounds; medians are reported (this machine is noisy)")
     ap.add_argument("--variants", default="full,noledger,noscreen")
     ap.add_argument("--redis-url", default=os.environ.get("DOORMAN_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
     args = ap.parse_args()
@@ -246,43 +249,52 @@ def main() -> None:
         sys.exit("wrk is required: apt-get install wrk")
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     procs = Procs()
-    results: dict[str, dict[str, float]] = {}
+    runs: dict[str, list[dict[str, float]]] = {}
+    ratios: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="doorman-bench-") as tmp:
         work = Path(tmp)
         try:
             upstream, kind = start_upstream(procs, work)
-            print(f"upstream: {kind} at {upstream}; wrk -c{args.connections} -d{args.duration}s")
-            bare = start_bare(procs, upstream)
-            results["bare"] = run_wrk(bare, None, args.duration, args.connections, work)
+            print(f"upstream: {kind} at {upstream}; wrk -c{args.connections} -d{args.duration}s, "
+                  f"{args.rounds} interleaved rounds")  # fmt: skip
+            # Every target is started once and kept; each round measures the baseline and then
+            # every variant, so slow drifts of the machine hit all of them alike.
+            targets: dict[str, tuple[str, str | None]] = {"bare": (start_bare(procs, upstream), None)}
             for variant in variants:
                 if variant.startswith("bare-"):
                     client = "httpx" if variant == "bare-httpx" else "aiohttp"
                     http = "h11" if variant == "bare-h11" else "httptools"
                     server = "granian" if variant == "bare-granian" else "uvicorn"
-                    url = start_bare(procs, upstream, client, http, server)
-                    results[variant] = run_wrk(url, None, args.duration, args.connections, work)
-                    procs.stop(procs.items[-1])
+                    targets[variant] = (start_bare(procs, upstream, client, http, server), None)
                     continue
                 flags = set(variant.split("+"))  # e.g. redis+noscreen
-                url, key = start_gateway(
+                if "redis" in flags and any("redis" in v for v in targets):
+                    sys.exit("one redis variant per run (they would share the Redis database)")
+                targets[f"gateway-{variant}"] = start_gateway(
                     procs, work, upstream,
                     ledger="noledger" not in flags,
                     screen="noscreen" not in flags,
                     redis_url=args.redis_url if "redis" in flags else None,
                 )  # fmt: skip
-                results[f"gateway-{variant}"] = run_wrk(url, key, args.duration, args.connections, work)
-                procs.stop(procs.items[-1])
-            # Re-measure the baseline at the end: the ratio uses the mean of both runs.
-            second = run_wrk(bare, None, args.duration, args.connections, work)
-            results["bare"] = {k: (results["bare"][k] + second[k]) / 2 for k in second}
+            for _ in range(args.rounds):
+                base = run_wrk(targets["bare"][0], None, args.duration, args.connections, work)
+                runs.setdefault("bare", []).append(base)
+                for name, (url, key) in targets.items():
+                    if name == "bare":
+                        continue
+                    r = run_wrk(url, key, args.duration, args.connections, work)
+                    runs.setdefault(name, []).append(r)
+                    ratios.setdefault(name, []).append(r["rps"] / base["rps"])
         finally:
             procs.stop_all()
-    base = results["bare"]["rps"]
-    print(f"{'target':<22}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}{'ratio':>8}")
-    for name, r in results.items():
+    print(f"{'target':<26}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'ratio':>7}  ratio per round")
+    for name, rs in runs.items():
+        med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+        per = ratios.get(name, [1.0] * len(rs))
         print(
-            f"{name:<22}{r['rps']:>10.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}"
-            f"{r['non_2xx']:>10.0f}{r['rps'] / base:>8.2f}"
+            f"{name:<26}{med['rps']:>9.0f}{med['p50_ms']:>9.2f}{med['p99_ms']:>9.2f}"
+            f"{sum(r['non_2xx'] for r in rs):>9.0f}{statistics.median(per):>7.2f}  "
+            + " ".join(f"{x:.2f}" for x in per)
         )
 
 
