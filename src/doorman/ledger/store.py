@@ -81,14 +81,22 @@ class Ledger:
 
         A failed commit raises here, in every awaiter of that batch.
         """
+        # shield: a cancelled request must not cancel the shared batch; its row still lands.
+        await asyncio.shield(self.submit(row))
+
+    def submit(self, row: LedgerRow) -> asyncio.Future[None]:
+        """Queue ``row``; the future completes when its batch is committed (or fails).
+
+        Await it through ``asyncio.shield`` — cheaper than shielding :meth:`record`, which
+        needs a task of its own.
+        """
         if self._closing or self._task is None:
             raise LedgerClosed("the ledger is not running")
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         fut.add_done_callback(_consume)
         self._pending.append((row, fut))
         self._wakeup.set()
-        # shield: a cancelled request must not cancel the shared batch; its row still lands.
-        await asyncio.shield(fut)
+        return fut
 
     async def close(self) -> None:
         """Stop accepting rows, commit everything queued, stop the writer."""
@@ -328,6 +336,11 @@ class _DisabledLedger(Ledger):
 
     async def record(self, row: LedgerRow) -> None:
         return None
+
+    def submit(self, row: LedgerRow) -> asyncio.Future[None]:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        fut.set_result(None)
+        return fut
 
     async def close(self) -> None:
         return None

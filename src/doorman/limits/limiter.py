@@ -148,6 +148,26 @@ class Limiter:
         ``None`` keeps the reserved amount. Never raises for a store failure: the lease then
         expires on its own, and the failure is logged.
         """
+        await self._finish(reservation, self._actuals(reservation, tokens, usd))
+
+    def settle_nowait(
+        self, reservation: Reservation, *, tokens: int | None = None, usd: float | None = None
+    ) -> bool:
+        """Settle at once when the reservation lives in process memory (nothing to wait for,
+        so no task or shield is needed); False means: use :meth:`settle`."""
+        store = reservation._store
+        if not isinstance(store, MemoryStore):
+            return False
+        if not reservation.done:
+            reservation.done = True
+            items = self._actuals(reservation, tokens, usd)
+            store.settle_now(items, now=self.clock.now(), lease_id=reservation.id)
+        return True
+
+    @staticmethod
+    def _actuals(
+        reservation: Reservation, tokens: int | None, usd: float | None
+    ) -> list[tuple[Entry, int]]:
         items: list[tuple[Entry, int]] = []
         for spec, e in reservation._entries:
             if spec.unit == "tokens" and tokens is not None:
@@ -159,7 +179,7 @@ class Limiter:
             else:
                 actual = e.amount
             items.append((e, actual))
-        await self._finish(reservation, items)
+        return items
 
     async def release(self, reservation: Reservation) -> None:
         """Refund everything (the request failed before any upstream usage)."""

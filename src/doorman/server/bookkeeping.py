@@ -77,10 +77,10 @@ async def finish_exchange(gw: Gateway, ex: Exchange) -> None:
         ex.cost_usd = _cost(gw, ex)
     if ex.reservation is not None:
         try:
-            # Shielded: a client disconnect cancels the stream, never the refund.
-            await asyncio.shield(
-                gw.limiter.settle(ex.reservation, tokens=ex.usage.total, usd=ex.cost_usd)
-            )
+            tokens, usd = ex.usage.total, ex.cost_usd
+            if not gw.limiter.settle_nowait(ex.reservation, tokens=tokens, usd=usd):
+                # Shielded: a client disconnect cancels the stream, never the refund.
+                await asyncio.shield(gw.limiter.settle(ex.reservation, tokens=tokens, usd=usd))
         except Exception as exc:  # the lease expires on its own; log and carry on
             log.error("settle_failed", request_id=ex.request_id, error=type(exc).__name__)
     gateway_ms = ex.elapsed_ms
@@ -90,7 +90,7 @@ async def finish_exchange(gw: Gateway, ex: Exchange) -> None:
     # Requests refused before authentication belong to nobody: they go to metrics and logs only.
     if ex.principal is not None:
         try:
-            await asyncio.shield(gw.ledger.record(row))
+            await asyncio.shield(gw.ledger.submit(row))
         except Exception as exc:
             log.error("ledger_write_failed", request_id=ex.request_id, error=type(exc).__name__)
     gw.metrics.observe_request(row, gateway_ms)
