@@ -10,6 +10,7 @@ bookkeeping: settle the reservation, write the ledger row, update metrics, log o
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -296,7 +297,9 @@ class Pipeline:
             ex.usage = meter.final_usage()
             if ex.error_code is not None and ex.status == 200:
                 ex.flags.append("stream_incomplete")
-            await self.finish(ex)
+            # Shielded: the client closing its connection right after the last event cancels
+            # this stream, and the settlement, metrics and log line must still happen.
+            await asyncio.shield(self.finish(ex))
 
     def response_headers(self, ex: Exchange) -> dict[str, str]:
         headers = dict(ex.limit_headers)
