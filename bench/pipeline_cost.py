@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
-from proxy_bench import CANNED, PROMPT
+from proxy_bench import CANNED, PROMPT, gateway_config
 
 from doorman.config import parse_settings
 from doorman.exchange import Exchange
@@ -34,26 +34,10 @@ from doorman.upstream.dispatch import UpstreamReply
 
 
 def settings_for(tmp: str, redis_url: str | None, screen: bool, ledger: bool) -> Any:
-    raw: dict[str, Any] = {
-        "database_url": f"sqlite+aiosqlite:///{tmp}/doorman.db",
-        "redis_url": redis_url,
-        "providers": {"upstream": {"kind": "openai", "base_url": "http://127.0.0.1:9/v1"}},
-        "models": {"bench-model": {"provider": "upstream", "price": {"input": 0.15, "output": 0.6}}},
-        "tiers": {
-            "bench": {
-                "requests_per_minute": 100_000_000,
-                "tokens_per_minute": 1_000_000_000,
-                "tokens_per_day": 100_000_000_000,
-                "max_output_tokens": 64,
-                "daily_budget_usd": 1_000_000.0,
-                "max_concurrent": 10_000,
-            }
-        },
-        "ledger_enabled": ledger,
-        "anomaly": {"enabled": True},
-    }
-    if not screen:
-        raw["screening"] = {"injection": {"action": "off"}}
+    database_url = f"sqlite+aiosqlite:///{tmp}/doorman.db"
+    raw = gateway_config(
+        database_url, "http://127.0.0.1:9/v1", ledger=ledger, screen=screen, redis_url=redis_url
+    )
     return parse_settings(raw)
 
 

@@ -156,16 +156,14 @@ def start_bare(
     return f"http://127.0.0.1:{port}"
 
 
-def start_gateway(
-    procs: Procs, work: Path, upstream: str, *, ledger: bool, screen: bool, redis_url: str | None
-) -> tuple[str, str]:
-    port = free_port()
-    gw_dir = Path(tempfile.mkdtemp(dir=work, prefix="gw-"))
-    config = {
-        "database_url": f"sqlite+aiosqlite:///{gw_dir}/doorman.db",
+def gateway_config(
+    database_url: str, upstream_v1: str, *, ledger: bool, screen: bool, redis_url: str | None
+) -> dict[str, object]:
+    """The benchmark gateway: one priced model on the upstream, limits far above the load."""
+    config: dict[str, object] = {
+        "database_url": database_url,
         "redis_url": redis_url,
-        "server": {"port": port, "log_level": "info"},  # one JSON line per request, as in production
-        "providers": {"upstream": {"kind": "openai", "base_url": f"{upstream}/v1"}},
+        "providers": {"upstream": {"kind": "openai", "base_url": upstream_v1}},
         "models": {"bench-model": {"provider": "upstream", "price": {"input": 0.15, "output": 0.6}}},
         "tiers": {
             "bench": {
@@ -182,6 +180,19 @@ def start_gateway(
     }
     if not screen:
         config["screening"] = {"injection": {"action": "off"}}
+    return config
+
+
+def start_gateway(
+    procs: Procs, work: Path, upstream: str, *, ledger: bool, screen: bool, redis_url: str | None
+) -> tuple[str, str]:
+    port = free_port()
+    gw_dir = Path(tempfile.mkdtemp(dir=work, prefix="gw-"))
+    config = gateway_config(
+        f"sqlite+aiosqlite:///{gw_dir}/doorman.db", f"{upstream}/v1",
+        ledger=ledger, screen=screen, redis_url=redis_url,
+    )  # fmt: skip
+    config["server"] = {"port": port, "log_level": "info"}  # a JSON line per request, as in production
     cfg = gw_dir / "doorman.yaml"
     cfg.write_text(yaml.safe_dump(config))
     env = {
