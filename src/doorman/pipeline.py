@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -38,12 +38,29 @@ class Stage(Protocol):
 
 @dataclass(slots=True)
 class Reply:
-    """What the server sends back: a full body or an SSE stream, plus headers."""
+    """What the server sends back: a full body or an SSE stream, plus headers.
+
+    Whoever takes a stream must call :meth:`aclose` when done with it, however it went: a
+    stream dropped before its first event still holds an upstream connection, a concurrency
+    slot and a reservation, and only ``aclose`` settles those (a never-started generator's
+    ``finally`` never runs).
+    """
 
     status: int
     headers: dict[str, str]
     body: bytes | None = None
     stream: AsyncIterator[bytes] | None = None
+    on_abandon: Callable[[], Awaitable[None]] | None = None
+
+    async def aclose(self) -> None:
+        stream = self.stream
+        if stream is None:
+            return
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()  # a started relay settles in its own finally
+        if self.on_abandon is not None:
+            await self.on_abandon()  # a relay never started settles here
 
 
 class Authenticate:
@@ -233,7 +250,12 @@ class Pipeline:
         if reply.deployment.model != ex.model:
             ex.flags.append("fallback")
         if ex.stream:
-            return Reply(200, self.response_headers(ex), stream=self._relay(ex, reply, deadline))
+            return Reply(
+                200,
+                self.response_headers(ex),
+                stream=self._relay(ex, reply, deadline),
+                on_abandon=lambda: self._abandon(ex, reply),
+            )
         assert reply.body is not None
         ex.upstream_ms = (time.perf_counter() - ex.upstream_started) * 1000
         ex.ttft_ms = ex.upstream_ms
@@ -248,10 +270,22 @@ class Pipeline:
         headers = self.response_headers(ex)
         return Reply(reply.status, headers, body=reply.body)
 
+    async def _abandon(self, ex: Exchange, reply: UpstreamReply) -> None:
+        """The client went away before the first event was relayed: free and settle anyway."""
+        if ex.relaying or ex.settled:
+            return
+        reply.release()
+        ex.error_code = ex.error_code or "client_closed"
+        ex.flags.append("stream_incomplete")
+        ex.usage = Usage(input_tokens=ex.input_tokens)
+        ex.upstream_ms = (time.perf_counter() - (ex.upstream_started or ex.started)) * 1000
+        await asyncio.shield(self.finish(ex))
+
     async def _relay(
         self, ex: Exchange, reply: UpstreamReply, deadline: float
     ) -> AsyncIterator[bytes]:
         """Relay SSE events to the client, metering usage; settle however the stream ends."""
+        ex.relaying = True
         assert reply.response is not None
         resp = reply.response
         opts = ex.body.get("stream_options")

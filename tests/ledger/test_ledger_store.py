@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
@@ -161,3 +163,29 @@ async def test_timestamps_are_stored_in_utc(engine: AsyncEngine) -> None:
         ts = (await conn.execute(select(LedgerEntry.ts))).scalar_one()
         await conn.execute(text("SELECT 1"))
     assert ts == local.astimezone(UTC)
+
+
+async def test_sqlite_writer_stores_rows_exactly_as_sqlalchemy_does(tmp_path: Path) -> None:
+    """The fast SQLite writer must not change the stored format (reports compare strings)."""
+    from sqlalchemy import insert
+
+    from doorman.db.migrate import upgrade_async
+    from doorman.ledger.store import _values
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/fmt.db"
+    await upgrade_async(url)
+    engine = create_engine(url)
+    ledger = Ledger(engine)
+    await ledger.start()
+    ts = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)  # microsecond 0: the format's edge case
+    await ledger.record(LedgerRow(request_id="fast", ts=ts, user_id="u", status=200,
+                                  cost_usd=0.25, cache_hit=True))  # fmt: skip
+    await ledger.close()
+    async with engine.begin() as conn:
+        await conn.execute(insert(LedgerEntry), [_values(
+            LedgerRow(request_id="core", ts=ts, user_id="u", status=200, cost_usd=0.25, cache_hit=True)
+        )])  # fmt: skip
+    await engine.dispose()
+    with sqlite3.connect(tmp_path / "fmt.db") as db:
+        rows = db.execute("SELECT ts, cost_usd, cache_hit, status FROM ledger ORDER BY id").fetchall()
+    assert rows[0] == rows[1] and rows[0][0] == "2024-01-02 03:04:05.000000"

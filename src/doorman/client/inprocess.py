@@ -19,9 +19,8 @@ Refusals raise the same typed errors the server turns into HTTP answers
 
 from __future__ import annotations
 
-import contextlib
 import socket
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from doorman.config import Settings, load_settings
 from doorman.errors import BadRequest, WireFormat
 from doorman.exchange import Exchange
 from doorman.pipeline import Pipeline
+from doorman.pipeline import Reply as PipelineReply
 from doorman.screen.spotlight import wrap_untrusted
 from doorman.server.http import request_id_from
 from doorman.server.state import Gateway
@@ -72,14 +72,27 @@ class Reply:
 
 @dataclass(slots=True)
 class Stream:
-    """Parsed stream events, then (after the loop) the headers the gateway set."""
+    """Parsed stream events. Iterate it to the end, or close it (``async with`` does): until
+    then it holds the upstream connection, a concurrency slot and the request's reservation."""
 
     headers: dict[str, str]
     request_id: str
-    _events: AsyncIterator[dict[str, Any]] = field(repr=False)
+    _events: AsyncGenerator[dict[str, Any], None] = field(repr=False)
+    _reply: PipelineReply = field(repr=False)
 
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         return self._events
+
+    async def aclose(self) -> None:
+        """Stop early: the request is settled and recorded with what was used."""
+        await self._events.aclose()
+        await self._reply.aclose()
+
+    async def __aenter__(self) -> Stream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
 
 class Client:
@@ -161,7 +174,7 @@ class Client:
     ) -> Stream:
         """A streamed completion: iterate the returned object for the provider's events."""
         reply, ex = await self._run(model, messages, documents, wire, task, params, stream=True)
-        return Stream(self._headers(reply.headers, ex), ex.request_id, _events(reply.stream))
+        return Stream(self._headers(reply.headers, ex), ex.request_id, _events(reply), reply)
 
     async def _run(
         self,
@@ -250,11 +263,11 @@ class Client:
         return f"http://127.0.0.1:{port}"
 
 
-async def _events(stream: AsyncIterator[bytes] | None) -> AsyncIterator[dict[str, Any]]:
-    """SSE lines -> event dicts (``data: [DONE]`` ends it); closing early still settles."""
-    assert stream is not None
+async def _events(reply: PipelineReply) -> AsyncGenerator[dict[str, Any], None]:
+    """SSE lines -> event dicts (``data: [DONE]`` ends it); however it ends, it settles."""
+    assert reply.stream is not None
     try:
-        async for line in stream:
+        async for line in reply.stream:
             for piece in line.split(b"\n"):
                 if not piece.startswith(b"data:"):
                     continue
@@ -264,7 +277,4 @@ async def _events(stream: AsyncIterator[bytes] | None) -> AsyncIterator[dict[str
                 if data:
                     yield orjson.loads(data)
     finally:
-        aclose = getattr(stream, "aclose", None)
-        if aclose is not None:
-            with contextlib.suppress(Exception):
-                await aclose()
+        await reply.aclose()

@@ -232,7 +232,10 @@ class _SQLiteWriter:
         self._head, self._row = head + " VALUES ", row
         table = LedgerEntry.__table__
         order = list(compiled.positiontup or COLUMNS)
-        self._pairs = [(name, table.c[name].type.bind_processor(self.engine.dialect))
+        dialect = self.engine.dialect
+        # dialect_impl: a TypeDecorator's own conversion and then the dialect's, as SQLAlchemy
+        # itself binds them (plain bind_processor would skip e.g. SQLite's datetime format).
+        self._pairs = [(name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
                        for name in order]  # fmt: skip
         # SQLite allows 32766 bound variables per statement.
         self._rows_per_statement = max(1, 32000 // len(order))

@@ -9,7 +9,6 @@ outer :class:`FastPathApp` hands POSTs to it directly.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
@@ -20,6 +19,7 @@ from doorman.errors import (
     DoormanError,
     InternalError,
     PayloadTooLarge,
+    ServiceUnavailable,
     UnsupportedMediaType,
     WireFormat,
 )
@@ -46,10 +46,16 @@ class ProxyEndpoint:
         self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        gw, pipeline = self.state()
         wire = self.wire
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        # The first of repeated headers wins (what Starlette's mapping gave the old endpoint).
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in reversed(scope["headers"])}
         request_id = request_id_from(headers.get("x-request-id"))
+        try:
+            gw, pipeline = self.state()
+        except KeyError:  # a request racing start-up or shut-down
+            await send_error(send, ServiceUnavailable("The gateway is starting or stopping.",
+                                                      code="not_ready"), wire, request_id)  # fmt: skip
+            return
         try:
             if "json" not in headers.get("content-type", "application/json"):
                 raise UnsupportedMediaType("Send the request as application/json.")
@@ -57,6 +63,8 @@ class ProxyEndpoint:
         except DoormanError as exc:
             await send_error(send, exc, wire, request_id)
             return
+        if raw is None:
+            return  # the client hung up mid-upload: nothing to answer, nothing to run
         client = scope.get("client")
         ex = Exchange(
             request_id=request_id,
@@ -85,11 +93,14 @@ class ProxyEndpoint:
             await _send_body(send, reply, request_id)
 
 
-async def _read_body(receive: Receive, length: str | None, cap: int) -> bytes:
-    """The body, refusing more than ``cap`` bytes before reading them all."""
+async def _read_body(receive: Receive, length: str | None, cap: int) -> bytes | None:
+    """The body, refusing more than ``cap`` bytes before reading them all; None when the
+    client disconnected before sending all of it."""
     if length is not None and length.isdigit() and int(length) > cap:
         raise PayloadTooLarge(f"The request body is {length} bytes; the limit is {cap} bytes.")
     message = await receive()
+    if message["type"] == "http.disconnect":
+        return None
     body: bytes = message.get("body", b"")
     if not message.get("more_body"):
         if len(body) > cap:
@@ -100,7 +111,7 @@ async def _read_body(receive: Receive, length: str | None, cap: int) -> bytes:
     while message.get("more_body"):
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            return None
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > cap:
@@ -157,20 +168,22 @@ async def _send_stream(reply: Reply, request_id: str, receive: Receive, send: Se
 
     pumping = asyncio.ensure_future(pump())
     watching = asyncio.ensure_future(disconnected())
+    failure: BaseException | None = None
     try:
         await asyncio.wait((pumping, watching), return_when=asyncio.FIRST_COMPLETED)
     finally:
         for task in (pumping, watching):
             task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await pumping
-        with contextlib.suppress(asyncio.CancelledError):
-            await watching
-        aclose = getattr(stream, "aclose", None)
-        if aclose is not None:
-            await aclose()  # runs the relay's finally: settle, ledger, log
-    if pumping.done() and not pumping.cancelled() and pumping.exception() is not None:
-        raise pumping.exception()  # type: ignore[misc]
+        for task in (pumping, watching):
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+            except Exception as exc:  # e.g. the transport failed under send(): log, clean up
+                failure = failure or exc
+        await reply.aclose()  # settle, ledger, log -- also when the relay never started
+    if failure is not None:
+        log.warning("stream_send_failed", error=type(failure).__name__, request_id=request_id)
 
 
 class FastPathApp:

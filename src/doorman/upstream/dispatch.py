@@ -126,28 +126,32 @@ class Failure:
         return self.kind == "client"
 
 
-# Credential-shaped tokens (``sk-...``, ``Bearer ...``): some providers and proxies quote the
-# key they were sent in their error message, and that message is passed on to the caller.
+# Credential-shaped tokens (``sk-...`` with a digit somewhere, ``Bearer ...``): some providers
+# and proxies quote the key they were sent in their error message, which goes to the caller.
 _CREDENTIAL_RE = re.compile(
-    r"(?i)\bbearer\s+\S+|\b(?:sk|pk|rk|dm|ak|api|key|ant)[-_][A-Za-z0-9_\-*.]{8,}"
+    r"(?i)\bbearer\s+\S+"
+    r"|\b(?:sk|pk|rk|dm|ak|api|key|ant)[-_](?=[A-Za-z0-9_\-*.]*\d)[A-Za-z0-9_\-*.]{8,}"
 )
 
 
-def _upstream_message(raw: bytes, secret: str | None = None) -> str:
-    """The provider's error message, with the gateway's provider key (or any key) removed."""
+def _upstream_message(raw: bytes, secrets: tuple[str | None, ...] = ()) -> str:
+    """The provider's error message, with the gateway's provider keys (or any key) removed.
+
+    Redacted before it is shortened, so a key cut in half by the limit is not left behind.
+    """
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        message = raw[:200].decode("utf-8", "replace")
+        message, limit = raw[:4000].decode("utf-8", "replace"), 200
     else:
         err = data.get("error") if isinstance(data, dict) else None
-        if isinstance(err, dict) and isinstance(err.get("message"), str):
-            message = str(err["message"])[:500]
-        else:
+        if not (isinstance(err, dict) and isinstance(err.get("message"), str)):
             return "upstream error"
-    if secret:
-        message = message.replace(secret, "[redacted]")
-    return _CREDENTIAL_RE.sub("[redacted]", message)
+        message, limit = str(err["message"])[:4000], 500
+    for secret in secrets:
+        if secret:
+            message = message.replace(secret, "[redacted]")
+    return _CREDENTIAL_RE.sub("[redacted]", message)[:limit]
 
 
 class Dispatcher:
@@ -164,7 +168,9 @@ class Dispatcher:
     ) -> None:
         self.settings = settings
         self.pool = pool
-        self._request_headers: dict[tuple[str, Wire], tuple[float, str, dict[str, str]]] = {}
+        self._request_headers: dict[
+            tuple[str, Wire], tuple[float, str, dict[str, str], str | None]
+        ] = {}
         self.rng = rng
         self.sleep = sleep
         self.reliability = settings.reliability
@@ -411,10 +417,12 @@ class Dispatcher:
         if cached is None or cached[0] <= now:
             # Re-read the provider key every few seconds, not per call: a rotated secret file
             # is picked up quickly, and the hot path does no file or environment lookups.
-            headers = request_headers(wire, p.api_key(), p.headers, p.anthropic_version)
-            cached = (now + _HEADERS_TTL_S, request_url(wire, self.pool.base_url(dep.provider)), headers)
+            key = p.api_key()
+            headers = request_headers(wire, key, p.headers, p.anthropic_version)
+            url = request_url(wire, self.pool.base_url(dep.provider))
+            cached = (now + _HEADERS_TTL_S, url, headers, key)
             self._request_headers[(dep.provider, wire)] = cached
-        _, url, headers = cached
+        _, url, headers, sent_key = cached
         session = self.pool.session(dep.provider)
         remaining = deadline - now
         if remaining <= 0:
@@ -435,13 +443,13 @@ class Dispatcher:
                         raw = await resp.read()
                     finally:
                         resp.release()
-                    return self._failed(dep, resp.status, dict(resp.headers), raw)
+                    return self._failed(dep, resp.status, dict(resp.headers), raw, sent_key)
             # Not streaming: the ClientTimeout total (<= the remaining deadline) bounds it all.
             async with session.post(url, data=body, headers=headers, timeout=timeout) as resp:
                 raw = await resp.read()
                 if 200 <= resp.status < 300:
                     return UpstreamReply(dep, wire, resp.status, resp.headers, body=raw)
-                return self._failed(dep, resp.status, dict(resp.headers), raw)
+                return self._failed(dep, resp.status, dict(resp.headers), raw, sent_key)
         except TimeoutError:  # includes aiohttp.ServerTimeoutError
             log.warning("upstream_timeout", deployment=dep.key)
             return Attempt(
@@ -459,10 +467,13 @@ class Dispatcher:
                 "error",
             )
 
-    def _failed(self, dep: Deployment, status: int, headers: dict[str, str], raw: bytes) -> Attempt:
+    def _failed(
+        self, dep: Deployment, status: int, headers: dict[str, str], raw: bytes, sent_key: str | None
+    ) -> Attempt:
         lower = {k.lower(): v for k, v in headers.items()}
         retry_after = retry_after_from(lower)
-        message = _upstream_message(raw, dep.provider_settings.api_key())
+        # The key this call was sent with (cached with the headers) and the current one.
+        message = _upstream_message(raw, (sent_key, dep.provider_settings.api_key()))
         log.warning("upstream_error", deployment=dep.key, status=status)
         error: DoormanError
         kind: FailureKind
