@@ -59,7 +59,6 @@ class Exchange:
     upstream_ms: float | None = None
     ttft_ms: float | None = None
     settled: bool = False
-    relaying: bool = False  # a stream's relay has started (and will settle in its finally)
 
     @property
     def elapsed_ms(self) -> float:

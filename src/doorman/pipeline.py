@@ -271,21 +271,30 @@ class Pipeline:
         return Reply(reply.status, headers, body=reply.body)
 
     async def _abandon(self, ex: Exchange, reply: UpstreamReply) -> None:
-        """The client went away before the first event was relayed: free and settle anyway."""
-        if ex.relaying or ex.settled:
+        """The client went away before the first event was relayed: free and settle anyway.
+
+        A relay that started has settled in its own ``finally`` by the time this runs.
+        """
+        if ex.settled:
             return
-        reply.release()
         ex.error_code = ex.error_code or "client_closed"
-        ex.flags.append("stream_incomplete")
-        ex.usage = Usage(input_tokens=ex.input_tokens)
+        await self._end_stream(ex, reply, Usage(input_tokens=ex.input_tokens))
+
+    async def _end_stream(self, ex: Exchange, reply: UpstreamReply, usage: Usage) -> None:
+        """However a stream ended: free the upstream, record what was used, settle."""
+        reply.release()  # the connection and the provider's concurrency slot
         ex.upstream_ms = (time.perf_counter() - (ex.upstream_started or ex.started)) * 1000
+        ex.usage = usage
+        if ex.error_code is not None and ex.status == 200:
+            ex.flags.append("stream_incomplete")
+        # Shielded: the client closing its connection right after the last event cancels
+        # this stream, and the settlement, metrics and log line must still happen.
         await asyncio.shield(self.finish(ex))
 
     async def _relay(
         self, ex: Exchange, reply: UpstreamReply, deadline: float
     ) -> AsyncIterator[bytes]:
         """Relay SSE events to the client, metering usage; settle however the stream ends."""
-        ex.relaying = True
         assert reply.response is not None
         resp = reply.response
         opts = ex.body.get("stream_options")
@@ -326,14 +335,7 @@ class Pipeline:
             ex.error_code = "upstream_stream_error"
             log.warning("upstream_stream_error", error=type(exc).__name__, request_id=ex.request_id)
         finally:
-            reply.release()  # the connection and the provider's concurrency slot
-            ex.upstream_ms = (time.perf_counter() - (ex.upstream_started or ex.started)) * 1000
-            ex.usage = meter.final_usage()
-            if ex.error_code is not None and ex.status == 200:
-                ex.flags.append("stream_incomplete")
-            # Shielded: the client closing its connection right after the last event cancels
-            # this stream, and the settlement, metrics and log line must still happen.
-            await asyncio.shield(self.finish(ex))
+            await self._end_stream(ex, reply, meter.final_usage())
 
     def response_headers(self, ex: Exchange) -> dict[str, str]:
         headers = dict(ex.limit_headers)
