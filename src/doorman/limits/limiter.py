@@ -11,9 +11,10 @@ admitted beyond a limit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -23,7 +24,7 @@ from doorman.errors import ServiceUnavailable
 from doorman.limits.clock import Clock, SystemClock, calendar_window
 from doorman.limits.errors import LimitRefused
 from doorman.limits.memory import MemoryStore
-from doorman.limits.queue import Line, Lines, QueueFull
+from doorman.limits.queue import Lines, QueueFull
 from doorman.limits.redis_store import RedisStore
 from doorman.limits.settings import LimitsSettings
 from doorman.limits.spec import Demand, LimitSpec, LimitStatus
@@ -515,50 +516,43 @@ class Limiter:
             raise refusal
         key = refusal.key
         line = self._lines.get(key)
-        self._waiting(+1)
-        try:
-            return await self._wait_in_line(specs, demand, lease, refusal, line, key, deadline,
-                                            priority, wait)  # fmt: skip
-        finally:
-            self._waiting(-1)
+        with self._waiting():
+            try:
+                await line.acquire(priority, wait)
+            except (QueueFull, TimeoutError):
+                self._lines.discard_idle(key)
+                raise refusal from None
+            try:
+                while True:
+                    retry = refusal.retry_after
+                    left = deadline - self.clock.now()
+                    if retry is None or retry > left:
+                        raise refusal
+                    unit = refusal.spec.unit
+                    pause = self.settings.queue_poll_s if unit == "concurrent" else retry
+                    await self.clock.sleep(min(max(pause, 0.001), max(left, 0.0)))
+                    try:
+                        return await self._reserve_once(specs, demand, lease)
+                    except LimitRefused as again:
+                        if not again.queueable:
+                            raise
+                        refusal = again
+            finally:
+                line.release()
+                self._lines.discard_idle(key)
 
-    def _waiting(self, delta: int) -> None:
-        self.queued += delta
+    @contextlib.contextmanager
+    def _waiting(self) -> Iterator[None]:
+        """Count a request as queued (the queue-depth metric) while it is in a line."""
+        self.queued += 1
+        self._report_depth()
+        try:
+            yield
+        finally:
+            self.queued -= 1
+            self._report_depth()
+
+    def _report_depth(self) -> None:
         if self.on_queue_depth is not None:
             self.on_queue_depth(self.queued)
-
-    async def _wait_in_line(
-        self,
-        specs: Sequence[LimitSpec],
-        demand: Demand,
-        lease: float,
-        refusal: LimitRefused,
-        line: Line,
-        key: str,
-        deadline: float,
-        priority: int,
-        wait: float,
-    ) -> Reservation:
-        try:
-            await line.acquire(priority, wait)
-        except (QueueFull, TimeoutError):
-            self._lines.discard_idle(key)
-            raise refusal from None
-        try:
-            while True:
-                retry = refusal.retry_after
-                left = deadline - self.clock.now()
-                if retry is None or retry > left:
-                    raise refusal
-                pause = self.settings.queue_poll_s if refusal.spec.unit == "concurrent" else retry
-                await self.clock.sleep(min(max(pause, 0.001), max(left, 0.0)))
-                try:
-                    return await self._reserve_once(specs, demand, lease)
-                except LimitRefused as again:
-                    if not again.queueable:
-                        raise
-                    refusal = again
-        finally:
-            line.release()
-            self._lines.discard_idle(key)
 
