@@ -23,4 +23,4 @@ def app_from_env() -> ASGIApp:
     raw = os.environ.get(SETTINGS_ENV)
     settings = Settings.model_validate_json(raw) if raw else parse_settings({})
     configure_logging(settings.server.log_level)
-    return create_app(settings)
+    return create_app(settings, freeze_heap=True)
