@@ -30,4 +30,11 @@ def test_ordinary_identifiers_are_left_alone() -> None:
 
 def test_non_json_bodies_are_scrubbed_too() -> None:
     out = _upstream_message(b"<html>bad key sk-proj-Ab3dEfGhIjKlMnOp</html>", ())
-    assert "Ab3dEf" not in out and "[redacted]" in out
+    assert "Ab3dEf" not in out and "redacted" in out.lower()
+
+
+def test_typed_secrets_the_prompt_screen_knows_are_redacted_too() -> None:
+    aws, github = "AKIAIOSFODNN7EXAMPLE", "ghp_" + "a1B2c3D4e5" * 4
+    out = said(f"echo of your input: {aws} and {github}")
+    assert aws not in out and github not in out
+    assert "[REDACTED_AWS_ACCESS_KEY]" in out and "[REDACTED_GITHUB_TOKEN]" in out

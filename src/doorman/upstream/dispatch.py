@@ -39,6 +39,7 @@ from doorman.errors import (
     UpstreamError,
     UpstreamTimeout,
 )
+from doorman.screen.secrets import redact, scan
 from doorman.upstream.breakers import BreakerBoard
 from doorman.upstream.deployment import Deployment, Wire
 from doorman.upstream.gate import ProviderGate, Slot, UpstreamBusy
@@ -128,6 +129,7 @@ class Failure:
 
 # Credential-shaped tokens (``sk-...`` with a digit somewhere, ``Bearer ...``): some providers
 # and proxies quote the key they were sent in their error message, which goes to the caller.
+# Broader than the prompt screen's typed secret patterns, which run first (shared with it).
 _CREDENTIAL_RE = re.compile(
     r"(?i)\bbearer\s+\S+"
     r"|\b(?:sk|pk|rk|dm|ak|api|key|ant)[-_](?=[A-Za-z0-9_\-*.]*\d)[A-Za-z0-9_\-*.]{8,}"
@@ -151,6 +153,7 @@ def _upstream_message(raw: bytes, secrets: tuple[str | None, ...] = ()) -> str:
     for secret in secrets:
         if secret:
             message = message.replace(secret, "[redacted]")
+    message = redact(message, scan(message))  # provider, AWS, GitHub keys; private keys
     return _CREDENTIAL_RE.sub("[redacted]", message)[:limit]
 
 
