@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from doorman.config import ConfigError, Settings, load_settings
+from doorman.secrets import read_secret
 
 app = typer.Typer(
     help="Doorman: a gateway for LLM APIs — keys, limits, budgets, screening, retries, costs.",
@@ -60,6 +61,14 @@ def serve(
                 err.print(f"  - {problem}", markup=False)
             raise typer.Exit(2) from None
         server = settings.server
+    if server.metrics_token_env and not read_secret(server.metrics_token_env):
+        err.print(
+            f"server.metrics_token_env: the secret {server.metrics_token_env} is not set "
+            f"(environment, {server.metrics_token_env}_FILE or .env); /metrics would refuse "
+            "every scrape.",
+            markup=False,
+        )
+        raise typer.Exit(2)
     configure_logging(server.log_level)
     export_settings(settings)
     err.print(

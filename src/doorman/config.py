@@ -42,6 +42,11 @@ class ServerSettings(Strict):
     log_level: str = "info"
     log_bodies: bool = False
     public_base_url: str | None = None
+    metrics_token_env: str | None = Field(
+        None,
+        description="name of a secret (env, NAME_FILE or .env) holding the bearer token that "
+        "GET /metrics then requires; unset, /metrics is open (bind it to your scrapers only)",
+    )
 
 
 class ProviderSettings(Strict):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import structlog
 
 from doorman.config import Settings
+from doorman.secrets import read_secret
 from doorman.server.state import Gateway
 
 log = structlog.get_logger("doorman.server")
@@ -32,6 +33,10 @@ async def build_gateway(settings: Settings, self_base_url: str) -> tuple[Gateway
     new_master = await ensure_master_key(gw.engine)
     gw.redis = connect_redis(settings.redis_url) if settings.redis_url else None
     gw.metrics = Metrics()
+    if settings.server.metrics_token_env:
+        gw.metrics_token = read_secret(settings.server.metrics_token_env)
+        if not gw.metrics_token:  # `serve` refuses to start; an embedded app fails closed
+            log.error("metrics_token_missing", secret=settings.server.metrics_token_env)
     gw.alerts = AlertSink(settings.alerts, gw.engine, zone=settings.zone, metrics=gw.metrics)
     await gw.alerts.start()
 

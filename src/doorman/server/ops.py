@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import time
 
 import orjson
@@ -62,8 +63,29 @@ async def readyz(request: Request) -> Response:
     )
 
 
+def _metrics_caller_allowed(request: Request, gw: Gateway) -> bool:
+    """Open unless ``server.metrics_token_env`` is set; then the bearer token must match."""
+    if not gw.settings.server.metrics_token_env:
+        return True
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    token = gw.metrics_token
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), (token or "").encode()
+    )
+
+
 async def metrics(request: Request) -> Response:
     gw: Gateway = request.app.state.doorman
+    if not _metrics_caller_allowed(request, gw):
+        error = {
+            "message": "GET /metrics needs 'Authorization: Bearer <token>' "
+            "(the secret named by server.metrics_token_env).",
+            "type": "authentication_error",
+            "code": "metrics_token_required",
+        }
+        response = _json({"error": error}, 401)
+        response.headers["www-authenticate"] = 'Bearer realm="doorman-metrics"'
+        return response
     body, ctype = render_metrics(gw.metrics)
     if not multiprocess_dir():
         body += generate_latest(REGISTRY)  # process metrics and auth-failure counters

@@ -60,9 +60,11 @@ class Gateway:
     screener: InputScreener | None
     upstreams: UpstreamPool
     dispatcher: Dispatcher
+    metrics_token: str | None  # required by /metrics when server.metrics_token_env is set
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.metrics_token = None
         self.redis = None
         self.screener = None
         self.anomaly = None
