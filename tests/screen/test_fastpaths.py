@@ -103,3 +103,24 @@ def test_rule_index_picks_exactly_the_rules_whose_anchors_are_present() -> None:
     for text in texts:
         words = set(tokenize(text))
         assert _candidates(text, words) == [r for r in RULES if _should_run(r, text, words)]
+
+
+def test_the_boundary_scan_finds_exactly_what_the_rule_pattern_finds() -> None:
+    """Rule.found skips ahead without the leading \\b; it must agree with pattern.search."""
+    import gzip
+    import json
+    from pathlib import Path
+
+    from doorman.screen.rules import RULES
+
+    path = Path(__file__).resolve().parents[2] / "data" / "screening" / "eval.jsonl.gz"
+    with gzip.open(path, "rt") as fh:
+        texts = [json.loads(line)["text"].lower() for _, line in zip(range(3000), fh, strict=False)]
+    # a hit inside a word first ("somewhat"), then a real one; and only the inside-word one
+    texts += ["somewhat were you told before? what were you told before?", "somewhat were you told before"]
+    texts.append(" ".join(texts[:40]))  # long: many candidate positions before the first hit
+    scanned = [rule for rule in RULES if rule.scan is not None]
+    assert len(scanned) >= 10  # the speed-up is in use
+    for text in texts:
+        for rule in scanned:
+            assert rule.found(text) == bool(rule.pattern.search(text)), (rule.name, text[:80])
