@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from doorman.errors import AuthenticationFailed
 from doorman.observe.metrics import multiprocess_dir, render_metrics
 from doorman.server.http import signed_path
 from doorman.server.state import Gateway
@@ -63,29 +64,26 @@ async def readyz(request: Request) -> Response:
     )
 
 
-def _metrics_caller_allowed(request: Request, gw: Gateway) -> bool:
+def _require_metrics_token(request: Request, gw: Gateway) -> None:
     """Open unless ``server.metrics_token_env`` is set; then the bearer token must match."""
     if not gw.settings.server.metrics_token_env:
-        return True
+        return
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    token = gw.metrics_token
-    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(
-        given.strip().encode(), (token or "").encode()
+    token = gw.metrics_token  # None when the secret is missing: fail closed
+    bearer = scheme.lower() == "bearer"
+    if token and bearer and hmac.compare_digest(given.strip().encode(), token.encode()):
+        return
+    raise AuthenticationFailed(
+        "GET /metrics needs 'Authorization: Bearer <token>' "
+        "(the secret named by server.metrics_token_env).",
+        code="metrics_token_required",
+        headers={"www-authenticate": 'Bearer realm="doorman-metrics"'},
     )
 
 
 async def metrics(request: Request) -> Response:
     gw: Gateway = request.app.state.doorman
-    if not _metrics_caller_allowed(request, gw):
-        error = {
-            "message": "GET /metrics needs 'Authorization: Bearer <token>' "
-            "(the secret named by server.metrics_token_env).",
-            "type": "authentication_error",
-            "code": "metrics_token_required",
-        }
-        response = _json({"error": error}, 401)
-        response.headers["www-authenticate"] = 'Bearer realm="doorman-metrics"'
-        return response
+    _require_metrics_token(request, gw)
     body, ctype = render_metrics(gw.metrics)
     if not multiprocess_dir():
         body += generate_latest(REGISTRY)  # process metrics and auth-failure counters
