@@ -17,8 +17,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from doorman.auth.settings import AuthSettings
+from doorman.cache.settings import ResponseCacheSettings, TierCache
 from doorman.limits.settings import LimitsSettings
 from doorman.observe.settings import AlertSettings, AnomalySettings
+from doorman.routing import RouteRule, route_problems
 from doorman.screen.settings import ScreeningSettings, effective_settings
 from doorman.secrets import read_secret
 from doorman.upstream.settings import ReliabilitySettings
@@ -79,6 +81,9 @@ class Price(Strict):
     input: float = Field(ge=0)
     output: float = Field(ge=0)
     cached_input: float | None = Field(None, ge=0)
+    cache_write: float | None = Field(
+        None, ge=0, description="prompt-cache writes (Anthropic); unset: the input price"
+    )
 
 
 class DegradedPolicy(Strict):
@@ -125,6 +130,7 @@ class TierSettings(Strict):
     screening: dict[str, Any] | None = Field(None, description="overrides of `screening`")
     degraded: DegradedPolicy | None = None
     anomaly_action: Literal["alert", "suspend"] = "alert"
+    cache: TierCache = Field(default_factory=TierCache, description="response cache")
 
 
 DEFAULT_TIERS: dict[str, TierSettings] = {
@@ -193,6 +199,10 @@ class Settings(Strict):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     anomaly: AnomalySettings = Field(default_factory=AnomalySettings)
     ledger_enabled: bool = True
+    response_cache: ResponseCacheSettings = Field(default_factory=ResponseCacheSettings)
+    routes: dict[str, list[RouteRule]] = Field(
+        default_factory=dict, description="virtual model -> routing rules (see doorman.routing)"
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -237,7 +247,7 @@ class Settings(Strict):
                 seen_alias[alias] = name
         for tname, tier in self.tiers.items():
             for i, m in enumerate(tier.models or []):
-                if m not in names and m not in seen_alias:
+                if m not in names and m not in seen_alias and m not in self.routes:
                     problems.append(f"tiers.{tname}.models.{i}: unknown model '{m}'")
         for tname, tier in self.tiers.items():
             try:
@@ -246,6 +256,9 @@ class Settings(Strict):
                 for err in exc.errors():
                     where = ".".join(str(p) for p in err["loc"])
                     problems.append(f"tiers.{tname}.screening.{where}: {err['msg']}")
+        problems += route_problems(self.routes, names, set(seen_alias))
+        if self.response_cache.backend == "redis" and self.redis_url is None:
+            problems.append("response_cache.backend: 'redis' needs redis_url")
         if self.default_tier not in self.tiers:
             problems.append(f"default_tier: unknown tier '{self.default_tier}'")
         if self.server.workers > 1 and self.limits.backend == "memory":

@@ -55,6 +55,9 @@ class Exchange:
     flags: list[str] = field(default_factory=list)
     degraded: bool = False
     cache_hit: bool = False
+    cache: Any = None  # doorman.cache.stage.CacheNote when the tier caches answers
+    saved_usd: float = 0.0  # a cache hit: what the original call cost
+    routed_to: str | None = None  # the model a virtual model (routes:) picked
     upstream_started: float | None = None
     upstream_ms: float | None = None
     ttft_ms: float | None = None

@@ -19,8 +19,17 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 import structlog
 
+from doorman.cache.stage import (
+    CacheLookup,
+    cache_headers,
+    cached_reply,
+    record_stream,
+    release_cache,
+    store_answer,
+)
 from doorman.errors import BadRequest, DoormanError, ModelNotFound, PermissionDenied
 from doorman.exchange import Exchange
+from doorman.routing import routed_model
 from doorman.upstream.deployment import Deployment, Wire, deployments_for
 from doorman.upstream.dispatch import UpstreamReply
 from doorman.upstream.wire import StreamMeter, Usage, usage_from_body
@@ -94,7 +103,7 @@ class Validate:
         check_tier_caps(ex.body, ex.tier, ex.tier_name)
         ex.stream = bool(ex.body.get("stream"))
         ex.requested_model = str(ex.body["model"])
-        model = settings.resolve_model(ex.requested_model)
+        model = settings.resolve_model(ex.requested_model) or routed_model(settings, ex)
         if model is None:
             raise ModelNotFound(
                 f"The model '{ex.requested_model}' does not exist or is not served by this gateway.",
@@ -172,6 +181,7 @@ class Pipeline:
             Validate(gw),
             Screen(gw),
             Route(gw),
+            CacheLookup(gw),
             Admit(gw),
         ]
 
@@ -185,6 +195,9 @@ class Pipeline:
         try:
             for stage in self.stages:
                 await stage(ex)
+                if ex.cache_hit:  # answered from the cache: nothing goes upstream
+                    await self.finish(ex)
+                    return cached_reply(ex, self.response_headers(ex))
             return await self.forward(ex)
         except DoormanError as exc:
             ex.status = exc.status_code
@@ -250,11 +263,15 @@ class Pipeline:
         if reply.deployment.model != ex.model:
             ex.flags.append("fallback")
         if ex.stream:
-            return Reply(
-                200,
-                self.response_headers(ex),
-                stream=self._relay(ex, reply, deadline),
-                on_abandon=lambda: self._abandon(ex, reply),
+            return record_stream(
+                self.gw,
+                ex,
+                Reply(
+                    200,
+                    self.response_headers(ex),
+                    stream=self._relay(ex, reply, deadline),
+                    on_abandon=lambda: self._abandon(ex, reply),
+                ),
             )
         assert reply.body is not None
         ex.upstream_ms = (time.perf_counter() - ex.upstream_started) * 1000
@@ -267,6 +284,7 @@ class Pipeline:
         ex.usage = usage or Usage(input_tokens=ex.input_tokens)
         ex.status = reply.status
         await self.finish(ex)
+        await store_answer(self.gw, ex, reply.body)
         headers = self.response_headers(ex)
         return Reply(reply.status, headers, body=reply.body)
 
@@ -341,12 +359,15 @@ class Pipeline:
         headers = dict(ex.limit_headers)
         if ex.served is not None:
             headers["x-doorman-served-by"] = ex.served.model
+        if ex.routed_to is not None:
+            headers["x-doorman-routed-to"] = ex.routed_to
         if ex.flags:
             headers["x-doorman-flags"] = ",".join(dict.fromkeys(ex.flags))
         if ex.degraded:
             headers["x-doorman-degraded"] = "true"
         if not ex.stream:
             headers["x-doorman-cost-usd"] = f"{ex.cost_usd:.8f}"
+        headers.update(cache_headers(ex))
         self.gw.add_key_headers(ex, headers)
         return headers
 
@@ -357,3 +378,4 @@ class Pipeline:
             return
         ex.settled = True
         await self.gw.finish(ex)
+        await release_cache(self.gw, ex)

@@ -20,7 +20,7 @@ Refusals raise the same typed errors the server turns into HTTP answers
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 
 from doorman.client.signing import sign_request
+from doorman.client.stats import ClientStats
 from doorman.config import Settings, load_settings
 from doorman.errors import BadRequest, WireFormat
 from doorman.exchange import Exchange
@@ -113,6 +114,13 @@ class Client:
         self._gateway: Gateway | None = None
         self._pipeline: Pipeline | None = None
         self._sim: Any = None  # the embedded simulator's server, when the config uses it
+        self._stats = ClientStats()
+
+    @property
+    def stats(self) -> ClientStats:
+        """Calls, cost, cache hit rate, dollars saved and budget left, since this Client started
+        (a snapshot: streams count once they are finished or closed)."""
+        return self._stats.copy()
 
     async def __aenter__(self) -> Client:
         await self.start()
@@ -153,13 +161,18 @@ class Client:
         documents: Sequence[str] = (),
         wire: WireFormat = "openai",
         task: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
         **params: Any,
     ) -> Reply:
         """One completion. ``documents`` are appended to the last user message, each wrapped
         with :func:`~doorman.screen.wrap_untrusted`, so they are screened as untrusted content.
-        ``wire="anthropic"`` takes and returns the Anthropic Messages format."""
-        reply, ex = await self._run(model, messages, documents, wire, task, params, stream=False)
+        ``wire="anthropic"`` takes and returns the Anthropic Messages format.
+        ``extra_headers`` carries request controls such as ``Cache-Control: no-cache``."""
+        reply, ex = await self._run(
+            model, messages, documents, wire, task, params, stream=False, extra=extra_headers
+        )
         assert reply.body is not None
+        self._stats.record(ex)
         return Reply(orjson.loads(reply.body), self._headers(reply.headers, ex), ex.request_id)
 
     async def stream(
@@ -170,11 +183,15 @@ class Client:
         documents: Sequence[str] = (),
         wire: WireFormat = "openai",
         task: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
         **params: Any,
     ) -> Stream:
         """A streamed completion: iterate the returned object for the provider's events."""
-        reply, ex = await self._run(model, messages, documents, wire, task, params, stream=True)
-        return Stream(self._headers(reply.headers, ex), ex.request_id, _events(reply), reply)
+        reply, ex = await self._run(
+            model, messages, documents, wire, task, params, stream=True, extra=extra_headers
+        )
+        events = _events(reply, lambda: self._stats.record(ex))
+        return Stream(self._headers(reply.headers, ex), ex.request_id, events, reply)
 
     async def _run(
         self,
@@ -186,6 +203,7 @@ class Client:
         params: dict[str, Any],
         *,
         stream: bool,
+        extra: Mapping[str, str] | None = None,
     ) -> tuple[Any, Exchange]:
         if self._pipeline is None:
             raise RuntimeError("use 'async with doorman.Client(...)' or call start() first")
@@ -194,7 +212,10 @@ class Client:
             body["stream"] = True
         raw = orjson.dumps(body)
         path = _PATHS[wire]
-        headers = {"authorization": f"Bearer {self._api_key}", "content-type": "application/json"}
+        headers = {k.lower(): str(v) for k, v in (extra or {}).items()}
+        headers.update(
+            {"authorization": f"Bearer {self._api_key}", "content-type": "application/json"}
+        )
         if task:
             headers["x-doorman-task"] = task
         if self._signing_secret:
@@ -263,7 +284,9 @@ class Client:
         return f"http://127.0.0.1:{port}"
 
 
-async def _events(reply: PipelineReply) -> AsyncGenerator[dict[str, Any], None]:
+async def _events(
+    reply: PipelineReply, on_end: Callable[[], None]
+) -> AsyncGenerator[dict[str, Any], None]:
     """SSE lines -> event dicts (``data: [DONE]`` ends it); however it ends, it settles."""
     assert reply.stream is not None
     try:
@@ -278,3 +301,4 @@ async def _events(reply: PipelineReply) -> AsyncGenerator[dict[str, Any], None]:
                     yield orjson.loads(data)
     finally:
         await reply.aclose()
+        on_end()

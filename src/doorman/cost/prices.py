@@ -17,8 +17,13 @@ if TYPE_CHECKING:
     from doorman.config import ModelSettings
 
 
-def _p(inp: float, out: float, cached: float | None = None) -> Price:
-    return Price(input=inp, output=out, cached_input=cached)
+def _p(inp: float, out: float, cached: float | None = None, write: float | None = None) -> Price:
+    return Price(input=inp, output=out, cached_input=cached, cache_write=write)
+
+
+def _claude(inp: float, out: float) -> Price:
+    """Anthropic: cache reads at 0.1x input, 5-minute cache writes at 1.25x input."""
+    return _p(inp, out, round(inp * 0.1, 6), round(inp * 1.25, 6))
 
 
 DEFAULT_PRICES: dict[str, Price] = {
@@ -39,18 +44,18 @@ DEFAULT_PRICES: dict[str, Price] = {
     "o3": _p(2.00, 8.00, 0.50),
     "o3-mini": _p(1.10, 4.40, 0.55),
     "o4-mini": _p(1.10, 4.40, 0.275),
-    # Anthropic (cached_input = cache read price)
-    "claude-opus-4-5": _p(5.00, 25.00, 0.50),
-    "claude-opus-4-1": _p(15.00, 75.00, 1.50),
-    "claude-opus-4": _p(15.00, 75.00, 1.50),
-    "claude-sonnet-4-5": _p(3.00, 15.00, 0.30),
-    "claude-sonnet-4": _p(3.00, 15.00, 0.30),
-    "claude-haiku-4-5": _p(1.00, 5.00, 0.10),
-    "claude-3-7-sonnet": _p(3.00, 15.00, 0.30),
-    "claude-3-5-sonnet": _p(3.00, 15.00, 0.30),
-    "claude-3-5-haiku": _p(0.80, 4.00, 0.08),
-    "claude-3-opus": _p(15.00, 75.00, 1.50),
-    "claude-3-haiku": _p(0.25, 1.25, 0.03),
+    # Anthropic (cached_input = cache read price, cache_write = 5-minute cache write price)
+    "claude-opus-4-5": _claude(5.00, 25.00),
+    "claude-opus-4-1": _claude(15.00, 75.00),
+    "claude-opus-4": _claude(15.00, 75.00),
+    "claude-sonnet-4-5": _claude(3.00, 15.00),
+    "claude-sonnet-4": _claude(3.00, 15.00),
+    "claude-haiku-4-5": _claude(1.00, 5.00),
+    "claude-3-7-sonnet": _claude(3.00, 15.00),
+    "claude-3-5-sonnet": _claude(3.00, 15.00),
+    "claude-3-5-haiku": _claude(0.80, 4.00),
+    "claude-3-opus": _claude(15.00, 75.00),
+    "claude-3-haiku": _p(0.25, 1.25, 0.03, 0.30),
 }
 
 # Dated snapshots and "-latest" aliases share the base model's price.
@@ -82,25 +87,34 @@ def cost_usd(
     input_tokens: int,
     output_tokens: int,
     cached_input_tokens: int = 0,
+    cache_write_tokens: int = 0,
 ) -> float:
     """Cost of provider-reported usage.
 
-    ``input_tokens`` counts every prompt token, cached ones included (OpenAI's convention;
-    for Anthropic pass input + cache-read tokens); cached ones are billed at ``cached_input``.
+    ``input_tokens`` counts every prompt token, cached and cache-written ones included
+    (OpenAI's convention; :func:`~doorman.upstream.wire.usage_from_body` sums Anthropic's
+    three counts the same way). Tokens read from the provider's prompt cache are billed at
+    ``cached_input``, tokens written to it at ``cache_write`` (each the input price when unset).
     """
     if price is None:
         return 0.0
     cached = max(0, min(cached_input_tokens, input_tokens))
+    written = max(0, min(cache_write_tokens, input_tokens - cached))
     cached_rate = price.input if price.cached_input is None else price.cached_input
+    write_rate = price.input if price.cache_write is None else price.cache_write
     return (
-        (input_tokens - cached) * price.input
+        (input_tokens - cached - written) * price.input
         + cached * cached_rate
+        + written * write_rate
         + output_tokens * price.output
     ) / 1_000_000
 
 
 def worst_case_usd(price: Price | None, input_tokens: int, max_tokens: int) -> float:
-    """The most one call may cost: every input token uncached, every allowed output token."""
+    """The most one call may cost: every input token at its dearest rate (uncached, or
+    written to the prompt cache when that costs more), every allowed output token."""
+    if price is not None and price.cache_write is not None and price.cache_write > price.input:
+        return cost_usd(price, input_tokens, max_tokens, cache_write_tokens=input_tokens)
     return cost_usd(price, input_tokens, max_tokens)
 
 

@@ -38,6 +38,7 @@ class LedgerRow:
     input_tokens: int = 0
     output_tokens: int = 0
     cached_tokens: int = 0
+    cache_write_tokens: int = 0
     cost_usd: float = 0.0
     reserved_usd: float = 0.0
     latency_ms: float = 0.0
@@ -47,6 +48,7 @@ class LedgerRow:
     error_code: str | None = None
     retries: int = 0
     cache_hit: bool = False
+    saved_usd: float = 0.0  # a cache hit: what the answer cost when it was first made
     degraded: bool = False
     flags: str | None = None
     wire: Wire = "openai"

@@ -27,7 +27,10 @@ def _cost(gw: Gateway, ex: Exchange) -> float:
     if model is None or ex.degraded:
         return 0.0
     u = ex.usage
-    return cost_usd(price_for(served, model), u.input_tokens, u.output_tokens, u.cached_tokens)
+    return cost_usd(
+        price_for(served, model), u.input_tokens, u.output_tokens, u.cached_tokens,
+        u.cache_write_tokens,
+    )  # fmt: skip
 
 
 def _budget_spend(ex: Exchange, name: str) -> float | None:
@@ -56,6 +59,7 @@ def build_row(ex: Exchange, gateway_ms: float) -> LedgerRow:
         input_tokens=ex.usage.input_tokens,
         output_tokens=ex.usage.output_tokens,
         cached_tokens=ex.usage.cached_tokens,
+        cache_write_tokens=ex.usage.cache_write_tokens,
         cost_usd=ex.cost_usd,
         reserved_usd=ex.reserved_usd,
         latency_ms=round(gateway_ms, 3),
@@ -65,6 +69,7 @@ def build_row(ex: Exchange, gateway_ms: float) -> LedgerRow:
         error_code=ex.error_code,
         retries=ex.retries,
         cache_hit=ex.cache_hit,
+        saved_usd=ex.saved_usd,
         degraded=ex.degraded,
         flags=",".join(dict.fromkeys(ex.flags)) or None,
         wire=ex.wire,

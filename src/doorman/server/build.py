@@ -16,6 +16,7 @@ async def build_gateway(settings: Settings, self_base_url: str) -> tuple[Gateway
     from doorman.auth.authenticator import Authenticator
     from doorman.auth.master import ensure_master_key
     from doorman.auth.service import KeyService
+    from doorman.cache.runtime import ResponseCache
     from doorman.db.engine import create_engine
     from doorman.db.migrate import upgrade_async
     from doorman.ledger.store import Ledger
@@ -75,6 +76,7 @@ async def build_gateway(settings: Settings, self_base_url: str) -> tuple[Gateway
         )
         await gw.anomaly.start()
     gw.screener = InputScreener(settings.screening)
+    gw.cache = ResponseCache.create(settings.response_cache, gw.redis, gw.metrics)
     gw.upstreams = UpstreamPool(settings, self_base_url)
     gw.dispatcher = Dispatcher(
         settings, gw.upstreams, metrics=gw.metrics, alerts=gw.alerts, redis=gw.redis

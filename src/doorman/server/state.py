@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from doorman.auth.authenticator import Authenticator
+    from doorman.cache.runtime import ResponseCache
     from doorman.ledger.store import Ledger
     from doorman.limits import Limiter
     from doorman.observe.alerts import AlertSink
@@ -61,6 +62,7 @@ class Gateway:
     upstreams: UpstreamPool
     dispatcher: Dispatcher
     metrics_token: str | None  # required by /metrics when server.metrics_token_env is set
+    cache: ResponseCache | None  # the response cache (None until built)
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -68,6 +70,7 @@ class Gateway:
         self.redis = None
         self.screener = None
         self.anomaly = None
+        self.cache = None
         self._specs: dict[tuple[str, str, str, str], list[Any]] = {}
 
     # ------------------------------------------------------------ used by stages

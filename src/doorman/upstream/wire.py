@@ -15,8 +15,9 @@ from doorman.upstream.deployment import Wire
 class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
-    cached_tokens: int = 0
+    cached_tokens: int = 0  # prompt tokens read from the provider's prompt cache
     reported: bool = False  # True when the provider said so, False when we counted ourselves
+    cache_write_tokens: int = 0  # prompt tokens written to it (Anthropic cache_creation)
 
     @property
     def total(self) -> int:
@@ -52,6 +53,7 @@ def usage_from_body(wire: Wire, body: dict[str, Any]) -> Usage | None:
             output_tokens=int(u.get("output_tokens") or 0),
             cached_tokens=cached,
             reported=True,
+            cache_write_tokens=created,
         )
     details = u.get("prompt_tokens_details") or {}
     return Usage(
@@ -121,6 +123,7 @@ class StreamMeter:
             if usage is not None:
                 self.usage.input_tokens = usage.input_tokens
                 self.usage.cached_tokens = usage.cached_tokens
+                self.usage.cache_write_tokens = usage.cache_write_tokens
                 self.usage.reported = True
         elif etype == "content_block_delta":
             delta = event.get("delta") or {}
@@ -144,4 +147,4 @@ class StreamMeter:
         """Reported usage when the provider sent it; otherwise what we counted (never less)."""
         u = self.usage
         output = max(u.output_tokens, self.counted_output)
-        return Usage(u.input_tokens, output, u.cached_tokens, u.reported)
+        return Usage(u.input_tokens, output, u.cached_tokens, u.reported, u.cache_write_tokens)
