@@ -43,7 +43,6 @@ class ServerSettings(Strict):
     request_timeout_s: float = Field(600.0, gt=0, description="total deadline of one request")
     log_level: str = "info"
     log_bodies: bool = False
-    public_base_url: str | None = None
     metrics_token_env: str | None = Field(
         None,
         description="name of a secret (env, NAME_FILE or .env) holding the bearer token that "

@@ -19,7 +19,6 @@ Refusals raise the same typed errors the server turns into HTTP answers
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,7 +112,6 @@ class Client:
         self._tag = untrusted_tag
         self._gateway: Gateway | None = None
         self._pipeline: Pipeline | None = None
-        self._sim: Any = None  # the embedded simulator's server, when the config uses it
         self._stats = ClientStats()
 
     @property
@@ -135,8 +133,7 @@ class Client:
 
         if self._gateway is not None:
             return
-        base = await self._start_embedded_sim()
-        gw, _ = await build_gateway(self.settings, base)
+        gw, _ = await build_gateway(self.settings)
         self._gateway, self._pipeline = gw, Pipeline(gw)
 
     async def close(self) -> None:
@@ -146,11 +143,6 @@ class Client:
         gw, self._gateway, self._pipeline = self._gateway, None, None
         if gw is not None:
             await close_gateway(gw)
-        if self._sim is not None:
-            server, task = self._sim
-            self._sim = None
-            server.should_exit = True
-            await task
 
     # ------------------------------------------------------------------ calls
     async def chat(
@@ -255,33 +247,6 @@ class Client:
         out = dict(headers)
         out["x-request-id"] = ex.request_id
         return out
-
-    async def _start_embedded_sim(self) -> str:
-        """The built-in simulator over real loopback HTTP, when the config relies on it."""
-        if not any(p.kind == "sim" and not p.base_url for p in self.settings.providers.values()):
-            return "http://127.0.0.1:9"  # nothing will call it
-        import asyncio
-
-        import uvicorn
-        from starlette.applications import Starlette
-        from starlette.routing import Mount
-
-        from doorman.sim import SimOptions, create_sim_app
-        from doorman.upstream.pool import SIM_PATH
-
-        app = Starlette(routes=[Mount(SIM_PATH, app=create_sim_app(SimOptions()))])
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-        server = uvicorn.Server(config)
-        task = asyncio.ensure_future(server.serve(sockets=[sock]))
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        self._sim = (server, task)
-        return f"http://127.0.0.1:{port}"
 
 
 async def _events(

@@ -56,19 +56,19 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
-def create_app(
-    settings: Settings, *, self_base_url: str | None = None, freeze_heap: bool = False
-) -> FastPathApp:
-    """The gateway app. ``self_base_url`` is where the built-in simulator is reachable.
+def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastPathApp:
+    """The gateway app: proxy, admin and ops routes, nothing else.
+
+    The built-in simulator, when the config uses it, runs on a private unix socket started by
+    :func:`build_gateway`; no simulator route is reachable here.
 
     ``freeze_heap`` is for a process that serves only this app (``doorman serve``), never for
     an app embedded in someone else's process, whose collector is not ours to tune.
     """
-    base = self_base_url or settings.server.public_base_url or _loopback_url(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        gw, new_master = await build_gateway(settings, base)
+        gw, new_master = await build_gateway(settings)
         if new_master:
             print(
                 "\nDoorman generated a master key (shown once; only its hash is stored):\n"
@@ -99,11 +99,6 @@ def create_app(
         *ops_routes(),
         Mount("/admin", routes=[*key_admin_routes, *ledger_admin_routes]),
     ]
-    if any(p.kind == "sim" and not p.base_url for p in settings.providers.values()):
-        from doorman.sim import SimOptions, create_sim_app
-        from doorman.upstream.pool import SIM_PATH
-
-        routes.append(Mount(SIM_PATH, app=create_sim_app(SimOptions())))
     inner = Starlette(
         routes=routes,
         lifespan=lifespan,
@@ -114,12 +109,3 @@ def create_app(
         },
     )
     return FastPathApp(inner, proxies)
-
-
-def _loopback_url(settings: Settings) -> str:
-    host = settings.server.host
-    if host in ("0.0.0.0", "::", ""):
-        host = "127.0.0.1"
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{settings.server.port}"

@@ -11,8 +11,12 @@ from doorman.server.state import Gateway
 log = structlog.get_logger("doorman.server")
 
 
-async def build_gateway(settings: Settings, self_base_url: str) -> tuple[Gateway, str | None]:
-    """Migrate the database, connect the stores and return (gateway, new master key or None)."""
+async def build_gateway(settings: Settings) -> tuple[Gateway, str | None]:
+    """Migrate the database, connect the stores and return (gateway, new master key or None).
+
+    When a provider is the built-in simulator, it is started here on a private unix socket
+    (never on the gateway's public port) and stopped by :func:`close_gateway`.
+    """
     from doorman.auth.authenticator import Authenticator
     from doorman.auth.master import ensure_master_key
     from doorman.auth.service import KeyService
@@ -26,7 +30,7 @@ async def build_gateway(settings: Settings, self_base_url: str) -> tuple[Gateway
     from doorman.observe.metrics import Metrics
     from doorman.screen import InputScreener
     from doorman.upstream.dispatch import Dispatcher
-    from doorman.upstream.pool import UpstreamPool
+    from doorman.upstream.pool import UpstreamPool, uses_embedded_sim
 
     gw = Gateway(settings)
     await upgrade_async(settings.database_url)
@@ -77,7 +81,12 @@ async def build_gateway(settings: Settings, self_base_url: str) -> tuple[Gateway
         await gw.anomaly.start()
     gw.screener = InputScreener(settings.screening)
     gw.cache = ResponseCache.create(settings.response_cache, gw.redis, gw.metrics)
-    gw.upstreams = UpstreamPool(settings, self_base_url)
+    if uses_embedded_sim(settings):
+        from doorman.sim.embedded import EmbeddedSim
+
+        gw.embedded_sim = await EmbeddedSim.start()
+    sim_socket = gw.embedded_sim.socket_path if gw.embedded_sim is not None else None
+    gw.upstreams = UpstreamPool(settings, sim_socket)
     gw.dispatcher = Dispatcher(
         settings, gw.upstreams, metrics=gw.metrics, alerts=gw.alerts, redis=gw.redis
     )
@@ -100,6 +109,7 @@ async def close_gateway(gw: Gateway) -> None:
         getattr(gw, "limiter", None) and gw.limiter.aclose,
         getattr(gw, "dispatcher", None) and gw.dispatcher.close,
         getattr(gw, "upstreams", None) and gw.upstreams.close,
+        gw.embedded_sim.close if gw.embedded_sim is not None else None,
     ):
         if closer:
             try:

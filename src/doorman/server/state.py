@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from doorman.observe.metrics import Metrics
     from doorman.pipeline import Reply
     from doorman.screen import InputScreener
+    from doorman.sim.embedded import EmbeddedSim
     from doorman.upstream.dispatch import Dispatcher
     from doorman.upstream.pool import UpstreamPool
 
@@ -63,6 +64,7 @@ class Gateway:
     dispatcher: Dispatcher
     metrics_token: str | None  # required by /metrics when server.metrics_token_env is set
     cache: ResponseCache | None  # the response cache (None until built)
+    embedded_sim: EmbeddedSim | None  # the built-in simulator, on a private unix socket
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -71,6 +73,7 @@ class Gateway:
         self.screener = None
         self.anomaly = None
         self.cache = None
+        self.embedded_sim = None
         self._specs: dict[tuple[str, str, str, str], list[Any]] = {}
 
     # ------------------------------------------------------------ used by stages

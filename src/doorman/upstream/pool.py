@@ -2,6 +2,8 @@
 
 aiohttp was chosen by measurement (see bench/RESULTS.md). A session per provider is a bulkhead:
 a provider that hangs can exhaust only its own connection pool, never another provider's.
+The built-in simulator (``kind: sim`` without ``base_url``) is reached over its private unix
+socket (:mod:`doorman.sim.embedded`), never through a public port.
 """
 
 from __future__ import annotations
@@ -10,19 +12,27 @@ import aiohttp
 
 from doorman.config import ProviderSettings, Settings
 
-SIM_PATH = "/_sim"
+EMBEDDED_SIM_URL = "http://doorman-embedded-sim"  # aiohttp needs a host; the socket decides
+
+
+def uses_embedded_sim(settings: Settings) -> bool:
+    return any(is_embedded_sim(p) for p in settings.providers.values())
+
+
+def is_embedded_sim(p: ProviderSettings) -> bool:
+    return p.kind == "sim" and not p.base_url
 
 
 class UpstreamPool:
-    def __init__(self, settings: Settings, self_base_url: str) -> None:
+    def __init__(self, settings: Settings, sim_socket: str | None = None) -> None:
         self._settings = settings
-        self._self_base_url = self_base_url.rstrip("/")
+        self._sim_socket = sim_socket
         self._sessions: dict[str, aiohttp.ClientSession] = {}
 
     def base_url(self, provider: str) -> str:
         p = self._settings.providers[provider]
-        if p.kind == "sim" and not p.base_url:
-            return self._self_base_url + SIM_PATH
+        if is_embedded_sim(p):
+            return EMBEDDED_SIM_URL
         assert p.base_url is not None
         return p.base_url.rstrip("/")
 
@@ -33,14 +43,19 @@ class UpstreamPool:
             self._sessions[provider] = session
         return session
 
-    @staticmethod
-    def _new_session(p: ProviderSettings) -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(
-            limit=p.max_connections,
-            limit_per_host=p.max_connections,
-            ttl_dns_cache=300,
-            enable_cleanup_closed=True,
-        )
+    def _new_session(self, p: ProviderSettings) -> aiohttp.ClientSession:
+        connector: aiohttp.BaseConnector
+        if is_embedded_sim(p):
+            if self._sim_socket is None:
+                raise RuntimeError("the embedded simulator is not running in this process")
+            connector = aiohttp.UnixConnector(path=self._sim_socket, limit=p.max_connections)
+        else:
+            connector = aiohttp.TCPConnector(
+                limit=p.max_connections,
+                limit_per_host=p.max_connections,
+                ttl_dns_cache=300,
+                enable_cleanup_closed=True,
+            )
         timeout = aiohttp.ClientTimeout(
             total=p.total_timeout_s, connect=p.connect_timeout_s, sock_read=p.read_timeout_s
         )
