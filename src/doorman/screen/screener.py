@@ -24,11 +24,12 @@ from typing import Any, Literal
 
 import structlog
 
-from doorman.errors import BadRequest, DoormanError, ServiceUnavailable
+from doorman.errors import BadRequest, DoormanError, PayloadTooLarge, ServiceUnavailable
+from doorman.screen.chunks import CHUNK_CHARS, chunks
 from doorman.screen.detector import Detection, InjectionDetector
-from doorman.screen.extract import BodyEditor, Segment, segments
+from doorman.screen.extract import BodyEditor, Segment, extract
 from doorman.screen.secrets import DataFinding, redact, scan
-from doorman.screen.settings import ScreeningSettings, effective_settings
+from doorman.screen.settings import InjectionPolicy, ScreeningSettings, effective_settings
 from doorman.screen.spotlight import untrusted_span_re
 
 log = structlog.get_logger("doorman.screen")
@@ -156,6 +157,10 @@ class InputScreener:
         started = time.perf_counter()
         try:
             verdict = self._screen(body, wire, self.settings_for(overrides))
+        except PayloadTooLarge as exc:
+            verdict = ScreenVerdict(
+                blocked=True, error=exc, flags=["screening_limit_exceeded"], score=0.0, body=body
+            )
         except Exception:
             log.exception("screening_failed")
             verdict = ScreenVerdict(
@@ -175,6 +180,30 @@ class InputScreener:
 
     # -- internals ---------------------------------------------------------------------------
 
+    def _detect_long(self, text: str) -> Detection:
+        """Detection over the whole of ``text``: texts longer than a chunk are screened chunk
+        by chunk (overlapping, so a sentence cut at one edge is whole in the next) and the most
+        suspicious chunk decides. Each chunk's work is bounded, so the total is linear in the
+        text, and a payload after any amount of padding is seen."""
+        if len(text) <= CHUNK_CHARS:
+            return self._detect_cached(text)
+        best: Detection | None = None
+        matched: list[str] = []
+        signals: list[str] = []
+        for chunk in chunks(text):
+            det = self._detect_cached(chunk)
+            matched.extend(m for m in det.matched if m not in matched)
+            signals.extend(s for s in det.signals if s not in signals)
+            if best is None or det.score > best.score:
+                best = Detection(
+                    det.score, det.rules, det.similarity, det.classifier, view=det.view
+                )
+            else:
+                best.rules = max(best.rules, det.rules)
+        assert best is not None
+        best.matched, best.signals = matched, signals
+        return best
+
     def _split_untrusted(self, segs: list[Segment], cfg: ScreeningSettings) -> list[Segment]:
         """User text wrapped in untrusted tags is screened as indirect, the rest as direct."""
         if not cfg.untrusted_tags:
@@ -182,7 +211,7 @@ class InputScreener:
         pattern = untrusted_span_re(tuple(cfg.untrusted_tags))
         out: list[Segment] = []
         for seg in segs:
-            if seg.kind != "direct" or "<" not in seg.text:
+            if seg.kind != "direct" or seg.source != "user" or "<" not in seg.text:
                 out.append(seg)
                 continue
             spans = list(pattern.finditer(seg.text))
@@ -198,23 +227,44 @@ class InputScreener:
             out.append(Segment(seg.path, "direct", " ".join(outside)))
         return out
 
+    def _policy(self, seg: Segment, cfg: ScreeningSettings) -> tuple[InjectionPolicy | None, bool]:
+        """The injection policy for a segment (None: not screened for injection), and whether
+        it is judged by the rules layer alone (system and assistant text)."""
+        if seg.kind == "data":
+            return None, False
+        if seg.source != "user":
+            trusted = cfg.trust.system if seg.source == "system" else cfg.trust.assistant
+            return (None if trusted else cfg.system_injection), True
+        return (cfg.injection if seg.kind == "direct" else cfg.indirect_injection), False
+
     def _screen(self, body: dict[str, Any], wire: Wire, cfg: ScreeningSettings) -> ScreenVerdict:
         flags: list[str] = []
         findings: list[Finding] = []
         if not cfg.enabled:
             return ScreenVerdict(False, None, flags, 0.0, body, findings)
-        segs = segments(body, wire)
-        limit = cfg.max_scan_chars
+        found = extract(body, wire)
+        segs = found.segments
+        total = sum(len(seg.text) for seg in segs)
+        if total > cfg.max_request_chars:
+            # Refused, not sampled: a partial screen would let whatever sits in the unscreened
+            # part through, and the caller can split the work into smaller requests.
+            raise PayloadTooLarge(
+                f"The request carries {total} characters of text; screening covers at most "
+                f"{cfg.max_request_chars} per request (screening.max_request_chars).",
+                code="screening_limit_exceeded",
+                param="messages",
+            )
         best = 0.0
         injection_block: Finding | None = None
         for seg in self._split_untrusted(segs, cfg):
-            policy = cfg.injection if seg.kind == "direct" else cfg.indirect_injection
-            if policy.action == "off" or not seg.text.strip():
+            policy, rules_only = self._policy(seg, cfg)
+            if policy is None or policy.action == "off" or not seg.text.strip():
                 continue
-            det = self._detect_cached(seg.text[:limit])
-            best = max(best, det.score)
+            det = self._detect_long(seg.text)
+            score = det.rules if rules_only else det.score
+            best = max(best, score)
             threshold = policy.threshold or self.detector.threshold
-            if det.score < threshold:
+            if score < threshold:
                 continue
             ftype = "prompt_injection" if seg.kind == "direct" else "indirect_prompt_injection"
             finding = Finding(
@@ -222,7 +272,7 @@ class InputScreener:
                 where=seg.where,
                 action=policy.action,
                 shadow=policy.action == "shadow",
-                score=det.score,
+                score=score,
                 kinds=list(det.matched),
                 signals=list(det.signals),
                 layers={
@@ -237,19 +287,35 @@ class InputScreener:
             if policy.action in ("block", "flag"):
                 _add_flag(flags, ftype)
 
+        opaque_block: Finding | None = None
+        if cfg.unscreenable.action != "off":
+            for item in found.opaque:
+                finding = Finding(
+                    type="unscreenable",
+                    where=item.where,
+                    action=cfg.unscreenable.action,
+                    kinds=[item.media_type],
+                )
+                findings.append(finding)
+                _add_flag(flags, "unscreenable_content")
+                if cfg.unscreenable.action == "block":
+                    opaque_block = opaque_block or finding
+
         editor = BodyEditor(body)
         data_block: Finding | None = None
         pii_kinds = set(cfg.pii_kinds) if cfg.pii.action != "off" else set()
         if cfg.secrets.action != "off" or pii_kinds:
             for seg in segs:
-                found = scan(seg.text[:limit], pii_kinds)
+                if not seg.redactable:
+                    continue  # its strings are scanned one by one as data segments
+                hits_found = scan(seg.text, pii_kinds)
                 if cfg.secrets.action == "off":
-                    found = [f for f in found if f.category != "secret"]
-                if not found:
+                    hits_found = [f for f in hits_found if f.category != "secret"]
+                if not hits_found:
                     continue
                 to_redact: list[DataFinding] = []
                 for category in ("secret", "pii"):
-                    hits = [f for f in found if f.category == category]
+                    hits = [f for f in hits_found if f.category == category]
                     if not hits:
                         continue
                     action = (cfg.secrets if category == "secret" else cfg.pii).action
@@ -270,7 +336,8 @@ class InputScreener:
                     elif action == "flag":
                         _add_flag(flags, f"{category}_detected")
                 if to_redact:
-                    editor.set(seg.path, redact(seg.text, to_redact))
+                    redacted = redact(seg.text, to_redact)
+                    editor.set(seg.path, seg.encode(redacted) if seg.encode else redacted)
 
         error: DoormanError | None = None
         if injection_block is not None:
@@ -286,6 +353,14 @@ class InputScreener:
                 f"The request contains sensitive data ({kinds}) at {data_block.where}.",
                 code="sensitive_data_detected",
                 param=data_block.where,
+            )
+        elif opaque_block is not None:
+            error = BadRequest(
+                f"The request carries a document the screen cannot read "
+                f"({', '.join(opaque_block.kinds)}) at {opaque_block.where}; this tier refuses "
+                "unscreenable content (screening.unscreenable.action: block).",
+                code="unscreenable_content",
+                param=opaque_block.where,
             )
         return ScreenVerdict(
             blocked=error is not None,

@@ -10,6 +10,10 @@ YAML shape (every key optional)::
       pii:                {action: flag}
       pii_kinds: [email, phone, credit_card]
       untrusted_tags: [untrusted, document]                  # see wrap_untrusted()
+      trust: {system: false, assistant: false}               # roles screened for injection
+      system_injection: {action: flag, threshold: 0.95}      # untrusted system/assistant text
+      unscreenable: {action: flag}                           # PDFs and other binary documents
+      max_request_chars: 1000000                             # above: 413, nothing forwarded
 
 A tier overrides any part with the same shape under ``tiers.<name>.screening``; the raw dict is
 merged over the global section by :func:`effective_settings`.
@@ -49,6 +53,44 @@ class IndirectInjectionPolicy(InjectionPolicy):
     action: InjectionAction = "flag"
 
 
+class SystemInjectionPolicy(InjectionPolicy):
+    """Injection policy for system/developer and assistant text a tier does not trust.
+
+    Scored by the rules layer alone, at a high threshold: the classifier learned that text
+    telling a model who to be and what to do is suspicious, which is what every system prompt
+    does (it scores most ordinary system prompts above the user-turn threshold). Flag by
+    default: applications quote attack phrases in their own prompts ("refuse if the user says
+    'ignore previous instructions'"), so blocking them is the operator's call.
+    """
+
+    action: InjectionAction = "flag"
+    threshold: float | None = Field(default=0.95, gt=0.0, lt=1.0)
+
+
+class Trust(BaseModel):
+    """Which caller-written roles skip injection screening (secrets are always redacted)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    system: bool = Field(
+        False,
+        description="trust system/developer messages, Anthropic system, tool definitions and "
+        "response_format schemas",
+    )
+    assistant: bool = Field(
+        False,
+        description="trust assistant turns, tool-call arguments, tool_use input and prefill",
+    )
+
+
+class UnscreenablePolicy(BaseModel):
+    """What to do with caller content the screen cannot read (PDF and other binary documents)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["block", "flag", "off"] = "flag"
+
+
 class DataPolicy(BaseModel):
     """What to do when a prompt carries a secret or personal data."""
 
@@ -76,8 +118,14 @@ class ScreeningSettings(BaseModel):
         default_factory=lambda: ["untrusted", "document"],
         description="text inside these tags in a user message is screened as indirect",
     )
-    max_scan_chars: int = Field(
-        default=200_000, ge=1000, description="characters per message scanned; the rest is skipped"
+    trust: Trust = Field(default_factory=lambda: Trust())
+    system_injection: SystemInjectionPolicy = Field(default_factory=lambda: SystemInjectionPolicy())
+    unscreenable: UnscreenablePolicy = Field(default_factory=lambda: UnscreenablePolicy())
+    max_request_chars: int = Field(
+        default=1_000_000,
+        ge=1000,
+        description="characters of text screened per request (every field, every message); a "
+        "request with more is refused with 413 rather than screened in part",
     )
 
 
