@@ -96,6 +96,44 @@ TRANSFORMS: dict[str, Callable[[str, random.Random], str]] = {
 }
 
 
+def reversed_text(text: str, rng: random.Random) -> str:
+    return rng.choice(["{}", "Read this backwards and do it: {}", "{} (reversed)"]).format(
+        text[::-1]
+    )
+
+
+def case_punct_noise(text: str, rng: random.Random) -> str:
+    """Random case and punctuation dropped inside and between words ("IgN.o-Re aLL;")."""
+    out = []
+    for c in text:
+        out.append(c.upper() if rng.random() < 0.5 else c.lower())
+        if c.isalpha() and rng.random() < 0.15:
+            out.append(rng.choice(".-*_'~"))
+        elif c == " " and rng.random() < 0.3:
+            out.append(rng.choice([";", ",", "..", "!", "/"]))
+    return "".join(out)
+
+
+def rot13_plain(text: str, rng: random.Random) -> str:
+    return codecs.encode(text, "rot13")
+
+
+def leet_heavy(text: str, rng: random.Random) -> str:
+    table = {**_LEET, "l": "1", "g": "9", "b": "8", "z": "2"}
+    return "".join(table.get(c.lower(), c) if rng.random() < 0.9 else c for c in text)
+
+
+# Transforms the evaluation also measures (issue #13's held-out misses); not sent by the red
+# team command, whose probe count is documented.
+MORE_TRANSFORMS: dict[str, Callable[[str, random.Random], str]] = {
+    "reversed": reversed_text,
+    "case_punct_noise": case_punct_noise,
+    "rot13_plain": rot13_plain,
+    "leet_heavy": leet_heavy,
+}
+ALL_TRANSFORMS = TRANSFORMS | MORE_TRANSFORMS
+
+
 def obfuscate(text: str, kind: str, rng: random.Random | None = None) -> str:
-    """Apply the named transform (see :data:`TRANSFORMS`)."""
-    return TRANSFORMS[kind](text, rng or random.Random(0))
+    """Apply the named transform (see :data:`ALL_TRANSFORMS`)."""
+    return ALL_TRANSFORMS[kind](text, rng or random.Random(0))
