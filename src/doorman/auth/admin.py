@@ -159,6 +159,18 @@ async def rotate_key(request: Request) -> Response:
     return _json(issued.to_dict(service.now()))
 
 
+async def list_users(request: Request) -> Response:
+    """``GET /admin/users?suspended=true|false&limit=1000`` — users by id."""
+    await require_master(request)
+    limit = _int_query(request, "limit", 1000, 1, 10_000)
+    raw = request.query_params.get("suspended")
+    if raw not in (None, "", "true", "false"):
+        raise Unprocessable("suspended: must be true or false", param="suspended")
+    suspended = None if not raw else raw == "true"
+    users = await _service(request).list_users(suspended=suspended, limit=limit)
+    return _json({"object": "list", "data": [u.to_dict() for u in users]})
+
+
 async def show_user(request: Request) -> Response:
     await require_master(request)
     user = await _service(request).get_user(request.path_params["user_id"])
@@ -201,6 +213,7 @@ routes: list[BaseRoute] = [
     Route("/keys/{key_id}", revoke_key, methods=["DELETE"]),
     Route("/keys/{key_id}/revoke", revoke_key, methods=["POST"]),
     Route("/keys/{key_id}/rotate", rotate_key, methods=["POST"]),
+    Route("/users", list_users, methods=["GET"]),
     Route("/users/{user_id}", show_user, methods=["GET"]),
     Route("/users/{user_id}/suspend", suspend_user, methods=["POST"]),
     Route("/users/{user_id}/unsuspend", unsuspend_user, methods=["POST"]),

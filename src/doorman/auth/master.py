@@ -22,6 +22,7 @@ from starlette.requests import Request
 
 from doorman.auth.keys import same
 from doorman.auth.service import Actor
+from doorman.auth.sessions import SESSION_COOKIE, session_actor
 from doorman.db.models import ServerSetting
 from doorman.errors import AuthenticationFailed
 from doorman.secrets import read_secret
@@ -89,6 +90,9 @@ def client_address(request: Request) -> str:
 async def require_master(request: Request) -> Actor:
     """Guard for admin routes: ``Authorization: Bearer <master key>`` or 401.
 
+    Without an ``Authorization`` header, a console session cookie is accepted instead
+    (:mod:`doorman.auth.sessions`; state-changing methods then need its CSRF token).
+
     Failures count towards the caller address's lock-out (shared with API-key authentication),
     so the master key cannot be brute-forced either.
     """
@@ -97,12 +101,17 @@ async def require_master(request: Request) -> Actor:
     authenticator = getattr(gateway, "authenticator", None)
     if authenticator is not None:
         await authenticator.check_lockout(address)
+    header = request.headers.get("authorization")
+    cookie = request.cookies.get(SESSION_COOKIE) if header is None else None
     try:
-        token = _bearer(request.headers.get("authorization"))
+        if cookie is not None:  # the console's browser: a session cookie plus its CSRF token
+            return await session_actor(request, cookie)
+        token = _bearer(header)
         if not await verify_master_key(gateway.engine, token):
             raise AuthenticationFailed("invalid master key", code="invalid_master_key")
     except AuthenticationFailed as exc:
-        if authenticator is not None:
+        # An expired or signed-out session is not a guess; a forged one is.
+        if authenticator is not None and exc.code not in ("session_expired", "session_ended"):
             await authenticator.record_failure(address, exc.code)
         raise
     return Actor(name="master", address=address)

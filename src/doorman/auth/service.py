@@ -352,6 +352,17 @@ class KeyService:
             raise NotFound(f"no user with id '{user_id}'", code="user_not_found")
         return UserInfo.from_row(row)
 
+    async def list_users(
+        self, *, suspended: bool | None = None, limit: int = 1000
+    ) -> builtins.list[UserInfo]:
+        """Users by id; ``suspended`` keeps only (un)suspended ones."""
+        query = select(User).order_by(User.id).limit(limit)
+        if suspended is not None:
+            query = query.where(User.suspended.is_(suspended))
+        async with self._sessions() as session:
+            rows = (await session.scalars(query)).all()
+        return [UserInfo.from_row(r) for r in rows]
+
     async def suspend_user(
         self, user_id: str, *, reason: str | None = None, actor: Actor = CLI_ACTOR
     ) -> UserInfo:

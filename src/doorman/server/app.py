@@ -89,6 +89,8 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastPathApp:
 
     from doorman.auth.admin import routes as key_admin_routes
     from doorman.ledger.admin import routes as ledger_admin_routes
+    from doorman.observe.admin import routes as insight_admin_routes
+    from doorman.server.console import console_routes
 
     app_state: dict[str, tuple[Gateway, Pipeline]] = {}
     openai = ProxyEndpoint("openai", lambda: app_state["live"])
@@ -97,7 +99,8 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastPathApp:
     routes: list[BaseRoute] = [
         *(Route(path, endpoint, methods=["POST"]) for path, endpoint in proxies.items()),
         *ops_routes(),
-        Mount("/admin", routes=[*key_admin_routes, *ledger_admin_routes]),
+        Mount("/admin", routes=[*key_admin_routes, *ledger_admin_routes, *insight_admin_routes]),
+        Mount("/console", routes=console_routes()),
     ]
     inner = Starlette(
         routes=routes,

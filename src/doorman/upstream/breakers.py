@@ -61,6 +61,10 @@ class BreakerBoard:
             self._ensure_sync()
         return breaker
 
+    def known(self, key: str) -> Breaker | None:
+        """The breaker of a deployment that has been called, without creating one."""
+        return self._breakers.get(key)
+
     def states(self) -> dict[str, State]:
         return {key: b.state for key, b in self._breakers.items()}
 

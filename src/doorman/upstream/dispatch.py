@@ -199,6 +199,13 @@ class Dispatcher:
             pacer = self._pacers[dep.key] = Pacer(self.reliability.pacing)
         return pacer
 
+    def known_pacer(self, key: str) -> Pacer | None:
+        """The pacer of a deployment that has been called, without creating one (read-only)."""
+        return self._pacers.get(key)
+
+    def known_gate(self, provider: str) -> ProviderGate | None:
+        return self._gates.get(provider)
+
     def gate(self, provider: str) -> ProviderGate:
         gate = self._gates.get(provider)
         if gate is None:

@@ -1,0 +1,194 @@
+"""Attacks on the console: CSRF, cross-site requests, stolen or forged cookies, guessing the
+master key through the sign-in form, inline script smuggled into a page."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from doorman.auth.sessions import ConsoleSessions
+from doorman.config import parse_settings
+from doorman.errors import AuthenticationFailed
+from doorman.server.app import create_app
+from doorman.server.console.headers import CONTENT_SECURITY_POLICY
+from doorman.server.console.pages import PAGES
+from harness import MASTER_KEY, Gateway, start_gateway
+
+PAGE_PATHS = [f"/console{p.path}" for p in PAGES]
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    gw = start_gateway(Path(tmp_path_factory.mktemp("console-sec")))
+    yield gw
+    gw.stop()
+
+
+@pytest.fixture
+def opened() -> Iterator[list[httpx.Client]]:
+    """Clients a test opened, closed at its end."""
+    clients: list[httpx.Client] = []
+    yield clients
+    for client in clients:
+        client.close()
+
+
+def signed_in(gateway: Gateway, opened: list[httpx.Client]) -> tuple[httpx.Client, str]:
+    client = httpx.Client(base_url=gateway.url)
+    opened.append(client)
+    reply = client.post("/console/session", json={"master_key": MASTER_KEY})
+    assert reply.status_code == 201, reply.text
+    return client, reply.json()["csrf_token"]
+
+
+def test_state_changes_without_the_csrf_token_are_refused_and_change_nothing(
+    gateway: Gateway, opened: list[httpx.Client]
+) -> None:
+    client, csrf = signed_in(gateway, opened)
+    _other, other_csrf = signed_in(gateway, opened)
+    before = client.get("/admin/keys").json()["data"]
+    for headers in ({}, {"x-csrf-token": "forged"}, {"x-csrf-token": other_csrf}):
+        reply = client.post("/admin/keys", json={"user": "mallory"}, headers=headers)
+        assert reply.status_code == 403
+        assert reply.json()["error"]["code"] == "csrf_token_invalid"
+        reply = client.post("/admin/users/alice/suspend", json={}, headers=headers)
+        assert reply.status_code == 403
+        reply = client.delete("/console/session", headers=headers)
+        assert reply.status_code == 403
+    assert client.get("/admin/keys").json()["data"] == before  # no key was minted
+    assert client.get("/console/session").status_code == 200  # nor the session ended
+    made = client.post("/admin/keys", json={"user": "mallory"}, headers={"x-csrf-token": csrf})
+    assert made.status_code == 201
+
+
+def test_a_cross_site_origin_is_refused_even_with_the_token(
+    gateway: Gateway, opened: list[httpx.Client]
+) -> None:
+    client, csrf = signed_in(gateway, opened)
+    reply = client.post(
+        "/admin/keys",
+        json={"user": "mallory"},
+        headers={"x-csrf-token": csrf, "origin": "https://evil.example"},
+    )
+    assert reply.status_code == 403
+    assert reply.json()["error"]["code"] == "cross_site_request"
+
+
+def test_session_cookie_flags_over_plain_http(gateway: Gateway, opened: list[httpx.Client]) -> None:
+    reply = httpx.post(f"{gateway.url}/console/session", json={"master_key": MASTER_KEY})
+    cookie = reply.headers["set-cookie"]
+    attributes = {a.strip().split("=")[0].lower() for a in cookie.split(";")[1:]}
+    assert {"httponly", "samesite", "path", "max-age"} <= attributes
+    assert re.search(r"(?i)samesite=strict", cookie)
+    assert "secure" not in attributes  # a Secure cookie would never come back over http
+    assert MASTER_KEY not in cookie and MASTER_KEY not in reply.text
+
+
+def test_sign_in_takes_json_only(gateway: Gateway, opened: list[httpx.Client]) -> None:
+    """A cross-site HTML form can post url-encoded data, never JSON."""
+    reply = httpx.post(f"{gateway.url}/console/session", data={"master_key": MASTER_KEY})
+    assert reply.status_code == 415
+    assert "set-cookie" not in reply.headers
+
+
+def test_every_console_page_has_a_strict_csp_and_no_inline_code(
+    gateway: Gateway, opened: list[httpx.Client]
+) -> None:
+    client, _ = signed_in(gateway, opened)
+    for path in [*PAGE_PATHS, "/console/signin"]:
+        reply = client.get(path)
+        assert reply.status_code == 200, path
+        csp = reply.headers["content-security-policy"]
+        assert csp == CONTENT_SECURITY_POLICY
+        assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+        assert reply.headers["x-frame-options"] == "DENY"
+        html = reply.text
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path  # inline script
+        assert not re.search(r"<style", html), path
+        assert not re.search(r"\sstyle=", html), path
+        assert not re.search(r"\son[a-z]+=", html), path  # inline event handlers
+    for asset in ("/console/static/console.js", "/console/static/vendor/uPlot.iife.min.js"):
+        assert client.get(asset).headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+
+
+def test_pages_and_admin_api_need_a_live_session(
+    gateway: Gateway, opened: list[httpx.Client]
+) -> None:
+    anonymous = httpx.Client(base_url=gateway.url)
+    with anonymous:
+        for path in PAGE_PATHS:
+            reply = anonymous.get(path)
+            assert reply.status_code == 303 and reply.headers["location"] == "/console/signin"
+        anonymous.cookies.set("doorman_console", "v1.abc.9999999999.forged")
+        assert anonymous.get("/admin/keys").status_code == 401
+    client, csrf = signed_in(gateway, opened)
+    cookie = client.cookies["doorman_console"]
+    assert client.delete("/console/session", headers={"x-csrf-token": csrf}).status_code == 200
+    replay = httpx.Client(base_url=gateway.url, cookies={"doorman_console": cookie})
+    with replay:  # a copy of the cookie taken before sign-out is worthless afterwards
+        reply = replay.get("/admin/keys")
+        assert reply.status_code == 401
+        assert reply.json()["error"]["code"] == "session_ended"
+        assert replay.get("/console/").status_code == 303
+
+
+def test_sessions_expire_and_cannot_be_extended() -> None:
+    now = [1_000_000.0]
+    sessions = ConsoleSessions(None, b"pepper" * 8, ttl_s=60, clock=lambda: now[0])  # type: ignore[arg-type]
+    cookie, session = sessions.issue()
+    assert sessions.parse(cookie) == session
+    version, sid, expiry, mac = cookie.split(".")
+    with pytest.raises(AuthenticationFailed) as stretched:
+        sessions.parse(f"{version}.{sid}.{int(expiry) + 3600}.{mac}")
+    assert stretched.value.code == "invalid_session"
+    now[0] += 61
+    with pytest.raises(AuthenticationFailed) as expired:
+        sessions.parse(cookie)
+    assert expired.value.code == "session_expired"
+
+
+@pytest.fixture
+def tls_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    """The gateway in-process as if served over TLS, locking out after three failures."""
+    monkeypatch.setenv("DOORMAN_MASTER_KEY", MASTER_KEY)
+    monkeypatch.setenv("DOORMAN_PEPPER", "test-pepper-0123456789abcdef0123456789abcdef")
+    settings = parse_settings(
+        {
+            "database_url": f"sqlite+aiosqlite:///{tmp_path}/doorman.db",
+            "auth": {"failures_before_lockout": 3, "lockout_base_s": 600},
+            "screening": {"enabled": False},
+        }
+    )
+    with TestClient(create_app(settings), base_url="https://gateway.test") as client:
+        yield client
+
+
+def test_cookie_is_secure_over_tls_and_wrong_master_keys_are_locked_out(
+    tls_app: TestClient,
+) -> None:
+    reply = tls_app.post("/console/session", json={"master_key": MASTER_KEY})
+    assert reply.status_code == 201
+    assert re.search(r"(?i);\s*secure", reply.headers["set-cookie"])
+    tls_app.cookies.clear()
+    for _ in range(3):
+        reply = tls_app.post("/console/session", json={"master_key": "dm-master-guess"})
+        assert reply.status_code == 401
+    # Locked out like an API-key guesser: the right key, the admin API and the proxy all refuse.
+    reply = tls_app.post("/console/session", json={"master_key": MASTER_KEY})
+    assert reply.status_code == 429
+    assert reply.json()["error"]["code"] == "too_many_auth_failures"
+    assert int(reply.headers["retry-after"]) > 0
+    assert "set-cookie" not in reply.headers
+    bearer = {"authorization": f"Bearer {MASTER_KEY}"}
+    assert tls_app.get("/admin/keys", headers=bearer).status_code == 429
+    chat = tls_app.post(
+        "/v1/chat/completions",
+        headers={"authorization": "Bearer dm-anything"},
+        json={"model": "sim-small", "messages": [{"role": "user", "content": "hi"}]},
+    )
+    assert chat.status_code == 429
