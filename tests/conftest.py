@@ -10,7 +10,13 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from services import create_database, postgres_server, redis_server
+from services import (
+    create_database,
+    drop_created_databases,
+    drop_database,
+    postgres_server,
+    redis_server,
+)
 
 
 @pytest.fixture(scope="session")
@@ -23,13 +29,18 @@ def redis_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def postgres_base_url() -> Iterator[str]:
     with postgres_server() as url:
-        yield url
+        try:
+            yield url
+        finally:
+            drop_created_databases()  # any a test made by hand with create_database
 
 
 @pytest.fixture
-def postgres_url(postgres_base_url: str) -> str:
-    """A fresh, empty PostgreSQL database for one test."""
-    return create_database(postgres_base_url)
+def postgres_url(postgres_base_url: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped after it."""
+    url = create_database(postgres_base_url)
+    yield url
+    drop_database(url)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -145,22 +145,54 @@ def postgres_server() -> Iterator[str]:
     unavailable("no PostgreSQL: set DOORMAN_TEST_POSTGRES_URL or install postgresql")
 
 
+_CREATED: set[tuple[str, str]] = set()
+
+
+def _admin_dsn(base_url: str) -> str:
+    return base_url.replace("postgresql+asyncpg://", "postgresql://") + "/postgres"
+
+
 def create_database(base_url: str) -> str:
-    """Create a fresh, uniquely named database and return its URL."""
+    """Create a fresh, uniquely named database and return its URL (dropped by drop_database
+    or, at the latest, by drop_created_databases at the end of the session)."""
     import asyncio
     import uuid
 
     import asyncpg
 
     name = f"doorman_test_{uuid.uuid4().hex[:10]}"
-    dsn = base_url.replace("postgresql+asyncpg://", "postgresql://")
 
     async def _create() -> None:
-        conn = await asyncpg.connect(dsn + "/postgres")
+        conn = await asyncpg.connect(_admin_dsn(base_url))
         try:
             await conn.execute(f'CREATE DATABASE "{name}"')
         finally:
             await conn.close()
 
     asyncio.run(_create())
+    _CREATED.add((base_url, name))
     return f"{base_url}/{name}"
+
+
+def drop_database(url: str) -> None:
+    """Drop a database made by create_database, closing whatever still holds it open."""
+    import asyncio
+
+    import asyncpg
+
+    base_url, _, name = url.rpartition("/")
+
+    async def _drop() -> None:
+        conn = await asyncpg.connect(_admin_dsn(base_url))
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(_drop())
+    _CREATED.discard((base_url, name))
+
+
+def drop_created_databases() -> None:
+    for base_url, name in list(_CREATED):
+        drop_database(f"{base_url}/{name}")

@@ -11,7 +11,6 @@ import typer
 from rich.console import Console
 
 from doorman.config import ConfigError, Settings, load_settings
-from doorman.secrets import read_secret
 
 app = typer.Typer(
     help="Doorman: a gateway for LLM APIs — keys, limits, budgets, screening, retries, costs.",
@@ -29,6 +28,35 @@ def _load_or_exit(config: Path | None) -> Settings:
         for problem in exc.problems:
             err.print(f"  - {problem}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
+
+
+def _preflight_or_exit(settings: Settings, config: Path | None) -> None:
+    """Stop (exit 2) when a named secret is missing or a model has no price."""
+    from doorman.preflight import preflight
+
+    problems = preflight(settings)
+    if problems:
+        err.print(f"[bold red]Not ready to serve[/] ({config or 'built-in defaults'}):")
+        for problem in problems:
+            err.print(f"  - {problem}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"doorman {version('doorman')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    show_version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Doorman: a gateway for LLM APIs — keys, limits, budgets, screening, retries, costs."""
 
 
 @app.command()
@@ -61,14 +89,7 @@ def serve(
                 err.print(f"  - {problem}", markup=False)
             raise typer.Exit(2) from None
         server = settings.server
-    if server.metrics_token_env and not read_secret(server.metrics_token_env):
-        err.print(
-            f"server.metrics_token_env: the secret {server.metrics_token_env} is not set "
-            f"(environment, {server.metrics_token_env}_FILE or .env); /metrics would refuse "
-            "every scrape.",
-            markup=False,
-        )
-        raise typer.Exit(2)
+    _preflight_or_exit(settings, config)
     configure_logging(server.log_level)
     export_settings(settings)
     err.print(
@@ -110,6 +131,9 @@ def sim(
     rpm: int | None = typer.Option(None, help="Emulated provider quota (requests/minute)."),
     max_reply_tokens: int = typer.Option(1024),
     seed: int | None = typer.Option(None, help="Seed for reproducible fault injection."),
+    api_key: str | None = typer.Option(
+        None, "--api-key", help="Answer 401 to any other credential, like a real provider."
+    ),
 ) -> None:
     """Run the simulated provider (OpenAI and Anthropic wire formats) as its own server."""
     import uvicorn
@@ -136,6 +160,7 @@ def sim(
         rpm=rpm,
         max_reply_tokens=max_reply_tokens,
         seed=seed,
+        api_key=api_key,
     )
     err.print(f"doorman sim listening on http://{host}:{port}", highlight=False)
     uvicorn.run(
@@ -151,8 +176,9 @@ def sim(
 
 @app.command("check-config")
 def check_config(config: Path = typer.Argument(..., help="YAML config file to validate.")) -> None:
-    """Validate a config file; print every problem with its path; exit 2 when invalid."""
+    """Validate a config file and its secrets and prices; print every problem; exit 2 when invalid."""
     settings = _load_or_exit(config)
+    _preflight_or_exit(settings, config)
     Console().print(
         f"[green]OK[/] {config}: {len(settings.providers)} providers, {len(settings.models)} models, "
         f"{len(settings.tiers)} tiers"

@@ -108,6 +108,17 @@ class ModelSettings(Strict):
     tokens_per_minute: int | None = Field(None, ge=1)
     max_concurrent: int | None = Field(None, ge=1)
 
+    @field_validator("price", mode="before")
+    @classmethod
+    def _free(cls, value: Any) -> Any:
+        # `price: free` is the explicit way to say a model costs nothing (a local model);
+        # leaving the price out is a check-config error unless a built-in price applies.
+        if isinstance(value, str):
+            if value.strip().lower() != "free":
+                raise ValueError("must be {input: ..., output: ...} (USD per 1M tokens) or 'free'")
+            return {"input": 0.0, "output": 0.0}
+        return value
+
 
 class TierSettings(Strict):
     requests_per_minute: int | None = Field(None, ge=1)
@@ -230,7 +241,19 @@ class Settings(Strict):
         problems: list[str] = []
         names = set(self.models)
         seen_alias: dict[str, str] = {}
+        builtin_models = "models" not in self.model_fields_set
+        if builtin_models and any(m.provider not in self.providers for m in self.models.values()):
+            # The user wrote `providers:` only: do not complain about sim-* models they never
+            # wrote; say what is missing instead.
+            problems.append(
+                "models: no models are configured. The built-in models "
+                f"({', '.join(self.models)}) run on the built-in provider 'sim', which your "
+                "`providers:` section replaces; add a `models:` section naming models of your "
+                "providers, e.g. gpt-4o-mini: {provider: <name>}"
+            )
         for name, model in self.models.items():
+            if builtin_models and model.provider not in self.providers:
+                continue
             if model.provider not in self.providers:
                 problems.append(f"models.{name}.provider: unknown provider '{model.provider}'")
             for i, fb in enumerate(model.fallbacks):

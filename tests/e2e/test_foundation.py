@@ -79,7 +79,9 @@ def test_check_config_reports_every_problem_with_its_path(tmp_path: Path) -> Non
 
     good = tmp_path / "good.yaml"
     good.write_text(GOOD_CONFIG)
-    ok = run_cli(tmp_path, "check-config", str(good), check=False)
+    # The secrets the file names must be set too (issue 19: checked before serving).
+    secrets = {"OPENAI_API_KEY": "sk-o", "LOCAL_KEY": "sk-l", "ANTHROPIC_API_KEY": "sk-a"}
+    ok = run_cli(tmp_path, "check-config", str(good), env=secrets, check=False)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "OK" in ok.stdout
 

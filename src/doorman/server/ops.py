@@ -17,6 +17,8 @@ from doorman.errors import AuthenticationFailed
 from doorman.observe.metrics import multiprocess_dir, render_metrics
 from doorman.server.http import signed_path
 from doorman.server.state import Gateway
+from doorman.upstream.deployment import Wire
+from doorman.upstream.wire import request_headers
 
 
 def _json(data: object, status: int = 200) -> Response:
@@ -27,10 +29,27 @@ async def healthz(request: Request) -> Response:
     return _json({"status": "ok"})
 
 
+class CredentialRefused(Exception):
+    """The provider answered the readiness probe with 401/403: its api key is wrong."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"credential_refused (HTTP {status})")
+
+
+def _probe_headers(gw: Gateway, provider: str) -> dict[str, str]:
+    settings = gw.settings.providers[provider]
+    wire: Wire = "anthropic" if settings.kind == "anthropic" else "openai"
+    headers = request_headers(wire, settings.api_key(), settings.headers, settings.anthropic_version)
+    headers.pop("content-type", None)
+    return headers
+
+
 async def _check(name: str, coro: object, limit_s: float = 2.0) -> tuple[str, str]:
     try:
         await asyncio.wait_for(coro, limit_s)  # type: ignore[arg-type]
         return name, "ok"
+    except CredentialRefused as exc:
+        return name, f"error: {exc}"
     except Exception as exc:
         return name, f"error: {type(exc).__name__}"
 
@@ -46,9 +65,14 @@ async def readyz(request: Request) -> Response:
     async def upstream(provider: str) -> None:
         base = gw.upstreams.base_url(provider)
         session = gw.upstreams.session(provider)
-        # Any HTTP answer means the provider is reachable; only connection failures count.
-        async with session.get(base + "/models") as resp:
+        # Any HTTP answer means the provider is reachable, except a refused credential: then
+        # every request would fail, and the probe (sent with the key) says so.
+        kind = gw.settings.providers[provider].kind
+        url = base + ("/v1/models" if kind == "anthropic" else "/models")
+        async with session.get(url, headers=_probe_headers(gw, provider)) as resp:
             await resp.read()
+            if resp.status in (401, 403):
+                raise CredentialRefused(resp.status)
 
     checks = [_check("database", db())]
     if gw.redis is not None:

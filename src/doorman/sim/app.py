@@ -55,6 +55,7 @@ class SimOptions:
     max_reply_tokens: int = 1024
     rpm: int | None = None
     seed: int | None = None
+    api_key: str | None = None  # when set, other credentials get 401 like a real provider
 
 
 @dataclass
@@ -130,12 +131,27 @@ class _Sim:
 
 def _error(wire: str, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     if wire == "anthropic":
-        etype = {429: "rate_limit_error", 529: "overloaded_error"}.get(status, "api_error")
+        etype = {401: "authentication_error", 429: "rate_limit_error", 529: "overloaded_error"}.get(
+            status, "api_error"
+        )
         body: dict[str, Any] = {"type": "error", "error": {"type": etype, "message": message}}
     else:
-        etype = "rate_limit_error" if status == 429 else "server_error"
+        etype = {401: "invalid_request_error", 429: "rate_limit_error"}.get(status, "server_error")
         body = {"error": {"message": message, "type": etype, "param": None, "code": None}}
     return Response(orjson.dumps(body), status, headers=headers, media_type="application/json")
+
+
+def _refuse_credential(request: Request, wire: str, expected: str | None) -> Response | None:
+    """A 401 like the real providers', which echo part of the key they were given."""
+    if expected is None:
+        return None
+    given = request.headers.get("x-api-key") or ""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        given = given or token.strip()
+    if given == expected:
+        return None
+    return _error(wire, 401, f"Incorrect API key provided: {given}.")
 
 
 def create_sim_app(options: SimOptions | None = None) -> Starlette:
@@ -144,6 +160,9 @@ def create_sim_app(options: SimOptions | None = None) -> Starlette:
     async def handle(request: Request, wire: str) -> Response:
         sim.stats.requests += 1
         sim.stats.by_path[request.url.path] += 1
+        refused = _refuse_credential(request, wire, sim.options.api_key)
+        if refused is not None:
+            return refused
         try:
             body = orjson.loads(await request.body())
             if not isinstance(body, dict):
@@ -211,6 +230,9 @@ def create_sim_app(options: SimOptions | None = None) -> Starlette:
         return await handle(request, "anthropic")
 
     async def models(request: Request) -> Response:
+        refused = _refuse_credential(request, "openai", sim.options.api_key)
+        if refused is not None:
+            return refused
         return Response(
             orjson.dumps(
                 {

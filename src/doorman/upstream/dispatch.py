@@ -394,6 +394,8 @@ class Dispatcher:
             )
         if all(f.kind == "busy" for f in failures):
             return failures[-1].error
+        if all(f.kind in ("refused", "open") for f in failures) and failures[0].kind == "refused":
+            return failures[0].error  # 502 upstream_auth_failed: the operator must fix a key
         detail = ", ".join(f"{f.deployment.key}: {f.kind}" for f in failures)
         headers: dict[str, str] = {}
         waits = [f.retry_after for f in failures if f.kind == "open" and f.retry_after]
