@@ -267,6 +267,7 @@ class Settings(Strict):
                 if alias in names or alias in seen_alias:
                     problems.append(f"models.{name}.aliases: '{alias}' is already a model or alias")
                 seen_alias[alias] = name
+        problems.extend(_fallback_cycles(self.models))
         for tname, tier in self.tiers.items():
             for i, m in enumerate(tier.models or []):
                 if m not in names and m not in seen_alias and m not in self.routes:
@@ -311,6 +312,34 @@ class Settings(Strict):
 
     def resolve_model(self, requested: str) -> str | None:
         return self.model_index.get(requested)
+
+
+def _fallback_cycles(models: dict[str, ModelSettings]) -> list[str]:
+    """Fallback chains that come back to where they started, each reported once with its path.
+
+    Fallbacks are followed transitively (a -> b -> c), so a cycle would send one request round
+    and round the same providers until its deadline.
+    """
+    problems: list[str] = []
+    reported: set[frozenset[str]] = set()
+
+    def walk(name: str, path: list[str]) -> None:
+        for fb in models[name].fallbacks:
+            if fb not in models or fb == name:
+                continue  # reported as unknown / self-fallback above
+            if fb in path:
+                cycle = [*path[path.index(fb) :], fb]
+                if frozenset(cycle) not in reported:
+                    reported.add(frozenset(cycle))
+                    problems.append(
+                        f"models.{cycle[0]}.fallbacks: fallback cycle {' -> '.join(cycle)}"
+                    )
+                continue
+            walk(fb, [*path, fb])
+
+    for name in models:
+        walk(name, [name])
+    return problems
 
 
 class ConfigError(Exception):

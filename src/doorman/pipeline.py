@@ -32,6 +32,7 @@ from doorman.exchange import Exchange
 from doorman.routing import routed_model
 from doorman.upstream.deployment import Deployment, Wire, deployments_for
 from doorman.upstream.dispatch import UpstreamReply
+from doorman.upstream.translate import translate_request, translate_response, translate_stream
 from doorman.upstream.wire import StreamMeter, Usage, usage_from_body
 from doorman.validation import check_tier_caps, parse_json, requested_max_tokens, validate_chat
 
@@ -212,11 +213,14 @@ class Pipeline:
 
     # ------------------------------------------------------------------ forward
     def upstream_body(self, ex: Exchange, dep: Deployment, wire: Wire) -> dict[str, Any]:
+        """The body for one deployment, in its wire format; raises Untranslatable."""
         body = dict(ex.body)
         body["model"] = dep.upstream_model
         max_tokens = ex.max_tokens
         if dep.settings.max_output_tokens is not None:
             max_tokens = min(max_tokens, dep.settings.max_output_tokens)
+        if wire != ex.wire:
+            body = translate_request(ex.wire, wire, body)
         if wire == "openai":
             body.pop("max_completion_tokens", None)
             body["max_tokens"] = max_tokens
@@ -277,16 +281,21 @@ class Pipeline:
         ex.upstream_ms = (time.perf_counter() - ex.upstream_started) * 1000
         ex.ttft_ms = ex.upstream_ms
         usage = None
+        body = reply.body
         try:
-            usage = usage_from_body(reply.wire, orjson.loads(reply.body))
+            parsed = orjson.loads(body)
         except orjson.JSONDecodeError:
-            usage = None
+            parsed = None
+        if isinstance(parsed, dict):
+            usage = usage_from_body(reply.wire, parsed)
+            if reply.wire != ex.wire:
+                body = orjson.dumps(translate_response(ex.wire, reply.wire, parsed))
         ex.usage = usage or Usage(input_tokens=ex.input_tokens)
         ex.status = reply.status
         await self.finish(ex)
         await store_answer(self.gw, ex, reply.body)
         headers = self.response_headers(ex)
-        return Reply(reply.status, headers, body=reply.body)
+        return Reply(reply.status, headers, body=body)
 
     async def _abandon(self, ex: Exchange, reply: UpstreamReply) -> None:
         """The client went away before the first event was relayed: free and settle anyway.
@@ -318,6 +327,13 @@ class Pipeline:
         opts = ex.body.get("stream_options")
         wants_usage = isinstance(opts, dict) and bool(opts.get("include_usage"))
         meter = StreamMeter(reply.wire, ex.model, ex.input_tokens, wants_usage)
+        # The meter reads the provider's events; a translator rewrites them for the client.
+        translator = None
+        if reply.wire != ex.wire:
+            translator = translate_stream(
+                ex.wire, reply.wire, include_usage=wants_usage, input_tokens=ex.input_tokens
+            )
+        event_name: str | None = None
         first = True
         pending_event: bytes = b""
         # A stream may outlive its leases (limits.lease_seconds < the request deadline): renew
@@ -330,13 +346,26 @@ class Pipeline:
                     ex.ttft_ms = (time.perf_counter() - (ex.upstream_started or ex.started)) * 1000
                     first = False
                 if line.startswith(b"data:"):
-                    if not meter.feed(line[5:].strip()):
+                    data = line[5:].strip()
+                    keep = meter.feed(data)
+                    if translator is not None:
+                        out = translator.feed(event_name, data)
+                        event_name = None
+                        if out:
+                            yield b"".join(out)
+                        continue
+                    if not keep:
                         pending_event = b""
                         continue
                     yield pending_event + line
                     pending_event = b""
                 elif line.startswith(b"event:"):
+                    if translator is not None:
+                        event_name = line[6:].strip().decode("utf-8", "replace")
+                        continue
                     pending_event += line
+                elif translator is not None:
+                    continue  # blank separators and comments: the translator frames its events
                 else:
                     yield pending_event + line
                     pending_event = b""

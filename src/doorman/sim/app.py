@@ -198,7 +198,10 @@ def create_sim_app(options: SimOptions | None = None) -> Starlette:
         n = min(n, sim.options.max_reply_tokens)
         last = messages[-1] if messages and isinstance(messages[-1], dict) else {}
         text = sim.reply_text(str(last.get("content", "")), n)
-        output_tokens = count_text(text, model)
+        call = _tool_call(body, wire, last, text)
+        if call is not None:
+            text = ""
+        output_tokens = count_text(text or (call[2] if call else ""), model)
         truncated = isinstance(requested, int) and output_tokens >= requested
         sim.stats.input_tokens += input_tokens
         sim.stats.output_tokens += output_tokens
@@ -208,7 +211,7 @@ def create_sim_app(options: SimOptions | None = None) -> Starlette:
                 f"{time.time_ns()}{sim.stats.requests}".encode(), digest_size=8
             ).hexdigest()
         )
-        ctx = _Reply(wire, rid, model, text, input_tokens, output_tokens, truncated, body)
+        ctx = _Reply(wire, rid, model, text, input_tokens, output_tokens, truncated, body, call)
         if body.get("stream"):
             return StreamingResponse(
                 _stream(sim, ctx, fault == "disconnect"),
@@ -277,6 +280,49 @@ def create_sim_app(options: SimOptions | None = None) -> Starlette:
     return Starlette(routes=routes)
 
 
+def _tool_call(
+    body: dict[str, Any], wire: str, last: dict[str, Any], seed: str
+) -> tuple[str, str, str] | None:
+    """(id, name, arguments JSON) when the request offers tools and the last turn is the user's.
+
+    The tool is the forced one, else the first; every schema property gets a deterministic
+    value, so translation tests can check that a tool call arrives intact.
+    """
+    tools = body.get("tools")
+    choice = body.get("tool_choice")
+    if not isinstance(tools, list) or not tools or choice in ("none", {"type": "none"}):
+        return None
+    content = last.get("content")
+    if last.get("role") != "user" or (
+        isinstance(content, list)
+        and any(isinstance(b, dict) and b.get("type") == "tool_result" for b in content)
+    ):
+        return None
+    forced = None
+    if isinstance(choice, dict):
+        forced = choice.get("name") or (choice.get("function") or {}).get("name")
+    specs = []
+    for tool in tools:
+        if not isinstance(tool, dict):
+            continue
+        fn = tool.get("function") if wire == "openai" else tool
+        if isinstance(fn, dict):
+            schema = fn.get("parameters") if wire == "openai" else fn.get("input_schema")
+            specs.append((str(fn.get("name")), schema if isinstance(schema, dict) else {}))
+    if not specs:
+        return None
+    name, schema = next((s for s in specs if s[0] == forced), specs[0])
+    words = seed.split() or ["value"]
+    args: dict[str, Any] = {}
+    for i, (prop, spec) in enumerate(sorted((schema.get("properties") or {}).items())):
+        kind = spec.get("type") if isinstance(spec, dict) else None
+        args[prop] = {"integer": i + 1, "number": i + 0.5, "boolean": True}.get(
+            str(kind), words[i % len(words)]
+        )
+    digest = hashlib.blake2b(f"{name}{seed}".encode(), digest_size=6).hexdigest()
+    return f"call_{digest}", name, orjson.dumps(args).decode()
+
+
 @dataclass
 class _Reply:
     wire: str
@@ -287,17 +333,26 @@ class _Reply:
     output_tokens: int
     truncated: bool
     request: dict[str, Any]
+    call: tuple[str, str, str] | None = None
 
     def full_body(self) -> bytes:
         if self.wire == "anthropic":
+            content: list[dict[str, Any]] = [{"type": "text", "text": self.text}]
+            stop = "max_tokens" if self.truncated else "end_turn"
+            if self.call is not None:
+                cid, name, args = self.call
+                content = [
+                    {"type": "tool_use", "id": cid, "name": name, "input": orjson.loads(args)}
+                ]
+                stop = "tool_use"
             return orjson.dumps(
                 {
                     "id": "msg_" + self.rid,
                     "type": "message",
                     "role": "assistant",
                     "model": self.model,
-                    "content": [{"type": "text", "text": self.text}],
-                    "stop_reason": "max_tokens" if self.truncated else "end_turn",
+                    "content": content,
+                    "stop_reason": stop,
                     "stop_sequence": None,
                     "usage": {
                         "input_tokens": self.input_tokens,
@@ -314,8 +369,10 @@ class _Reply:
                 "choices": [
                     {
                         "index": 0,
-                        "message": {"role": "assistant", "content": self.text},
-                        "finish_reason": "length" if self.truncated else "stop",
+                        "message": self._openai_message(),
+                        "finish_reason": "tool_calls"
+                        if self.call
+                        else ("length" if self.truncated else "stop"),
                     }
                 ],
                 "usage": {
@@ -325,6 +382,13 @@ class _Reply:
                 },
             }
         )
+
+    def _openai_message(self) -> dict[str, Any]:
+        if self.call is None:
+            return {"role": "assistant", "content": self.text}
+        cid, name, args = self.call
+        call = {"id": cid, "type": "function", "function": {"name": name, "arguments": args}}
+        return {"role": "assistant", "content": None, "tool_calls": [call]}
 
 
 def _sse(data: dict[str, Any], event: str | None = None) -> bytes:
@@ -356,6 +420,11 @@ async def _stream(sim: _Sim, r: _Reply, disconnect: bool) -> AsyncIterator[bytes
             },
             "message_start",
         )
+        if r.call is not None:
+            async for event in _anthropic_tool_stream(r):
+                yield event
+            sim.stats.ok += 1
+            return
         yield _sse(
             {
                 "type": "content_block_start",
@@ -407,6 +476,29 @@ async def _stream(sim: _Sim, r: _Reply, disconnect: bool) -> AsyncIterator[bytes
             ],
         }
     )
+    finish = "length" if r.truncated else "stop"
+    if r.call is not None:
+        cid, name, args = r.call
+        half = len(args) // 2
+        first = {
+            "index": 0,
+            "id": cid,
+            "type": "function",
+            "function": {"name": name, "arguments": ""},
+        }
+        for delta in (
+            first,
+            *({"index": 0, "function": {"arguments": a}} for a in (args[:half], args[half:])),
+        ):
+            yield _sse(
+                {
+                    **base,
+                    "choices": [
+                        {"index": 0, "delta": {"tool_calls": [delta]}, "finish_reason": None}
+                    ],
+                }
+            )
+        pieces, finish = [], "tool_calls"
     for i, piece in enumerate(pieces):
         if cut is not None and i == cut:
             raise ConnectionAbortedError("simulated disconnect")
@@ -415,14 +507,7 @@ async def _stream(sim: _Sim, r: _Reply, disconnect: bool) -> AsyncIterator[bytes
         yield _sse(
             {**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
         )
-    yield _sse(
-        {
-            **base,
-            "choices": [
-                {"index": 0, "delta": {}, "finish_reason": "length" if r.truncated else "stop"}
-            ],
-        }
-    )
+    yield _sse({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
     opts = r.request.get("stream_options")
     if isinstance(opts, dict) and opts.get("include_usage"):
         yield _sse(
@@ -438,3 +523,29 @@ async def _stream(sim: _Sim, r: _Reply, disconnect: bool) -> AsyncIterator[bytes
         )
     yield b"data: [DONE]\n\n"
     sim.stats.ok += 1
+
+
+async def _anthropic_tool_stream(r: _Reply) -> AsyncIterator[bytes]:
+    """The tool_use block of an Anthropic stream: start, arguments in two pieces, stop."""
+    assert r.call is not None
+    cid, name, args = r.call
+    block = {"type": "tool_use", "id": cid, "name": name, "input": {}}
+    yield _sse(
+        {"type": "content_block_start", "index": 0, "content_block": block}, "content_block_start"
+    )
+    half = len(args) // 2
+    for piece in (args[:half], args[half:]):
+        delta = {"type": "input_json_delta", "partial_json": piece}
+        yield _sse(
+            {"type": "content_block_delta", "index": 0, "delta": delta}, "content_block_delta"
+        )
+    yield _sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
+    yield _sse(
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "tool_use", "stop_sequence": None},
+            "usage": {"output_tokens": r.output_tokens},
+        },
+        "message_delta",
+    )
+    yield _sse({"type": "message_stop"}, "message_stop")

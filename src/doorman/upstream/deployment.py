@@ -31,11 +31,16 @@ class Deployment:
 
 
 def deployments_for(settings: Settings, model: str) -> list[Deployment]:
-    """The model itself followed by its fallbacks, in configured order, without repeats."""
-    order = [model, *settings.models[model].fallbacks]
+    """The model, then its fallbacks followed transitively (depth first, in configured order).
+
+    a -> [b, c], b -> [d] gives a, b, d, c: each fallback's own fallbacks are tried before the
+    next sibling. Repeats are skipped (config load rejects cycles; this guards anyway).
+    """
     seen: set[str] = set()
     result: list[Deployment] = []
-    for name in order:
+    stack = [model]
+    while stack:
+        name = stack.pop()
         if name in seen or name not in settings.models:
             continue
         seen.add(name)
@@ -49,4 +54,5 @@ def deployments_for(settings: Settings, model: str) -> list[Deployment]:
                 upstream_model=m.upstream_model or name,
             )
         )
+        stack.extend(reversed(m.fallbacks))
     return result

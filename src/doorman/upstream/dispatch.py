@@ -52,6 +52,7 @@ from doorman.upstream.retry import (
     retry_after_from,
 )
 from doorman.upstream.telemetry import ReliabilityMetrics
+from doorman.upstream.translate import Untranslatable
 from doorman.upstream.wire import request_headers, request_url
 
 if TYPE_CHECKING:
@@ -232,17 +233,23 @@ class Dispatcher:
     ) -> UpstreamReply:
         """Try deployments in order; return the first 2xx reply or raise the most useful error."""
         failures: list[Failure] = []
-        for dep in deployments:
+        for index, dep in enumerate(deployments):
             wire = dep.wire_for(client_wire)
-            if wire != client_wire:
-                # Seam: cross-format fallback (OpenAI <-> Anthropic translation) goes here.
-                self.telemetry.skips.labels(dep.key, "wire").inc()
+            try:
+                # In the provider's wire format (translated when it is not the client's).
+                body = orjson.dumps(build_body(dep, wire))
+            except Untranslatable as exc:
+                if index == 0:
+                    raise  # the model the caller asked for cannot take this request: a 400
+                self.telemetry.skips.labels(dep.key, "untranslatable").inc()
+                log.info("upstream_skipped", deployment=dep.key, reason="untranslatable",
+                         field=exc.field)  # fmt: skip
                 continue
             if time.monotonic() >= deadline:
                 failures.append(Failure(dep, "timeout", self._deadline_error(dep)))
                 break
             result = await self._try_deployment(
-                dep, wire, build_body, stream=stream, deadline=deadline, on_attempt=on_attempt
+                dep, wire, body, stream=stream, deadline=deadline, on_attempt=on_attempt
             )
             if isinstance(result, UpstreamReply):
                 if failures:
@@ -265,7 +272,7 @@ class Dispatcher:
         self,
         dep: Deployment,
         wire: Wire,
-        build_body: Callable[[Deployment, Wire], dict[str, Any]],
+        body: bytes,
         *,
         stream: bool,
         deadline: float,
@@ -274,14 +281,13 @@ class Dispatcher:
         breaker = self.breakers.get(dep.key)
         pacer = self.pacer(dep)
         gate = self.gate(dep.provider)
-        body: bytes | None = None
         last: Failure | None = None
         for attempt_no in range(self.policy.max_attempts):
             permit = breaker.allow()
             if permit is None:
                 self.telemetry.skips.labels(dep.key, "breaker_open").inc()
                 log.info("upstream_skipped", deployment=dep.key, reason="breaker_open")
-                return last or Failure(
+                opened = Failure(
                     dep,
                     "open",
                     ServiceUnavailable(
@@ -290,6 +296,8 @@ class Dispatcher:
                     ),
                     breaker.retry_in(),
                 )
+                # A failed half-open probe re-opened it: say when to retry, not just "error".
+                return opened if last is None or last.kind == "error" else last
             try:
                 # 1. pacing from the provider's rate-limit headers
                 remaining = deadline - time.monotonic()
@@ -315,8 +323,6 @@ class Dispatcher:
                     log.info("upstream_skipped", deployment=dep.key, reason="busy")
                     return Failure(dep, "busy", exc, 1.0)
                 # 3. the call
-                if body is None:
-                    body = orjson.dumps(build_body(dep, wire))
                 if on_attempt is not None:
                     on_attempt(dep)
                 try:
@@ -375,7 +381,7 @@ class Dispatcher:
     def _final_error(self, deployments: list[Deployment], failures: list[Failure]) -> DoormanError:
         if not failures:
             return ServiceUnavailable(
-                "No deployment of this model speaks the client's wire format.",
+                "No deployment of this model can take this request (see the skipped fallbacks).",
                 code="upstream_unavailable",
             )
         model = deployments[0].model
