@@ -25,8 +25,10 @@ from doorman.config import ConfigError, Settings, load_settings
 from doorman.db.engine import create_engine
 from doorman.db.migrate import upgrade_async
 from doorman.ledger import reports
+from doorman.ledger.chart import spend_chart
 from doorman.ledger.reports import GROUPS, BudgetStatus, SpendRow
 from doorman.ledger.row import COLUMNS
+from doorman.progress import interactive, progress
 
 T = TypeVar("T")
 
@@ -65,13 +67,14 @@ def usage(
     user: str | None = typer.Option(None, "--user", help="Only this user."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
+    chart: bool = typer.Option(False, "--chart", help="Only draw spend per day as a bar chart."),
     config: Path | None = ConfigOption,
 ) -> None:
     """Spend per user, model, task, day or key, with a spend-by-day chart and budgets left."""
     if by not in GROUPS:
         raise typer.BadParameter(f"must be one of {', '.join(GROUPS)}", param_hint="--by")
-    if as_json and as_csv:
-        raise typer.BadParameter("choose one of --json and --csv")
+    if sum((as_json, as_csv, chart)) > 1:
+        raise typer.BadParameter("choose one of --json, --csv and --chart")
     settings = _settings(config)
     zone = settings.zone
 
@@ -107,6 +110,11 @@ def usage(
         sys.stdout.write(out.getvalue())
         return
     console = Console()
+    if chart:
+        start = reports.window_start(days, zone).astimezone(zone)
+        title = "Spend per day (USD)" + (f", user {user}" if user else "")
+        console.print(spend_chart(per_day, days, start, title=title))
+        return
     console.print(_spend_table(rows, by, days, user))
     console.print(_day_chart(per_day, days, reports.window_start(days, zone).astimezone(zone)))
     if budgets:
@@ -214,19 +222,23 @@ def export(
     settings = _settings(config)
     since = reports.window_start(days, settings.zone) if days else None
     out = sys.stdout
+    shown = interactive(sys.stderr)
 
     async def dump(engine: AsyncEngine) -> int:
         count = 0
         writer = csv.writer(out) if fmt == "csv" else None
         if writer is not None:
             writer.writerow(COLUMNS)
-        async for row in reports.iter_rows(engine, since=since, user=user):
-            row["ts"] = row["ts"].astimezone(UTC).isoformat()
-            if writer is not None:
-                writer.writerow(["" if row[c] is None else row[c] for c in COLUMNS])
-            else:
-                out.write(orjson.dumps(row).decode() + "\n")
-            count += 1
+        total = await reports.count_rows(engine, since=since, user=user) if shown else None
+        with progress("exporting ledger rows", total) as advance:
+            async for row in reports.iter_rows(engine, since=since, user=user):
+                advance()
+                row["ts"] = row["ts"].astimezone(UTC).isoformat()
+                if writer is not None:
+                    writer.writerow(["" if row[c] is None else row[c] for c in COLUMNS])
+                else:
+                    out.write(orjson.dumps(row).decode() + "\n")
+                count += 1
         out.flush()
         return count
 
@@ -244,5 +256,6 @@ def prune(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--older-than") from None
     settings = _settings(config)
-    deleted = _run(settings, lambda engine: reports.prune(engine, older_than=age))
+    with progress(f"deleting ledger rows older than {older_than}"):
+        deleted = _run(settings, lambda engine: reports.prune(engine, older_than=age))
     typer.echo(f"deleted {deleted} ledger row{'s' if deleted != 1 else ''} older than {older_than}")

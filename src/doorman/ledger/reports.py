@@ -343,6 +343,19 @@ async def iter_rows(
             yield dict(zip(COLUMNS, row, strict=True))
 
 
+async def count_rows(
+    engine: AsyncEngine, *, since: datetime | None = None, user: str | None = None
+) -> int:
+    """How many rows :func:`iter_rows` would yield (for a progress bar)."""
+    stmt = select(func.count()).select_from(L)
+    if since is not None:
+        stmt = stmt.where(L.ts >= since)
+    if user is not None:
+        stmt = stmt.where(L.user_id == user)
+    async with engine.connect() as conn:
+        return int(await conn.scalar(stmt) or 0)
+
+
 async def prune(engine: AsyncEngine, *, older_than: timedelta, now: datetime | None = None) -> int:
     """Delete rows older than ``older_than``; returns how many were deleted."""
     cutoff = (now or datetime.now(UTC)) - older_than

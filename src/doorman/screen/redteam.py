@@ -12,6 +12,7 @@ Wire-up (done in ``doorman.cli``): ``app.command("redteam")(redteam)``.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -20,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from doorman.progress import progress
 from doorman.screen.attacks import BENIGN, Probe, probes
 
 BLOCK_CODE = "prompt_injection_detected"
@@ -78,6 +80,7 @@ async def run_redteam(
     concurrency: int = 4,
     request_timeout: float = 30.0,
     transport: httpx.AsyncBaseTransport | None = None,
+    on_result: Callable[[], None] | None = None,
 ) -> Report:
     """Send every probe; never raises for HTTP errors (they are reported per probe)."""
     url = target.rstrip("/")
@@ -102,7 +105,13 @@ async def run_redteam(
                 error = f"HTTP {response.status_code} {_error_code(response) or ''}".strip()
             return Outcome(probe, response.status_code, blocked, _flagged(response), error)
 
-        outcomes = await asyncio.gather(*(send(p) for p in probes()))
+        async def send_and_count(probe: Probe) -> Outcome:
+            outcome = await send(probe)
+            if on_result is not None:
+                on_result()
+            return outcome
+
+        outcomes = await asyncio.gather(*(send_and_count(p) for p in probes()))
     return Report(list(outcomes))
 
 
@@ -153,7 +162,11 @@ def redteam(
     timeout: Annotated[float, typer.Option("--timeout", help="seconds per request")] = 30.0,
 ) -> None:
     """Send attack families and benign look-alikes; print block rate per family and false positives."""
-    report = asyncio.run(
-        run_redteam(target, key, model, concurrency=concurrency, request_timeout=timeout)
-    )
+    with progress("sending red-team probes", len(probes())) as advance:
+        report = asyncio.run(
+            run_redteam(
+                target, key, model, concurrency=concurrency, request_timeout=timeout,
+                on_result=advance,
+            )
+        )
     render(report, Console())

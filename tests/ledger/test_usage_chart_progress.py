@@ -1,0 +1,142 @@
+"""``doorman usage --chart`` and the progress bars of long commands (shown on a terminal only)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pty
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from doorman.db.engine import create_engine
+from doorman.db.migrate import upgrade_async
+from doorman.ledger.cli import ledger_app, usage
+
+sys.path.insert(0, str(Path(__file__).parent))
+from seed import history, seed
+
+DOORMAN = str(Path(sys.executable).parent / "doorman")
+
+
+def make_app() -> typer.Typer:
+    app = typer.Typer()
+    app.command("usage")(usage)
+    app.add_typer(ledger_app, name="ledger")
+    return app
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    """SQLite seeded with: today 0.70 USD (4 requests), two days ago 0.40 USD, 40 days ago 5."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/doorman.db"
+
+    async def prepare() -> None:
+        await upgrade_async(url)
+        engine = create_engine(url)
+        try:
+            await seed(engine, history(datetime.now(UTC)))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(prepare())
+    shift = 12 - datetime.now(UTC).hour  # a zone where it is about noon: rows stay "today"
+    zone = "Etc/GMT" if shift == 0 else f"Etc/GMT{-shift:+d}"
+    path = tmp_path / "doorman.yaml"
+    path.write_text(f"database_url: {url}\ntimezone: {zone}\n")
+    return path
+
+
+def local_day(config: Path, days_ago: int) -> str:
+    from doorman.config import load_settings
+
+    zone = load_settings(config).zone
+    return (datetime.now(UTC).astimezone(zone) - timedelta(days=days_ago)).date().isoformat()
+
+
+def test_usage_chart_draws_one_bar_per_day_scaled_to_the_peak(config: Path) -> None:
+    result = CliRunner().invoke(
+        make_app(), ["usage", "--chart", "--days", "3", "--config", str(config)],
+        env={"COLUMNS": "100"},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.stdout.splitlines() if line.strip()}
+    today, yesterday, before = (local_day(config, n) for n in (0, 1, 2))
+    assert "0.7000" in lines[today] and "0.4000" in lines[before]
+    assert "0.0000" in lines[yesterday]  # an empty day is drawn too, with no bar
+    bar = {day: lines[day].count("█") for day in (today, yesterday, before)}
+    assert bar[yesterday] == 0
+    assert bar[today] == 40  # the peak fills the width
+    assert bar[before] == pytest.approx(40 * 0.4 / 0.7, abs=1)
+    assert "total 1.1000 USD over 3 days" in result.stdout
+    assert f"peak 0.7000 on {today}" in result.stdout
+    assert "Spend by" not in result.stdout  # only the chart
+
+
+def test_usage_chart_excludes_json_and_csv(config: Path) -> None:
+    result = CliRunner().invoke(make_app(), ["usage", "--chart", "--json", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "choose one of --json, --csv and --chart" in result.output
+
+
+def run_with_stderr_on_a_terminal(*args: str) -> tuple[bytes, bytes]:
+    """(stdout through a pipe, everything written to a pseudo-terminal as stderr)."""
+    master, slave = pty.openpty()
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": "100"}
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=slave, env=env)
+    os.close(slave)
+    stdout = proc.stdout.read() if proc.stdout else b""
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the process closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.wait(60) == 0
+    return stdout, b"".join(chunks)
+
+
+def test_export_shows_progress_on_a_terminal_and_nothing_when_piped(config: Path) -> None:
+    args = (DOORMAN, "ledger", "export", "--config", str(config))
+    stdout, terminal = run_with_stderr_on_a_terminal(*args)
+    assert stdout.count(b"\n") == 7  # every row, and the data stream is untouched
+    assert b"exporting ledger rows" in terminal and b"7/7" in terminal
+    piped = subprocess.run(args, capture_output=True, check=True)
+    assert piped.stdout == stdout
+    assert piped.stderr == b""  # no bar, no control sequence in a pipe or a log
+
+
+def test_prune_shows_progress_on_a_terminal_and_only_its_result_when_piped(config: Path) -> None:
+    args = ("ledger", "prune", "--older-than", "30d", "--config", str(config))
+    piped = CliRunner().invoke(make_app(), list(args))
+    assert piped.exit_code == 0
+    assert piped.output == "deleted 1 ledger row older than 30d\n"  # stdout and stderr
+    _stdout, terminal = run_with_stderr_on_a_terminal(DOORMAN, *args)
+    assert b"deleting ledger rows older than 30d" in terminal
+
+
+async def test_redteam_reports_each_probe_to_its_progress_bar() -> None:
+    from doorman.screen.attacks import probes
+    from doorman.screen.redteam import run_redteam
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            400, json={"error": {"code": "prompt_injection_detected", "message": "no"}}
+        )
+
+    done: list[int] = []
+    report = await run_redteam(
+        "http://gateway.test", "dm-test", transport=httpx.MockTransport(answer),
+        on_result=lambda: done.append(1),
+    )  # fmt: skip
+    assert len(done) == len(report.outcomes) == len(probes())
