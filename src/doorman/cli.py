@@ -112,6 +112,7 @@ def serve(
         log_level="warning",
         access_log=False,
         h11_max_incomplete_event_size=server.max_header_bytes,
+        proxy_headers=False,  # X-Forwarded-For counts only from server.trusted_proxies (app)
         timeout_graceful_shutdown=10,
         server_header=False,  # do not advertise the stack
     )

@@ -8,6 +8,7 @@ environment, a ``.env`` file, or a ``NAME_FILE`` secret file.
 from __future__ import annotations
 
 import copy
+import ipaddress
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -39,7 +40,23 @@ class ServerSettings(Strict):
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     max_messages: int = Field(256, ge=1)
     max_json_depth: int = Field(32, ge=2)
-    max_header_bytes: int = Field(8192, ge=256)
+    max_header_bytes: int = Field(
+        8192, ge=256, description="request line + headers, in bytes; larger heads get 431"
+    )
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="time allowed to receive a request's line and headers"
+    )
+    body_timeout_s: float = Field(
+        60.0, gt=0, description="time allowed to receive a request body once its headers are in"
+    )
+    keepalive_timeout_s: float = Field(5.0, gt=0, description="idle keep-alive connections close")
+    max_connections: int = Field(
+        4096, ge=16, description="open connections per worker; more are refused at once"
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="CIDRs of reverse proxies whose X-Forwarded-For is believed; none by default",
+    )
     request_timeout_s: float = Field(600.0, gt=0, description="total deadline of one request")
     log_level: str = "info"
     log_bodies: bool = False
@@ -48,6 +65,19 @@ class ServerSettings(Strict):
         description="name of a secret (env, NAME_FILE or .env) holding the bearer token that "
         "GET /metrics then requires; unset, /metrics is open (bind it to your scrapers only)",
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        out = []
+        for i, item in enumerate(value):
+            try:
+                out.append(str(ipaddress.ip_network(item.strip(), strict=False)))
+            except ValueError:
+                raise ValueError(
+                    f"item {i}: '{item}' is not an IP address or CIDR (e.g. 10.0.0.0/8)"
+                ) from None
+        return out
 
 
 class ProviderSettings(Strict):

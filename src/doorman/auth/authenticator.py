@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import inspect
 import math
 import re
@@ -24,7 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from doorman.auth.cache import KeyCache, KeyRecord
 from doorman.auth.keys import hash_key, looks_like_key, same, signing_secret
-from doorman.auth.lockout import FailureGuard, MemoryFailureGuard, RedisFailureGuard
+from doorman.auth.lockout import (
+    FailureGuard,
+    FailureOutcome,
+    MemoryFailureGuard,
+    RedisFailureGuard,
+)
 from doorman.auth.nonces import MemoryNonceStore, NonceStore, RedisNonceStore
 from doorman.auth.pepper import load_pepper
 from doorman.auth.principal import Principal
@@ -95,6 +101,24 @@ def extract_credential(headers: Mapping[str, str], max_bytes: int = 512) -> str:
     return token
 
 
+_PREFIX_TAG = "key-prefix:"
+KEY_PREFIX_CHARS = 11  # "dm-" + 8 characters: 48 of the key's 256 random bits
+
+
+def key_prefix_subject(headers: Mapping[str, str]) -> str | None:
+    """The lock-out subject of the presented key's prefix, or None without a well-formed key.
+
+    Stored and logged as a hash, so lock-out records and alerts never carry key material.
+    """
+    auth = headers.get("authorization")
+    token = auth.partition(" ")[2].strip() if auth is not None else headers.get("x-api-key", "")
+    token = token.strip()
+    if not looks_like_key(token):
+        return None
+    digest = hashlib.sha256(token[:KEY_PREFIX_CHARS].encode()).hexdigest()[:16]
+    return _PREFIX_TAG + digest
+
+
 class Authenticator:
     def __init__(
         self,
@@ -142,12 +166,20 @@ class Authenticator:
         body: bytes,
         client_ip: str,
     ) -> Principal:
-        """The caller's Principal, or a DoormanError (401/403/429) with a distinct code."""
+        """The caller's Principal, or a DoormanError (401/403/429) with a distinct code.
+
+        Failures count against the client address and, when a well-formed key was presented,
+        against that key's prefix too: guesses spread over many addresses (a botnet, or forged
+        forwarding headers) still lock out a prefix being worked on.
+        """
         await self.check_lockout(client_ip)
+        prefix = key_prefix_subject(headers)
+        if prefix is not None:
+            await self.check_lockout(prefix)
         try:
             return await self._authenticate(headers, method, path, body)
         except AuthenticationFailed as exc:
-            await self.record_failure(client_ip, exc.code)
+            await self.record_failure(client_ip, exc.code, key_prefix=prefix)
             raise
         except PermissionDenied as exc:
             # A valid key of a suspended user is not a guess: metric only, no lock-out.
@@ -178,42 +210,48 @@ class Authenticator:
                 self._clear_until[client_ip] = now + _CLEAR_TTL_S
         if wait is not None:
             AUTH_FAILURES.labels(reason="too_many_auth_failures").inc()
+            whom = "with this key prefix" if client_ip.startswith(_PREFIX_TAG) else "from this address"
             raise RateLimited(
-                "too many failed authentications from this address; retry later",
+                f"too many failed authentications {whom}; retry later",
                 code="too_many_auth_failures",
                 retry_after=math.ceil(wait),
             )
 
-    async def record_failure(self, client_ip: str, reason: str) -> None:
+    async def record_failure(
+        self, client_ip: str, reason: str, *, key_prefix: str | None = None
+    ) -> None:
+        """Count one failure against the address (and the key prefix, when given); a failure
+        that starts a lock-out of either is logged and alerted once."""
         AUTH_FAILURES.labels(reason=reason).inc()
-        self._clear_until.pop(client_ip, None)
-        if len(self._failed_at) >= _CLEAR_CACHE_SIZE:
-            self._failed_at.clear()
-        self._failed_at[client_ip] = self.clock()
-        try:
-            outcome = await self.guard.record_failure(client_ip)
-        except Exception:
-            log.warning("auth_lockout_store_error", exc_info=True)
+        locked: list[tuple[str, FailureOutcome]] = []
+        for subject in (client_ip, key_prefix):
+            if subject is None:
+                continue
+            self._clear_until.pop(subject, None)
+            if len(self._failed_at) >= _CLEAR_CACHE_SIZE:
+                self._failed_at.clear()
+            self._failed_at[subject] = self.clock()
+            try:
+                outcome = await self.guard.record_failure(subject)
+            except Exception:
+                log.warning("auth_lockout_store_error", exc_info=True)
+                return
+            if outcome.lockout_s > 0:
+                locked.append((subject, outcome))
+        if not locked:
             return
-        if outcome.lockout_s > 0:
-            event = {
-                "event": "auth_failure_burst",
-                "client_ip": client_ip,
-                "failures": outcome.failures,
-                "lockouts": outcome.lockouts,
-                "lockout_s": outcome.lockout_s,
-                "last_reason": reason,
-                "at": datetime.fromtimestamp(self.clock(), UTC).isoformat(),
-            }
-            log.warning(
-                "auth_failure_burst",
-                client_ip=client_ip,
-                failures=outcome.failures,
-                lockouts=outcome.lockouts,
-                lockout_s=outcome.lockout_s,
-                last_reason=reason,
-            )
-            self._alert(event)
+        subject, outcome = locked[0]
+        fields = {
+            "client_ip": client_ip,
+            "locked": ["key_prefix" if s == key_prefix else "address" for s, _ in locked],
+            "failures": outcome.failures,
+            "lockouts": outcome.lockouts,
+            "lockout_s": outcome.lockout_s,
+            "last_reason": reason,
+        }
+        log.warning("auth_failure_burst", **fields)
+        at = datetime.fromtimestamp(self.clock(), UTC).isoformat()
+        self._alert({"event": "auth_failure_burst", **fields, "at": at})
 
     def invalidate(self, *, key_id: str | None = None, user_id: str | None = None) -> None:
         """Forget cached records now (this replica); others see changes within the cache TTL."""

@@ -111,4 +111,4 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastPathApp:
             Exception: _crash,
         },
     )
-    return FastPathApp(inner, proxies)
+    return FastPathApp(inner, proxies, settings.server.trusted_proxies)

@@ -9,8 +9,8 @@ outer :class:`FastPathApp` hands POSTs to it directly.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import Any, cast
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -187,13 +187,33 @@ async def _send_stream(reply: Reply, request_id: str, receive: Receive, send: Se
 
 
 class FastPathApp:
-    """Sends POSTs to the proxy paths straight to their endpoint; everything else to ``app``."""
+    """Sends POSTs to the proxy paths straight to their endpoint; everything else to ``app``.
 
-    def __init__(self, app: ASGIApp, endpoints: Mapping[str, ProxyEndpoint]) -> None:
+    With ``trusted_proxies`` (CIDRs), the client address of a request whose peer is one of them
+    is taken from ``X-Forwarded-For`` (uvicorn's proxy-headers middleware, applied here so it
+    holds however the app is served); from any other peer the header is ignored, so a caller
+    cannot pick the address that lock-outs and audit records see.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        endpoints: Mapping[str, ProxyEndpoint],
+        trusted_proxies: Sequence[str] = (),
+    ) -> None:
         self.app = app
         self.endpoints = dict(endpoints)
+        self._entry: ASGIApp = self._route
+        if trusted_proxies:
+            from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+            middleware = ProxyHeadersMiddleware(self._route, list(trusted_proxies))  # type: ignore[arg-type]
+            self._entry = cast(ASGIApp, middleware)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._entry(scope, receive, send)
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
             endpoint = self.endpoints.get(scope["path"])
             if endpoint is not None:
