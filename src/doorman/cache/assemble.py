@@ -171,9 +171,10 @@ class StreamAssembler:
                 },
             }
             return orjson.dumps(out)
+        text = "".join(self.text)
         message: dict[str, Any] = {
             "role": "assistant",
-            "content": "".join(self.text) if self.text or not self.tool_calls else None,
+            "content": text if text or not self.tool_calls else None,
         }
         if self.refusal:
             message["refusal"] = "".join(self.refusal)

@@ -209,7 +209,10 @@ def record_stream(gw: Gateway, ex: Exchange, reply: Reply) -> Reply:
                 if closer is not None:
                     await closer()
             try:
-                if finished and assembler is not None and _storable(ex) is not None:
+                # The end marker reached the client: the answer is complete even when the
+                # client hung up before the upstream's EOF (a race right after ``[DONE]``).
+                complete = assembler is not None and assembler.complete
+                if complete and assembler is not None and _storable(ex) is not None:
                     body = assembler.body(ex.usage, ex.model)
                     if body is not None and note.key is not None:
                         await cache.put(note.key, _answer(gw, ex, body), note.ttl_s)
