@@ -42,6 +42,11 @@ if TYPE_CHECKING:
 log = structlog.get_logger("doorman.request")
 
 
+def cost_trailer(ex: Exchange) -> bytes:
+    """The last bytes of every relayed stream: an SSE comment with the settled cost."""
+    return f": x-doorman-cost-usd={ex.cost_usd:.8f}\n\n".encode()
+
+
 class Stage(Protocol):
     async def __call__(self, ex: Exchange) -> None: ...
 
@@ -381,8 +386,27 @@ class Pipeline:
         except Exception as exc:  # upstream broke mid-stream: the client already has a 200
             ex.error_code = "upstream_stream_error"
             log.warning("upstream_stream_error", error=type(exc).__name__, request_id=ex.request_id)
+        except (asyncio.CancelledError, GeneratorExit):
+            # The client hung up (or closed its Client stream) before the end: not a 200 like
+            # any other; recorded as client_closed with what was used until then.
+            if not meter.done and ex.error_code is None:
+                ex.error_code = "client_closed"
+            raise
         finally:
-            await self._end_stream(ex, reply, meter.final_usage())
+            if not ex.settled:
+                await self._end_stream(ex, reply, meter.final_usage())
+        # Settled: the cost is known. A final SSE comment carries it (headers left long ago);
+        # SDKs skip comment lines.
+        yield cost_trailer(ex)
+
+    def error_headers(self, ex: Exchange) -> dict[str, str]:
+        """Headers of a refused or failed request: the limits evaluated so far and its cost."""
+        headers = dict(ex.limit_headers)
+        if ex.served is not None:
+            headers["x-doorman-served-by"] = ex.served.model
+        headers["x-doorman-cost-usd"] = f"{ex.cost_usd:.8f}"
+        self.gw.add_key_headers(ex, headers)
+        return headers
 
     def response_headers(self, ex: Exchange) -> dict[str, str]:
         headers = dict(ex.limit_headers)

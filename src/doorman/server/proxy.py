@@ -78,8 +78,7 @@ class ProxyEndpoint:
         try:
             reply = await pipeline.run(ex)
         except DoormanError as exc:
-            extra: dict[str, str] = {}
-            gw.add_key_headers(ex, extra)
+            extra = pipeline.error_headers(ex)  # limits evaluated so far, cost, key expiry
             await send_error(send, exc, wire, request_id, extra)
             return
         except Exception:
