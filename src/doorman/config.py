@@ -217,6 +217,9 @@ DEFAULT_MODELS: dict[str, ModelSettings] = {
         price=Price(input=2.50, output=10.00, cached_input=1.25),
         fallbacks=["sim-small"],
     ),
+    "sim-embed": ModelSettings(
+        provider="sim", price=Price(input=0.02, output=0.0)  # like text-embedding-3-small
+    ),
     "sim-claude": ModelSettings(
         provider="sim", price=Price(input=0.80, output=4.00, cached_input=0.08)
     ),

@@ -44,6 +44,9 @@ DEFAULT_PRICES: dict[str, Price] = {
     "o3": _p(2.00, 8.00, 0.50),
     "o3-mini": _p(1.10, 4.40, 0.55),
     "o4-mini": _p(1.10, 4.40, 0.275),
+    "text-embedding-3-small": _p(0.02, 0.0),
+    "text-embedding-3-large": _p(0.13, 0.0),
+    "text-embedding-ada-002": _p(0.10, 0.0),
     # Anthropic (cached_input = cache read price, cache_write = 5-minute cache write price)
     "claude-opus-4-5": _claude(5.00, 25.00),
     "claude-opus-4-1": _claude(15.00, 75.00),

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from doorman.config import Settings
+from doorman.embeddings import EmbeddingsPipeline
 from doorman.errors import DoormanError, InternalError, NotFound
 from doorman.pipeline import Pipeline
 from doorman.server.build import build_gateway, close_gateway
@@ -79,12 +80,14 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastPathApp:
         app.state.doorman = gw
         app.state.pipeline = Pipeline(gw)
         app_state["live"] = (gw, app.state.pipeline)
+        app_state["embeddings"] = (gw, EmbeddingsPipeline(gw))
         if freeze_heap:
             freeze_startup_heap()
         try:
             yield
         finally:
             app_state.pop("live", None)
+            app_state.pop("embeddings", None)
             await close_gateway(gw)
 
     from doorman.auth.admin import routes as key_admin_routes
@@ -95,7 +98,14 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastPathApp:
     app_state: dict[str, tuple[Gateway, Pipeline]] = {}
     openai = ProxyEndpoint("openai", lambda: app_state["live"])
     anthropic = ProxyEndpoint("anthropic", lambda: app_state["live"])
-    proxies = {"/v1/chat/completions": openai, "/chat/completions": openai, "/v1/messages": anthropic}
+    embeddings = ProxyEndpoint("openai", lambda: app_state["embeddings"])
+    proxies = {
+        "/v1/chat/completions": openai,
+        "/chat/completions": openai,
+        "/v1/messages": anthropic,
+        "/v1/embeddings": embeddings,
+        "/embeddings": embeddings,
+    }
     routes: list[BaseRoute] = [
         *(Route(path, endpoint, methods=["POST"]) for path, endpoint in proxies.items()),
         *ops_routes(),

@@ -232,6 +232,36 @@ def create_sim_app(options: SimOptions | None = None) -> Starlette:
     async def messages(request: Request) -> Response:
         return await handle(request, "anthropic")
 
+    async def embeddings(request: Request) -> Response:
+        """Deterministic unit vectors: the same text always gives the same vector."""
+        sim.stats.requests += 1
+        sim.stats.by_path[request.url.path] += 1
+        try:
+            body = orjson.loads(await request.body())
+            value = body["input"]
+        except (ValueError, KeyError, TypeError) as exc:
+            return _error("openai", 400, f"invalid embeddings request: {exc}")
+        fault = sim.fault()
+        if fault == "error":
+            sim.stats.faults[fault] += 1
+            return _error("openai", 503, "simulated upstream failure")
+        model = str(body.get("model", "sim"))
+        sim.stats.by_model[model] += 1
+        items = [value] if isinstance(value, str) else list(value)
+        if items and isinstance(items[0], int):
+            items = [items]
+        dims = int(body.get("dimensions") or 256)
+        data, tokens = [], 0
+        for i, item in enumerate(items):
+            text = item if isinstance(item, str) else " ".join(map(str, item))
+            tokens += count_text(item, model) if isinstance(item, str) else len(item)
+            data.append({"object": "embedding", "index": i, "embedding": _vector(text, dims)})
+        sim.stats.input_tokens += tokens
+        sim.stats.ok += 1
+        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+        reply = {"object": "list", "data": data, "model": model, "usage": usage}
+        return Response(orjson.dumps(reply), media_type="application/json")
+
     async def models(request: Request) -> Response:
         refused = _refuse_credential(request, "openai", sim.options.api_key)
         if refused is not None:
@@ -272,12 +302,22 @@ def create_sim_app(options: SimOptions | None = None) -> Starlette:
         Route("/v1/chat/completions", chat, methods=["POST"]),
         Route("/chat/completions", chat, methods=["POST"]),
         Route("/v1/messages", messages, methods=["POST"]),
+        Route("/v1/embeddings", embeddings, methods=["POST"]),
+        Route("/embeddings", embeddings, methods=["POST"]),
         Route("/v1/models", models, methods=["GET"]),
         Route("/sim/stats", stats, methods=["GET"]),
         Route("/sim/reset", reset, methods=["POST"]),
         Route("/sim/configure", configure, methods=["POST"]),
     ]
     return Starlette(routes=routes)
+
+
+def _vector(text: str, dims: int) -> list[float]:
+    """A unit vector derived from the text's hash (stable across runs and processes)."""
+    raw = hashlib.shake_256(text.encode()).digest(dims * 2)
+    values = [int.from_bytes(raw[i : i + 2], "big") / 32768.0 - 1.0 for i in range(0, dims * 2, 2)]
+    norm = sum(v * v for v in values) ** 0.5 or 1.0
+    return [round(v / norm, 6) for v in values]
 
 
 def _tool_call(

@@ -53,7 +53,7 @@ from doorman.upstream.retry import (
 )
 from doorman.upstream.telemetry import ReliabilityMetrics
 from doorman.upstream.translate import Untranslatable
-from doorman.upstream.wire import request_headers, request_url
+from doorman.upstream.wire import Endpoint, request_headers, request_url
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -173,7 +173,7 @@ class Dispatcher:
         self.settings = settings
         self.pool = pool
         self._request_headers: dict[
-            tuple[str, Wire], tuple[float, str, dict[str, str], str | None]
+            tuple[str, Wire, Endpoint], tuple[float, str, dict[str, str], str | None]
         ] = {}
         self.rng = rng
         self.sleep = sleep
@@ -230,6 +230,7 @@ class Dispatcher:
         stream: bool,
         deadline: float,
         on_attempt: Callable[[Deployment], None] | None = None,
+        endpoint: Endpoint = "chat",
     ) -> UpstreamReply:
         """Try deployments in order; return the first 2xx reply or raise the most useful error."""
         failures: list[Failure] = []
@@ -242,14 +243,21 @@ class Dispatcher:
                 if index == 0:
                     raise  # the model the caller asked for cannot take this request: a 400
                 self.telemetry.skips.labels(dep.key, "untranslatable").inc()
-                log.info("upstream_skipped", deployment=dep.key, reason="untranslatable",
-                         field=exc.field)  # fmt: skip
+                log.info(
+                    "upstream_skipped", deployment=dep.key, reason="untranslatable", field=exc.field
+                )
                 continue
             if time.monotonic() >= deadline:
                 failures.append(Failure(dep, "timeout", self._deadline_error(dep)))
                 break
             result = await self._try_deployment(
-                dep, wire, body, stream=stream, deadline=deadline, on_attempt=on_attempt
+                dep,
+                wire,
+                body,
+                stream=stream,
+                deadline=deadline,
+                on_attempt=on_attempt,
+                endpoint=endpoint,
             )
             if isinstance(result, UpstreamReply):
                 if failures:
@@ -277,6 +285,7 @@ class Dispatcher:
         stream: bool,
         deadline: float,
         on_attempt: Callable[[Deployment], None] | None,
+        endpoint: Endpoint,
     ) -> UpstreamReply | Failure:
         breaker = self.breakers.get(dep.key)
         pacer = self.pacer(dep)
@@ -326,7 +335,9 @@ class Dispatcher:
                 if on_attempt is not None:
                     on_attempt(dep)
                 try:
-                    outcome = await self._attempt(dep, wire, body, stream=stream, deadline=deadline)
+                    outcome = await self._attempt(
+                        dep, wire, body, stream=stream, deadline=deadline, endpoint=endpoint
+                    )
                 except BaseException:
                     slot.release()
                     raise
@@ -427,19 +438,26 @@ class Dispatcher:
 
     # ------------------------------------------------------------ one HTTP call
     async def _attempt(
-        self, dep: Deployment, wire: Wire, body: bytes, *, stream: bool, deadline: float
+        self,
+        dep: Deployment,
+        wire: Wire,
+        body: bytes,
+        *,
+        stream: bool,
+        deadline: float,
+        endpoint: Endpoint = "chat",
     ) -> UpstreamReply | Attempt:
         p = dep.provider_settings
         now = time.monotonic()
-        cached = self._request_headers.get((dep.provider, wire))
+        cached = self._request_headers.get((dep.provider, wire, endpoint))
         if cached is None or cached[0] <= now:
             # Re-read the provider key every few seconds, not per call: a rotated secret file
             # is picked up quickly, and the hot path does no file or environment lookups.
             key = p.api_key()
             headers = request_headers(wire, key, p.headers, p.anthropic_version)
-            url = request_url(wire, self.pool.base_url(dep.provider))
+            url = request_url(wire, self.pool.base_url(dep.provider), endpoint)
             cached = (now + _HEADERS_TTL_S, url, headers, key)
-            self._request_headers[(dep.provider, wire)] = cached
+            self._request_headers[(dep.provider, wire, endpoint)] = cached
         _, url, headers, sent_key = cached
         session = self.pool.session(dep.provider)
         remaining = deadline - now
@@ -486,7 +504,12 @@ class Dispatcher:
             )
 
     def _failed(
-        self, dep: Deployment, status: int, headers: dict[str, str], raw: bytes, sent_key: str | None
+        self,
+        dep: Deployment,
+        status: int,
+        headers: dict[str, str],
+        raw: bytes,
+        sent_key: str | None,
     ) -> Attempt:
         lower = {k.lower(): v for k, v in headers.items()}
         retry_after = retry_after_from(lower)

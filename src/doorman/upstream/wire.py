@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -24,7 +24,12 @@ class Usage:
         return self.input_tokens + self.output_tokens
 
 
-def request_url(wire: Wire, base_url: str) -> str:
+Endpoint = Literal["chat", "embeddings"]
+
+
+def request_url(wire: Wire, base_url: str, endpoint: Endpoint = "chat") -> str:
+    if endpoint == "embeddings":
+        return base_url + "/embeddings"  # OpenAI-compatible providers only
     return base_url + ("/v1/messages" if wire == "anthropic" else "/chat/completions")
 
 
