@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from doorman.auth.settings import AuthSettings
+from doorman.auth.settings import AuthSettings, ConsoleSettings
 from doorman.cache.settings import ResponseCacheSettings, TierCache
 from doorman.limits.settings import LimitsSettings
 from doorman.observe.settings import AlertSettings, AnomalySettings
@@ -236,6 +236,7 @@ class Settings(Strict):
     tiers: dict[str, TierSettings] = Field(default_factory=lambda: dict(DEFAULT_TIERS))
     default_tier: str = "free"
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     reliability: ReliabilitySettings = Field(default_factory=ReliabilitySettings)
     screening: ScreeningSettings = Field(default_factory=ScreeningSettings)

@@ -152,19 +152,62 @@ def test_sessions_expire_and_cannot_be_extended() -> None:
     assert expired.value.code == "session_expired"
 
 
+async def test_a_new_master_key_ends_every_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from doorman.auth.sessions import sessions_for
+    from doorman.db.engine import create_engine
+    from doorman.db.migrate import upgrade_async
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/doorman.db"
+    await upgrade_async(url)
+    engine = create_engine(url)
+    try:
+        monkeypatch.setenv("DOORMAN_MASTER_KEY", "dm-master-old-" + "a" * 32)
+        before = await sessions_for(SimpleNamespace(engine=engine, authenticator=None))
+        cookie, _ = before.issue()
+        monkeypatch.setenv("DOORMAN_MASTER_KEY", "dm-master-new-" + "b" * 32)
+        after = await sessions_for(SimpleNamespace(engine=engine, authenticator=None))
+        with pytest.raises(AuthenticationFailed) as refused:
+            await after.check(cookie)
+        assert refused.value.code == "invalid_session"
+        await before.check(cookie)  # the same key still accepts it: only the key changed
+    finally:
+        await engine.dispose()
+
+
+def in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **extra: object) -> TestClient:
+    monkeypatch.setenv("DOORMAN_MASTER_KEY", MASTER_KEY)
+    monkeypatch.setenv("DOORMAN_PEPPER", "test-pepper-0123456789abcdef0123456789abcdef")
+    config = {
+        "database_url": f"sqlite+aiosqlite:///{tmp_path}/doorman.db",
+        "screening": {"enabled": False},
+        **extra,
+    }
+    return TestClient(create_app(parse_settings(config)), base_url="https://gateway.test")
+
+
+def test_a_disabled_console_serves_nothing_and_accepts_no_cookie(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with in_process(tmp_path, monkeypatch, console={"enabled": False}) as client:
+        assert client.get("/console/").status_code == 404
+        assert client.post("/console/session", json={"master_key": MASTER_KEY}).status_code == 404
+        client.cookies.set("doorman_console", "v1.abc.9999999999.forged")
+        reply = client.get("/admin/keys")
+        assert reply.status_code == 401
+        assert reply.json()["error"]["code"] == "console_disabled"
+        bearer = {"authorization": f"Bearer {MASTER_KEY}"}
+        assert client.get("/admin/keys", headers=bearer).status_code == 200
+
+
 @pytest.fixture
 def tls_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     """The gateway in-process as if served over TLS, locking out after three failures."""
-    monkeypatch.setenv("DOORMAN_MASTER_KEY", MASTER_KEY)
-    monkeypatch.setenv("DOORMAN_PEPPER", "test-pepper-0123456789abcdef0123456789abcdef")
-    settings = parse_settings(
-        {
-            "database_url": f"sqlite+aiosqlite:///{tmp_path}/doorman.db",
-            "auth": {"failures_before_lockout": 3, "lockout_base_s": 600},
-            "screening": {"enabled": False},
-        }
-    )
-    with TestClient(create_app(settings), base_url="https://gateway.test") as client:
+    auth = {"failures_before_lockout": 3, "lockout_base_s": 600}
+    with in_process(tmp_path, monkeypatch, auth=auth) as client:
         yield client
 
 

@@ -34,7 +34,7 @@ from doorman.errors import AuthenticationFailed, PermissionDenied
 
 SESSION_COOKIE = "doorman_console"
 CSRF_HEADER = "x-csrf-token"
-SESSION_TTL_S = 3600
+SESSION_TTL_S = 3600  # default of console.session_minutes
 SIGNOUT_ACTION = "console.signout"
 SIGNIN_ACTION = "console.signin"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -117,8 +117,28 @@ class ConsoleSessions:
         return session
 
 
-def sessions_for(gateway: Any) -> ConsoleSessions:
-    """The gateway's session checker, built on first use from its engine and pepper."""
+async def master_fingerprint(engine: AsyncEngine) -> bytes:
+    """A digest of the current master key (of the env key, or the stored hash)."""
+    from doorman.auth.master import MASTER_ENV, SETTING_NAME
+    from doorman.db.models import ServerSetting
+    from doorman.secrets import read_secret
+
+    configured = read_secret(MASTER_ENV)
+    if configured:
+        return hashlib.sha256(configured.encode("utf-8")).digest()
+    async with engine.connect() as conn:
+        stored = await conn.scalar(
+            select(ServerSetting.value).where(ServerSetting.name == SETTING_NAME)
+        )
+    return hashlib.sha256(str(stored or "").encode("utf-8")).digest()
+
+
+async def sessions_for(gateway: Any) -> ConsoleSessions:
+    """The gateway's session checker, built on first use from its engine, pepper and master key.
+
+    The MAC key covers the master key's fingerprint: replacing the master key (a restart with a
+    new ``DOORMAN_MASTER_KEY``) ends every console session signed with the old one.
+    """
     found = getattr(gateway, "console_sessions", None)
     if isinstance(found, ConsoleSessions):
         return found
@@ -128,9 +148,18 @@ def sessions_for(gateway: Any) -> ConsoleSessions:
         from doorman.auth.pepper import load_pepper
 
         pepper = load_pepper()
-    made = ConsoleSessions(gateway.engine, pepper)
+    settings = getattr(gateway, "settings", None)
+    console = getattr(settings, "console", None)
+    ttl_s = console.session_minutes * 60 if console is not None else SESSION_TTL_S
+    fingerprint = await master_fingerprint(gateway.engine)
+    made = ConsoleSessions(gateway.engine, pepper + fingerprint, ttl_s=ttl_s)
     gateway.console_sessions = made
     return made
+
+
+def console_enabled(gateway: Any) -> bool:
+    console = getattr(getattr(gateway, "settings", None), "console", None)
+    return console is None or bool(console.enabled)
 
 
 def same_origin(request: Request) -> bool:
@@ -153,7 +182,10 @@ async def session_actor(request: Request, cookie: str) -> Actor:
     Raises 401 for a missing, forged, expired or signed-out session, 403 for a missing or
     wrong CSRF token or a cross-site origin.
     """
-    session = await sessions_for(request.app.state.doorman).check(cookie)
+    gateway = request.app.state.doorman
+    if not console_enabled(gateway):
+        raise AuthenticationFailed("the console is disabled on this gateway", code="console_disabled")
+    session = await (await sessions_for(gateway)).check(cookie)
     if request.method not in SAFE_METHODS:
         given = request.headers.get(CSRF_HEADER, "")
         if not same_origin(request):

@@ -22,3 +22,16 @@ class AuthSettings(BaseModel):
     lockout_base_s: float = Field(default=30.0, gt=0)
     lockout_max_s: float = Field(default=3600.0, gt=0)
     last_used_flush_s: float = Field(default=30.0, gt=0)
+
+
+class ConsoleSettings(BaseModel):
+    """The browser console at ``/console/`` (an optional ``console:`` section of the config)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(
+        default=True, description="serve /console/ and accept console session cookies"
+    )
+    session_minutes: int = Field(
+        default=60, ge=5, le=24 * 60, description="lifetime of a console sign-in"
+    )

@@ -110,8 +110,9 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastPathApp:
         *(Route(path, endpoint, methods=["POST"]) for path, endpoint in proxies.items()),
         *ops_routes(),
         Mount("/admin", routes=[*key_admin_routes, *ledger_admin_routes, *insight_admin_routes]),
-        Mount("/console", routes=console_routes()),
     ]
+    if settings.console.enabled:
+        routes.append(Mount("/console", routes=console_routes()))
     inner = Starlette(
         routes=routes,
         lifespan=lifespan,

@@ -7,6 +7,7 @@ the sign-in page.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cache
 from html import escape
@@ -75,13 +76,13 @@ async def _signed_in(request: Request) -> bool:
     if cookie is None:
         return False
     try:
-        await sessions_for(request.app.state.doorman).check(cookie)
+        await (await sessions_for(request.app.state.doorman)).check(cookie)
     except AuthenticationFailed:
         return False
     return True
 
 
-def _page_endpoint(page: Page):  # type: ignore[no-untyped-def]
+def _page_endpoint(page: Page) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         if not await _signed_in(request):
             return RedirectResponse(SIGNIN_PATH, 303, headers=SECURITY_HEADERS)

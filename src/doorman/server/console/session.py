@@ -79,7 +79,7 @@ async def sign_in(request: Request) -> Response:
         if authenticator is not None:
             await authenticator.record_failure(address, "invalid_master_key")
         raise AuthenticationFailed("invalid master key", code="invalid_master_key")
-    sessions = sessions_for(gateway)
+    sessions = await sessions_for(gateway)
     cookie, session = sessions.issue()
     await _service(gateway).record(
         SIGNIN_ACTION, session.audit_target, {}, Actor("console", address)
@@ -102,7 +102,7 @@ async def current(request: Request) -> Response:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie is None:
         raise AuthenticationFailed("not signed in to the console", code="no_session")
-    session = await sessions_for(request.app.state.doorman).check(cookie)
+    session = await (await sessions_for(request.app.state.doorman)).check(cookie)
     return _json(_session_body(session))
 
 
@@ -113,7 +113,7 @@ async def sign_out(request: Request) -> Response:
         raise AuthenticationFailed("not signed in to the console", code="no_session")
     actor = await session_actor(request, cookie)
     gateway = request.app.state.doorman
-    session = sessions_for(gateway).parse(cookie)
+    session = (await sessions_for(gateway)).parse(cookie)
     await _service(gateway).record(SIGNOUT_ACTION, session.audit_target, {}, actor)
     response = _json({"signed_out": True})
     response.delete_cookie(

@@ -37,8 +37,10 @@ Doorman.pages.users = async () => {
     api("GET", "/admin/usage?by=user&days=30"),
     api("GET", "/admin/alerts?kind=anomaly&limit=50"),
   ]);
+  const flagged = new Set(alerts.alerts.map((a) => a.user_id).filter(Boolean));
   fillTable(document.getElementById("budgets"), [
     ["User", (b) => b.user_id],
+    ["", (b) => (flagged.has(b.user_id) ? el("span", { class: "badge warning", title: "see Anomaly flags" }, "anomaly") : "")],
     ["Tier", (b) => b.tier || "—"],
     ["Today", (b) => meter(b.spent_today_usd, b.daily_budget_usd)],
     ["This month", (b) => meter(b.spent_month_usd, b.monthly_budget_usd)],
