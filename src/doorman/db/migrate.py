@@ -1,16 +1,19 @@
 """Bring a database to the newest schema with Alembic, from the migration files in the package.
 
 Idempotent and safe at every ``serve`` start: an up-to-date database is a no-op, and on
-PostgreSQL an advisory lock serialises replicas that start at the same moment.
+PostgreSQL a transaction-scoped advisory lock serialises replicas (and ``doorman db upgrade``
+runs) that start at the same moment: it is released by the commit, never before.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from pathlib import Path
 from typing import Any
 
+import structlog
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -21,6 +24,10 @@ from sqlalchemy.engine import Connection
 from doorman.db.engine import create_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+log = structlog.get_logger("doorman.db")
+# Alembic's per-migration INFO lines ("Context impl SQLiteImpl", "Running upgrade ...") are not
+# ours to print at every start; the one line above says what changed.
+logging.getLogger("alembic").setLevel(logging.WARNING)
 _PG_LOCK_ID = 0x646F6F72  # "door"
 
 
@@ -35,15 +42,18 @@ def head_revision() -> str | None:
 
 
 def _upgrade_sync(connection: Connection, revision: str) -> None:
+    # A transaction-scoped lock: held until this connection's transaction commits, so a replica
+    # waiting for it sees the committed schema (a session lock released before the commit let
+    # it run migration 0001 again).
     if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _PG_LOCK_ID})
-    try:
-        cfg = alembic_config()
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, revision)
-    finally:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": _PG_LOCK_ID})
+        connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_LOCK_ID})
+    cfg = alembic_config()
+    cfg.attributes["connection"] = connection
+    before = _current_sync(connection)
+    command.upgrade(cfg, revision)
+    after = _current_sync(connection)
+    if after != before:
+        log.info("database_migrated", from_revision=before or "empty", to_revision=after)
 
 
 def _current_sync(connection: Connection) -> str | None:
