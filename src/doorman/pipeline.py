@@ -140,7 +140,9 @@ class Screen:
         if screener is None:
             return
         assert ex.tier is not None
-        verdict = screener.screen_chat(ex.body, ex.wire, ex.tier.screening)
+        verdict = await screener.screen(
+            ex.body, ex.wire, ex.tier.screening, size=len(ex.raw_body or b"")
+        )
         ex.flags.extend(verdict.flags)
         if verdict.error is not None:
             raise verdict.error

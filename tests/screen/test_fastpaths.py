@@ -7,8 +7,8 @@ import random
 from doorman.screen import InputScreener
 from doorman.screen import features as F
 from doorman.screen.classifier import SMOOTHING, Classifier
+from doorman.screen.matching import match_rules
 from doorman.screen.normalize import canonical
-from doorman.screen.rules import match_rules
 from doorman.screen.secrets import _EMAIL_RE, _maybe_email, scan
 
 
@@ -94,7 +94,8 @@ def test_rule_index_picks_exactly_the_rules_whose_anchors_are_present() -> None:
     from pathlib import Path
 
     from doorman.screen.features import tokenize
-    from doorman.screen.rules import RULES, _candidates, _should_run
+    from doorman.screen.matching import _candidates, _should_run
+    from doorman.screen.rules import RULES
 
     path = Path(__file__).resolve().parents[2] / "data" / "screening" / "eval.jsonl.gz"
     with gzip.open(path, "rt") as fh:

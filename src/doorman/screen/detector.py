@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from doorman.screen.classifier import Classifier, load_json_gz
+from doorman.screen.matching import match_rules
 from doorman.screen.normalize import normalize
-from doorman.screen.rules import match_rules
 from doorman.screen.similarity import TemplateIndex
 
 DEFAULT_THRESHOLD = 0.75
@@ -88,7 +88,7 @@ class InjectionDetector:
         best_view, best_view_score = "text", -1.0
         for index, (origin, view) in enumerate(norm.views):
             tokens = norm.tokens[index]
-            rule = match_rules(view, None if index in norm.joined else tokens)
+            rule = match_rules(view, tokens, joined=index in norm.joined)
             sim = self.templates.similarity(view, tokens)
             clf = self.classifier.probability(view, tokens) if tokens else 0.0
             for name in rule.rules:

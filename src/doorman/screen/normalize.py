@@ -75,7 +75,6 @@ _LEET_CHAR_RE = re.compile(r"[0134578@$€+!|]")
 _SPACED_RE = re.compile(r"(?<![^\W_])[^\W_]([ .\-_*/|,])[^\W_](?:\1[^\W_])*(?![^\W_])")
 # three single letters in a row: "e.g." / "i.e." alone do not make prose pay for the join
 _SPACED_HINT_RE = re.compile(r"[ .\-_*/|,][^\W_][ .\-_*/|,][^\W_][ .\-_*/|,][^\W_]")
-_SPACED_SEP_RE = re.compile(r"[ .\-_*/|,]")
 _WS_RE = re.compile(r"\s+")
 _NON_ASCII_RE = re.compile(r"[^\x00-\x7f]+")
 _COMBINING_RE = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
@@ -170,7 +169,7 @@ def _collapse_spaced(text: str) -> tuple[str, int]:
         run = match.group(0)
         if len(run) >= 7:
             long_runs += 1
-        return _SPACED_SEP_RE.sub("", run)
+        return run[::2]  # letter, separator, letter, ...: one character each
 
     return _SPACED_RE.sub(join, text), long_runs
 
@@ -312,8 +311,12 @@ def _decode_chunks(text: str) -> list[tuple[str, str]]:
                 decoded = None
             if decoded:
                 found.append(("hex", decoded))
-    if "%" in text and len(_URLENC_RE.findall(text, 0, 20_000)) >= 3:
-        found.append(("urlencoded", unquote(text[:20_000])))
+    if "%" in text:
+        # only the words that carry escapes: a few %XX in a long prompt must not add a decoded
+        # copy of all of it (which doubled the cost of every layer)
+        encoded = [word for word in text.split() if "%" in word and _URLENC_RE.search(word)]
+        if sum(len(_URLENC_RE.findall(word)) for word in encoded) >= 3:
+            found.append(("urlencoded", " ".join(unquote(word) for word in encoded)))
     return found
 
 

@@ -6,15 +6,18 @@ spaced letters joined) and each demands a verb of intent next to its object: ove
 previous instructions*, revealing *your system prompt*, becoming *an unrestricted persona*,
 speaking *as the system* through spoofed role tokens. Each rule carries a weight in [0, 1]; a
 text's rule score is the largest weight matched plus a little for every further family matched.
+
+This module is the rule *content*; :mod:`doorman.screen.rule` is how one rule is searched and
+:mod:`doorman.screen.matching` decides which rules run on which part of a text.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from doorman.screen.rule import Rule, near_rule, rule
 
 _S = r"[\W_]*"  # separator: spaces, punctuation, or nothing (after spaced-letter collapse)
 _GAP = r"(?:[\W_]+[\w'-]+){0,3}[\W_]*"  # up to three filler words
+_rule = rule
 
 
 def _alt(words: str) -> str:
@@ -62,78 +65,6 @@ _SECRET_PROMPT = _alt(
     "(?:text|words|messages?|instructions|prompt)(?: that)? you (?:were|have been|'ve been) "
     "given|you were given (?:initially|at first|at the start|before)"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    name: str
-    family: str
-    weight: float
-    pattern: re.Pattern[str]
-    scan: re.Pattern[str] | None = None  # ``pattern`` minus its leading \b, see _scan_for
-
-    def found(self, text: str) -> bool:
-        """``pattern.search(text)``, exactly, but faster on long texts when ``scan`` is set:
-        the scan visits, left to right, every position where the rest of the pattern matches,
-        and the first one that is also a word boundary decides."""
-        scan = self.scan
-        if scan is None:
-            return self.pattern.search(text) is not None
-        at = self.pattern.match
-        pos = 0
-        while (hit := scan.search(text, pos)) is not None:
-            if at(text, hit.start()):
-                return True
-            pos = hit.start() + 1
-        return False
-
-
-_MAX_SCAN_FIRST_LETTERS = 8
-
-
-def _first_letters(pattern: str) -> set[str] | None:
-    """The letters a match of ``pattern`` can start with: a literal letter, or the first
-    letter of every top-level alternative of an opening ``(?:...)``. None when not that simple."""
-    if pattern[:1].isalpha():
-        return {pattern[0]}
-    if not pattern.startswith("(?:"):
-        return None
-    letters: set[str] = set()
-    depth, start = 0, 3
-    for i in range(3, len(pattern)):
-        ch = pattern[i]
-        if pattern[i - 1] == "\\":
-            continue
-        if ch == "(":
-            depth += 1
-        elif ch == ")" and depth:
-            depth -= 1
-        elif ch in "|)" and depth == 0:
-            first = pattern[start : start + 1]
-            if not first.isalpha() or pattern[start + 1 : start + 2] in ("?", "*", "{"):
-                return None
-            letters.add(first)
-            if ch == ")":
-                return letters
-            start = i + 1
-    return None
-
-
-def _scan_for(pattern: str) -> re.Pattern[str] | None:
-    r"""Why: the regex engine cannot skip ahead for a pattern that opens with ``\b`` and tries
-    it at every word boundary; without the ``\b`` it jumps between occurrences of a literal
-    prefix or a few first letters (a 1,000-token prompt: ~180 -> ~3 us for a literal opening).
-    With many first letters the scan is slower than the original, so those keep it."""
-    if not pattern.startswith(r"\b"):
-        return None
-    letters = _first_letters(pattern[2:])
-    if letters is None or len(letters) > _MAX_SCAN_FIRST_LETTERS:
-        return None
-    return re.compile(pattern[2:])
-
-
-def _rule(name: str, family: str, weight: float, pattern: str) -> Rule:
-    return Rule(name, family, weight, re.compile(pattern), _scan_for(pattern))
 
 
 RULES: tuple[Rule, ...] = (
@@ -417,11 +348,13 @@ RULES: tuple[Rule, ...] = (
         r"(?:\[|\{|\(|\*\*)\s*(?:system|system message|system note|admin|developer|"
         r"important|new instructions?)\s*(?:\]|\}|\)|\*\*)\s*:?",
     ),
-    _rule(
+    near_rule(  # r"(?:^|\s)(?:assistant|ai|model)\s*:.{0,400}?(?:^|\s)(?:user|human)\s*:"
         "fake_turns",
         "role_spoof",
         0.5,
-        r"(?:^|\s)(?:assistant|ai|model)\s*:.{0,400}?(?:^|\s)(?:user|human)\s*:",
+        r"(?:^|\s)(?:assistant|ai|model)\s*:",
+        r"(?:^|\s)(?:user|human)\s*:",
+        within=400,
     ),
     _rule(
         "system_colon",
@@ -610,149 +543,3 @@ _SUBSTRING_ANCHORS: dict[str, tuple[str, ...]] = {
     ),
     "exfil_markdown": ("](",),
 }
-_LONG_TOKEN = 24  # joined-up words (spaced letters collapsed without gaps): run every rule
-
-_EXTRA_FAMILY_BONUS = 0.08
-
-
-@dataclass(frozen=True, slots=True)
-class RuleMatch:
-    score: float
-    rules: tuple[str, ...]
-    families: tuple[str, ...]
-
-
-NO_MATCH = RuleMatch(0.0, (), ())
-
-
-def _should_run(rule: Rule, text: str, words: frozenset[str] | set[str] | None) -> bool:
-    subs = _SUBSTRING_ANCHORS.get(rule.name)
-    if subs is not None:
-        return any(map(text.__contains__, subs))
-    groups = _ANCHORS.get(rule.name)
-    if groups is None or words is None:
-        return True
-    return not any(map(words.isdisjoint, groups))
-
-
-def _rule_index() -> tuple[dict[str, tuple[int, ...]], tuple[tuple[int, tuple[str, ...]], ...], tuple[int, ...]]:
-    """word -> rules anchored on it (through each rule's smallest word group), the
-    substring-anchored rules, and the rules with no anchor: so a short text visits only
-    the rules it could trigger instead of testing every rule's anchors."""
-    by_word: dict[str, list[int]] = {}
-    by_substring: list[tuple[int, tuple[str, ...]]] = []
-    always: list[int] = []
-    for i, rule in enumerate(RULES):
-        subs = _SUBSTRING_ANCHORS.get(rule.name)
-        groups = _ANCHORS.get(rule.name)
-        if subs is not None:
-            by_substring.append((i, subs))
-        elif not groups:
-            always.append(i)
-        else:
-            for word in min(groups, key=len):
-                by_word.setdefault(word, []).append(i)
-    return {w: tuple(ix) for w, ix in by_word.items()}, tuple(by_substring), tuple(always)
-
-
-_BY_WORD, _BY_SUBSTRING, _ALWAYS = _rule_index()
-_INDEXED_WORDS = frozenset(_BY_WORD)
-
-
-def _candidates(text: str, words: set[str]) -> list[Rule]:
-    """Exactly the rules :func:`_should_run` accepts, in RULES order, found via the index."""
-    picked = set(_ALWAYS)
-    for i, subs in _BY_SUBSTRING:
-        if any(map(text.__contains__, subs)):
-            picked.add(i)
-    for word in words & _INDEXED_WORDS:
-        for i in _BY_WORD[word]:
-            if i in picked:
-                continue
-            groups = _ANCHORS[RULES[i].name]
-            if not any(map(words.isdisjoint, groups)):
-                picked.add(i)
-    return [RULES[i] for i in sorted(picked)]
-
-
-_SENTENCE_END_RE = re.compile(r"(?<=[.!?;])\s+")
-_SENTENCE_GAP_RE = re.compile(r"[.!?;]\s+")
-_WORD_RE = re.compile(r"[a-z0-9']+")
-WINDOW_CHARS = 800
-_SHORT_TEXT = 2 * WINDOW_CHARS
-
-
-def _split_sentences(text: str) -> list[str]:
-    """``_SENTENCE_END_RE.split(text)`` without a lookbehind tried at every position."""
-    out: list[str] = []
-    last = 0
-    for match in _SENTENCE_GAP_RE.finditer(text):
-        out.append(text[last : match.start() + 1])
-        last = match.end()
-    out.append(text[last:])
-    return out
-
-
-def _windows(text: str) -> list[tuple[str, set[str]]]:
-    """Overlapping runs of whole sentences of about WINDOW_CHARS (each sentence in two), each
-    with the set of its words (tokenized once per sentence, shared by its two windows)."""
-    sentences: list[str] = []
-    for sentence in _split_sentences(text):
-        while len(sentence) > WINDOW_CHARS:
-            sentences.append(sentence[:WINDOW_CHARS])
-            sentence = sentence[WINDOW_CHARS - 100 :]
-        sentences.append(sentence)
-    findall = _WORD_RE.findall
-    windows: list[tuple[str, set[str]]] = []
-    current: list[str] = []
-    current_words: list[list[str]] = []
-    size = 0
-    for sentence in sentences:
-        if current and size + len(sentence) > WINDOW_CHARS:
-            windows.append((" ".join(current), set().union(*current_words)))
-            current, current_words = [current[-1]], [current_words[-1]]
-            size = len(current[-1])
-        current.append(sentence)
-        current_words.append(findall(sentence))
-        size += len(sentence) + 1
-    if current:
-        windows.append((" ".join(current), set().union(*current_words)))
-    return windows
-
-
-def match_rules(text: str, tokens: list[str] | None = None) -> RuleMatch:
-    """Score one canonical view. Returns :data:`NO_MATCH` when nothing fires.
-
-    ``tokens`` (from :func:`doorman.screen.features.tokenize`) lets cheap anchor tests skip
-    rules whose words are absent; without them every rule runs on the whole text. Long texts
-    are searched window by window, and only windows holding a rule's anchor words.
-    """
-    if tokens is None or max(map(len, tokens), default=0) >= _LONG_TOKEN:
-        hits = [rule for rule in RULES if rule.found(text)]
-    elif len(text) <= _SHORT_TEXT:
-        words = set(tokens)
-        hits = [rule for rule in _candidates(text, words) if rule.found(text)]
-    else:
-        words = set(tokens)
-        pieces: list[tuple[str, set[str]]] | None = None
-        hits = []
-        for rule in _candidates(text, words):
-            groups = _ANCHORS.get(rule.name)
-            if groups is None:
-                if rule.found(text):
-                    hits.append(rule)
-                continue
-            if pieces is None:
-                pieces = _windows(text)
-            for window, window_words in pieces:
-                if not any(map(window_words.isdisjoint, groups)) and rule.found(window):
-                    hits.append(rule)
-                    break
-    if not hits:
-        return NO_MATCH
-    families: dict[str, float] = {}
-    for rule in hits:
-        families[rule.family] = max(families.get(rule.family, 0.0), rule.weight)
-    ordered = sorted(families.values(), reverse=True)
-    score = min(1.0, ordered[0] + _EXTRA_FAMILY_BONUS * (len(ordered) - 1))
-    return RuleMatch(score, tuple(r.name for r in hits), tuple(families))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from doorman.errors import BadRequest, DoormanError, PayloadTooLarge, ServiceUna
 from doorman.screen.chunks import CHUNK_CHARS, chunks
 from doorman.screen.detector import Detection, InjectionDetector
 from doorman.screen.extract import BodyEditor, Segment, extract
+from doorman.screen.offload import Offload
 from doorman.screen.secrets import DataFinding, redact, scan
 from doorman.screen.settings import InjectionPolicy, ScreeningSettings, effective_settings
 from doorman.screen.spotlight import untrusted_span_re
@@ -99,6 +101,25 @@ def _add_flag(flags: list[str], flag: str) -> None:
         flags.append(flag)
 
 
+def _unavailable(body: dict[str, Any]) -> ScreenVerdict:
+    """Screening itself failed: fail closed."""
+    return ScreenVerdict(
+        blocked=True,
+        error=ServiceUnavailable(
+            "Input screening is unavailable; the request was not sent.",
+            code="screening_unavailable",
+        ),
+        flags=["screening_error"],
+        score=0.0,
+        body=body,
+    )
+
+
+def _log(verdict: ScreenVerdict) -> None:
+    if verdict.findings:
+        log.info("screening", **verdict.log_fields())
+
+
 class InputScreener:
     """Screens chat requests for prompt injection, secrets and personal data.
 
@@ -119,7 +140,9 @@ class InputScreener:
         # Chat clients resend the whole history every turn: remember recent detections by a
         # digest of the text so old turns cost a hash, not a re-scan.
         self._recent: OrderedDict[bytes, Detection] = OrderedDict()
+        self._recent_lock = threading.Lock()  # screening threads share the cache
         self._cache_size = cache_size
+        self.offload = Offload(self, self.settings.offload)
 
     def settings_for(self, overrides: dict[str, Any] | None) -> ScreeningSettings:
         """The global settings with a tier's raw overrides merged in (cached)."""
@@ -141,19 +164,22 @@ class InputScreener:
         if len(text) < CACHE_MIN_CHARS or self._cache_size <= 0:
             return self.detector.detect(text)
         key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-        hit = self._recent.get(key)
-        if hit is not None:
-            self._recent.move_to_end(key)
-            return hit
+        with self._recent_lock:
+            hit = self._recent.get(key)
+            if hit is not None:
+                self._recent.move_to_end(key)
+                return hit
         detection = self.detector.detect(text)
-        self._recent[key] = detection
-        if len(self._recent) > self._cache_size:
-            self._recent.popitem(last=False)
+        with self._recent_lock:
+            self._recent[key] = detection
+            if len(self._recent) > self._cache_size:
+                self._recent.popitem(last=False)
         return detection
 
-    def screen_chat(
+    def evaluate(
         self, body: dict[str, Any], wire: Wire = "openai", overrides: dict[str, Any] | None = None
     ) -> ScreenVerdict:
+        """The verdict for one request body, without logging it (see :meth:`screen_chat`)."""
         started = time.perf_counter()
         try:
             verdict = self._screen(body, wire, self.settings_for(overrides))
@@ -163,20 +189,46 @@ class InputScreener:
             )
         except Exception:
             log.exception("screening_failed")
-            verdict = ScreenVerdict(
-                blocked=True,
-                error=ServiceUnavailable(
-                    "Input screening is unavailable; the request was not sent.",
-                    code="screening_unavailable",
-                ),
-                flags=["screening_error"],
-                score=0.0,
-                body=body,
-            )
+            verdict = _unavailable(body)
         verdict.elapsed_ms = (time.perf_counter() - started) * 1000
-        if verdict.findings:
-            log.info("screening", **verdict.log_fields())
         return verdict
+
+    def screen_chat(
+        self, body: dict[str, Any], wire: Wire = "openai", overrides: dict[str, Any] | None = None
+    ) -> ScreenVerdict:
+        """Screen one request body here and now (synchronous, CPU-bound) and log findings."""
+        verdict = self.evaluate(body, wire, overrides)
+        _log(verdict)
+        return verdict
+
+    async def screen(
+        self,
+        body: dict[str, Any],
+        wire: Wire = "openai",
+        overrides: dict[str, Any] | None = None,
+        *,
+        size: int = 0,
+    ) -> ScreenVerdict:
+        """Screen on the event loop when the body is small (``size`` bytes), else on a bounded
+        worker pool (see :mod:`doorman.screen.offload`). Raises 503 ``screening_busy`` when
+        too many large bodies are already waiting."""
+        if not self.offload.wanted(size):
+            return self.screen_chat(body, wire, overrides)
+        started = time.perf_counter()
+        try:
+            verdict = await self.offload.evaluate(body, wire, overrides)
+        except DoormanError:
+            raise
+        except Exception:
+            log.exception("screening_failed")
+            verdict = _unavailable(body)
+        verdict.elapsed_ms = (time.perf_counter() - started) * 1000  # waiting included
+        _log(verdict)
+        return verdict
+
+    async def aclose(self) -> None:
+        """Stop the screening workers, if any were started."""
+        self.offload.close()
 
     # -- internals ---------------------------------------------------------------------------
 

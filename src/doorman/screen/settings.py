@@ -14,6 +14,7 @@ YAML shape (every key optional)::
       system_injection: {action: flag, threshold: 0.95}      # untrusted system/assistant text
       unscreenable: {action: flag}                           # PDFs and other binary documents
       max_request_chars: 1000000                             # above: 413, nothing forwarded
+      offload: {mode: process, min_bytes: 65536, workers: 1, max_waiting: 16}
 
 A tier overrides any part with the same shape under ``tiers.<name>.screening``; the raw dict is
 merged over the global section by :func:`effective_settings`.
@@ -91,6 +92,22 @@ class UnscreenablePolicy(BaseModel):
     action: Literal["block", "flag", "off"] = "flag"
 
 
+class OffloadSettings(BaseModel):
+    """Where large bodies are screened (see :mod:`doorman.screen.offload`). Process-wide: read
+    from the global ``screening`` section only."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["process", "thread", "inline"] = "process"
+    min_bytes: int = Field(
+        65_536, ge=0, description="bodies this large or larger are screened off the event loop"
+    )
+    workers: int = Field(1, ge=1, le=64, description="screening workers (processes or threads)")
+    max_waiting: int = Field(
+        16, ge=1, description="large bodies waiting for a worker; more get 503 screening_busy"
+    )
+
+
 class DataPolicy(BaseModel):
     """What to do when a prompt carries a secret or personal data."""
 
@@ -121,6 +138,7 @@ class ScreeningSettings(BaseModel):
     trust: Trust = Field(default_factory=lambda: Trust())
     system_injection: SystemInjectionPolicy = Field(default_factory=lambda: SystemInjectionPolicy())
     unscreenable: UnscreenablePolicy = Field(default_factory=lambda: UnscreenablePolicy())
+    offload: OffloadSettings = Field(default_factory=lambda: OffloadSettings())
     max_request_chars: int = Field(
         default=1_000_000,
         ge=1000,

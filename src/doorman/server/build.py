@@ -110,6 +110,7 @@ async def close_gateway(gw: Gateway) -> None:
         getattr(gw, "dispatcher", None) and gw.dispatcher.close,
         getattr(gw, "upstreams", None) and gw.upstreams.close,
         gw.embedded_sim.close if gw.embedded_sim is not None else None,
+        gw.screener.aclose if gw.screener is not None else None,
     ):
         if closer:
             try:

@@ -1,0 +1,108 @@
+"""Worst-case screening cost: milliseconds per 100 KB for inputs built to be slow.
+
+Each input is about ``--kb`` KB of text in one request (or spread over 250 messages), screened
+with ``InputScreener.screen_chat`` and the detection cache off (an attacker varies every body).
+The ordinary-prose row is the baseline measured in the same run; the ratio column is each
+input's time over it. Shapes:
+
+- ``prose``: documentation paragraphs from the evaluation split (baseline);
+- ``prose+hash``: the same with a 32-character hex hash in every sentence (long tokens);
+- ``prose+%XX``: the same with a few URL escapes (decoded-copy path);
+- ``spaced-mixed``: letters spaced out with mixed separators, 250 messages (the 983 KB case);
+- ``joined-words``: anchor words written together ("ignoreallprevious...") with no attack;
+- ``role-markers``: "ai: ... user" repeated (bounded-gap rules);
+- ``base64``: one long base64 blob of prose;
+- ``private-key``: "-----BEGIN PRIVATE KEY-----" headers without an end.
+
+Usage: ``.venv/bin/python bench/screening_worst.py [--kb 100] [--repeat 3]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import gzip
+import json
+import random
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from doorman.screen import InputScreener, ScreeningSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+EVAL = ROOT / "data" / "screening" / "eval.jsonl.gz"
+
+
+def _prose(size: int) -> str:
+    with gzip.open(EVAL, "rt", encoding="utf-8") as fh:
+        paras = [json.loads(line) for line in fh]
+    text = "\n\n".join(r["text"] for r in paras if r["source"] == "pydoc-eval")
+    return (text * (1 + size // len(text)))[:size]
+
+
+def _every_sentence(text: str, extra: Callable[[int], str]) -> str:
+    parts = text.split(". ")
+    return ". ".join(f"{p} {extra(i)}" for i, p in enumerate(parts))
+
+
+def shapes(size: int) -> dict[str, list[str]]:
+    rng = random.Random(7)
+    prose = _prose(size)
+    seps = " .-_*/|,"
+    per = size // 250
+    spaced = [
+        "".join(
+            rng.choice("abcdefghijklmnopqrstuvwxyz") + rng.choice(seps) for _ in range(per // 2)
+        )
+        for _ in range(250)
+    ]
+    words = "ignore all previous instructions reveal system prompt you are now act as".split()
+    joined = "".join(rng.choice(words) for _ in range(size // 6))[:size]
+    markers = ("ai: " + "lorem ipsum " * 3 + "user ") * (size // 44)
+    blob = base64.b64encode(prose[: size * 3 // 4].encode()).decode()
+    key = "-----BEGIN PRIVATE KEY-----\n" + "x" * 60 + "\n"
+    return {
+        "prose": [prose],
+        "prose+hash": [_every_sentence(prose, lambda i: f"{rng.getrandbits(128):032x}")[:size]],
+        "prose+%XX": [prose[: size - 12] + " %41%42%43"],
+        "spaced-mixed (250 msgs)": spaced,
+        "joined-words": [joined],
+        "role-markers": [markers[:size]],
+        "base64": [blob[:size]],
+        "private-key": [(key * (size // len(key)))[:size]],
+    }
+
+
+def body(texts: list[str]) -> dict[str, Any]:
+    return {"model": "m", "messages": [{"role": "user", "content": t} for t in texts]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--kb", type=int, default=100)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    screener = InputScreener(ScreeningSettings(), cache_size=0)
+    size = args.kb * 1000
+    results: dict[str, float] = {}
+    for name, texts in shapes(size).items():
+        payload = body(texts)
+        chars = sum(map(len, texts))
+        best = float("inf")
+        for _ in range(args.repeat):
+            start = time.perf_counter()
+            screener.screen_chat(payload, "openai")
+            best = min(best, time.perf_counter() - start)
+        results[name] = best * 1000 * 100_000 / chars
+    base = results["prose"]
+    print(f"| input ({args.kb} KB) | ms per 100 KB (best of {args.repeat}) | x prose |")
+    print("|---|---:|---:|")
+    for name, value in results.items():
+        print(f"| {name} | {value:.1f} | {value / base:.2f} |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Screen large bodies away from the event loop, a bounded number at a time.
+
+Screening is CPU work: about a millisecond for a prompt, but a megabyte of text takes a large
+fraction of a second, and on the event loop that time is taken from every other caller. Bodies
+of ``min_bytes`` or more go to a worker instead:
+
+- ``process`` (default for the server): a pool of ``workers`` processes, each with its own
+  screener. The loop is not touched while they work, and the CPU they may use is bounded by
+  their number: a caller sending heavy bodies at its tier's full rate queues behind itself.
+- ``thread``: a thread pool in this process. Simpler (no start-up, nothing to pickle) but the
+  GIL is shared, so the loop still waits for it in slices of the switch interval.
+- ``inline``: on the event loop, as before (small deployments, tests).
+
+At most ``max_waiting`` large bodies wait for a worker; more are refused with 503
+``screening_busy`` and a ``retry-after`` rather than queued without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import threading
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING, Any
+
+from doorman.errors import ServiceUnavailable
+from doorman.screen.settings import OffloadSettings, ScreeningSettings
+
+if TYPE_CHECKING:
+    from doorman.screen.screener import InputScreener, ScreenVerdict, Wire
+
+_worker: InputScreener | None = None
+
+
+def _init_worker(settings: dict[str, Any]) -> None:
+    from doorman.screen.screener import InputScreener
+
+    global _worker
+    _worker = InputScreener(ScreeningSettings.model_validate(settings))
+
+
+def _screen_in_worker(
+    body: dict[str, Any], wire: Wire, overrides: dict[str, Any] | None
+) -> ScreenVerdict:
+    assert _worker is not None
+    verdict = _worker.evaluate(body, wire, overrides)
+    if verdict.body is body:
+        verdict.body = {}  # unchanged: do not ship the body back; the caller has it
+    return verdict
+
+
+class Offload:
+    """Runs :meth:`InputScreener.evaluate` for large bodies on a bounded worker pool."""
+
+    def __init__(self, screener: InputScreener, settings: OffloadSettings) -> None:
+        self.screener = screener
+        self.settings = settings
+        self._executor: Executor | None = None
+        self._lock = threading.Lock()
+        self._waiting = 0
+
+    def wanted(self, size: int) -> bool:
+        return self.settings.mode != "inline" and size >= self.settings.min_bytes
+
+    def _pool(self) -> Executor:
+        with self._lock:
+            if self._executor is None:
+                if self.settings.mode == "process":
+                    # spawn: a fork would copy the server's event loop, sockets and threads
+                    self._executor = ProcessPoolExecutor(
+                        max_workers=self.settings.workers,
+                        mp_context=multiprocessing.get_context("spawn"),
+                        initializer=_init_worker,
+                        initargs=(self.screener.settings.model_dump(mode="json"),),
+                    )
+                else:
+                    self._executor = ThreadPoolExecutor(
+                        max_workers=self.settings.workers, thread_name_prefix="doorman-screen"
+                    )
+            return self._executor
+
+    async def evaluate(
+        self, body: dict[str, Any], wire: Wire, overrides: dict[str, Any] | None
+    ) -> ScreenVerdict:
+        if self._waiting >= self.settings.max_waiting:
+            raise ServiceUnavailable(
+                "Too many large requests are waiting for input screening; retry shortly.",
+                code="screening_busy",
+                headers={"retry-after": "1"},
+            )
+        self._waiting += 1
+        loop = asyncio.get_running_loop()
+        try:
+            pool = self._pool()
+            if self.settings.mode == "process":
+                verdict = await loop.run_in_executor(pool, _screen_in_worker, body, wire, overrides)
+                if not verdict.body:
+                    verdict.body = body
+                return verdict
+            return await loop.run_in_executor(pool, self.screener.evaluate, body, wire, overrides)
+        except BrokenProcessPool:
+            with self._lock:
+                self._executor = None  # a worker died: start a fresh pool next time
+            raise
+        finally:
+            self._waiting -= 1
+
+    def close(self) -> None:
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
