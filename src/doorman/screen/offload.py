@@ -4,7 +4,9 @@ Screening is CPU work: about a millisecond for a prompt, but a megabyte of text 
 fraction of a second, and on the event loop that time is taken from every other caller. Bodies
 of ``min_bytes`` or more go to a worker instead:
 
-- ``process`` (default for the server): a pool of ``workers`` processes, each with its own
+- ``auto`` (default): ``process`` under the ``doorman`` command, ``thread`` in a library (a
+  spawned worker re-imports the main script, which a library user's script may not survive).
+- ``process``: a pool of ``workers`` processes, each with its own
   screener. The loop is not touched while they work, and the CPU they may use is bounded by
   their number: a caller sending heavy bodies at its tier's full rate queues behind itself.
 - ``thread``: a thread pool in this process. Simpler (no start-up, nothing to pickle) but the
@@ -19,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import sys
 import threading
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -50,23 +54,36 @@ def _screen_in_worker(
     return verdict
 
 
+def _running_as_doorman() -> bool:
+    """True under the ``doorman`` command (or ``python -m doorman``), whose main module is
+    safe for a spawned worker to re-import; a library user's script may not be."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and str(spec.name).startswith("doorman"):
+        return True
+    return os.path.basename(str(getattr(main, "__file__", ""))) == "doorman"
+
+
 class Offload:
     """Runs :meth:`InputScreener.evaluate` for large bodies on a bounded worker pool."""
 
     def __init__(self, screener: InputScreener, settings: OffloadSettings) -> None:
         self.screener = screener
         self.settings = settings
+        self.mode = settings.mode
+        if self.mode == "auto":
+            self.mode = "process" if _running_as_doorman() else "thread"
         self._executor: Executor | None = None
         self._lock = threading.Lock()
         self._waiting = 0
 
     def wanted(self, size: int) -> bool:
-        return self.settings.mode != "inline" and size >= self.settings.min_bytes
+        return self.mode != "inline" and size >= self.settings.min_bytes
 
     def _pool(self) -> Executor:
         with self._lock:
             if self._executor is None:
-                if self.settings.mode == "process":
+                if self.mode == "process":
                     # spawn: a fork would copy the server's event loop, sockets and threads
                     self._executor = ProcessPoolExecutor(
                         max_workers=self.settings.workers,
@@ -93,7 +110,7 @@ class Offload:
         loop = asyncio.get_running_loop()
         try:
             pool = self._pool()
-            if self.settings.mode == "process":
+            if self.mode == "process":
                 verdict = await loop.run_in_executor(pool, _screen_in_worker, body, wire, overrides)
                 if not verdict.body:
                     verdict.body = body

@@ -14,7 +14,7 @@ YAML shape (every key optional)::
       system_injection: {action: flag, threshold: 0.95}      # untrusted system/assistant text
       unscreenable: {action: flag}                           # PDFs and other binary documents
       max_request_chars: 1000000                             # above: 413, nothing forwarded
-      offload: {mode: process, min_bytes: 65536, workers: 1, max_waiting: 16}
+      offload: {mode: auto, min_bytes: 65536, workers: 1, max_waiting: 16}
 
 A tier overrides any part with the same shape under ``tiers.<name>.screening``; the raw dict is
 merged over the global section by :func:`effective_settings`.
@@ -98,7 +98,11 @@ class OffloadSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    mode: Literal["process", "thread", "inline"] = "process"
+    mode: Literal["auto", "process", "thread", "inline"] = Field(
+        "auto",
+        description="auto: process when running as the doorman command (serve), thread when "
+        "doorman is used as a library (a spawned worker would re-import the caller's script)",
+    )
     min_bytes: int = Field(
         65_536, ge=0, description="bodies this large or larger are screened off the event loop"
     )
