@@ -235,3 +235,21 @@ def test_cookie_is_secure_over_tls_and_wrong_master_keys_are_locked_out(
         json={"model": "sim-small", "messages": [{"role": "user", "content": "hi"}]},
     )
     assert chat.status_code == 429
+
+
+def test_console_admin_routes_name_the_bad_parameter(gateway: Gateway) -> None:
+    with gateway.admin() as admin:
+        for path, param in (
+            ("/admin/overview?window=week", "window"),
+            ("/admin/overview?by=user", "by"),
+            ("/admin/screening?limit=0", "limit"),
+            ("/admin/providers?window=", None),  # empty means the default
+            ("/admin/users?suspended=maybe", "suspended"),
+        ):
+            reply = admin.get(path)
+            if param is None:
+                assert reply.status_code == 200, path
+                continue
+            assert 400 <= reply.status_code < 500, path
+            assert reply.json()["error"]["param"] == param, path
+    assert httpx.get(f"{gateway.url}/admin/overview").status_code == 401
