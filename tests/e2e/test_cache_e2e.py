@@ -164,3 +164,27 @@ def test_fifty_concurrent_identical_requests_reach_the_provider_once(gateway: Ga
     assert len({r.json()["choices"][0]["message"]["content"] for r in responses}) == 1
     assert sorted(r.headers["x-doorman-cache"] for r in responses).count("miss") == 1
     assert upstream_requests(fresh_sim) == 1
+
+
+def test_usage_and_admin_stats_show_hit_rate_and_dollars_saved(gateway: Gateway, fresh_sim: Proc) -> None:
+    import json
+
+    client = oai(gateway, new_key(gateway, "saver", "private"))
+    costs = []
+    for _ in range(4):
+        raw = client.chat.completions.with_raw_response.create(
+            model="sim-large", messages=MSG, temperature=0, max_tokens=15  # type: ignore[arg-type]
+        )
+        costs.append(float(raw.headers["x-doorman-cost-usd"]))
+    assert costs[0] > 0 and costs[1:] == [0, 0, 0]
+    with gateway.admin() as admin:
+        stats = admin.get("/admin/stats", params={"user": "saver"}).json()["totals"]
+    assert stats["requests"] == 4 and stats["cache_hits"] == 3
+    assert stats["cache_hit_rate"] == pytest.approx(0.75)
+    assert stats["saved_usd"] == pytest.approx(3 * costs[0])
+    out = gateway.cli("usage", "--user", "saver", "--json", "--config", str(gateway.config_path))
+    total = json.loads(out.stdout)["total"]
+    assert total["cache_hits"] == 3 and total["cache_hit_rate"] == pytest.approx(0.75)
+    assert total["saved_usd"] == pytest.approx(3 * costs[0]) and total["cost_usd"] == pytest.approx(costs[0])
+    table = gateway.cli("usage", "--user", "saver", "--config", str(gateway.config_path)).stdout
+    assert "3 hits (75% of requests)" in table and "saved" in table

@@ -36,7 +36,7 @@ ledger_app = typer.Typer(help="Export or prune the usage ledger.", no_args_is_he
 
 ConfigOption = typer.Option(None, "--config", "-c", help="YAML config file.", dir_okay=False)
 SPEND_FIELDS = ("group", "requests", "errors", "input_tokens", "output_tokens",
-                "cached_tokens", "cost_usd", "cache_hits")  # fmt: skip
+                "cached_tokens", "cost_usd", "cache_hits", "saved_usd")  # fmt: skip
 
 
 def _settings(config: Path | None) -> Settings:
@@ -105,7 +105,7 @@ def usage(
         writer = csv.writer(out)
         writer.writerow([by if f == "group" else f for f in SPEND_FIELDS])
         for r in rows:
-            writer.writerow([getattr(r, f) if f != "cost_usd" else f"{r.cost_usd:.6f}"
+            writer.writerow([f"{getattr(r, f):.6f}" if f.endswith("_usd") else getattr(r, f)
                              for f in SPEND_FIELDS])  # fmt: skip
         sys.stdout.write(out.getvalue())
         return
@@ -131,6 +131,7 @@ def _total(rows: list[SpendRow]) -> SpendRow:
         total.cached_tokens += r.cached_tokens
         total.cost_usd += r.cost_usd
         total.cache_hits += r.cache_hits
+        total.saved_usd += r.saved_usd
     return total
 
 
@@ -150,6 +151,12 @@ def _spend_table(rows: list[SpendRow], by: str, days: int, user: str | None) -> 
             f"{r.input_tokens:,}", f"{r.output_tokens:,}", f"{r.cache_hits:,}",
             f"{r.cost_usd:,.4f}",
         )  # fmt: skip
+    if total.cache_hits:
+        # A line, not more columns: the table must stay readable in 80 columns.
+        table.caption = (
+            f"cache: {total.cache_hits:,} hits ({total.cache_hit_rate:.0%} of requests), "
+            f"${total.saved_usd:,.4f} saved"
+        )
     if not rows:
         table.caption = "no requests in this window"
     return table

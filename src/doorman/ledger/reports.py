@@ -37,9 +37,16 @@ class SpendRow:
     cached_tokens: int = 0
     cost_usd: float = 0.0
     cache_hits: int = 0
+    saved_usd: float = 0.0  # what the cache hits would have cost
+
+    @property
+    def cache_hit_rate(self) -> float:
+        return self.cache_hits / self.requests if self.requests else 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["cache_hit_rate"] = self.cache_hit_rate
+        return data
 
 
 @dataclass(slots=True)
@@ -75,6 +82,7 @@ class Totals:
     cost_usd: float
     cache_hits: int
     cache_hit_rate: float
+    saved_usd: float
     latency_ms_p50: float | None
     latency_ms_p95: float | None
     latency_ms_p99: float | None
@@ -140,6 +148,7 @@ def _measures() -> list[ColumnElement[Any]]:
         func.coalesce(func.sum(L.cached_tokens), 0).label("cached_tokens"),
         func.coalesce(func.sum(L.cost_usd), 0.0).label("cost_usd"),
         func.coalesce(func.sum(case((L.cache_hit.is_(True), 1), else_=0)), 0).label("cache_hits"),
+        func.coalesce(func.sum(L.saved_usd), 0.0).label("saved_usd"),
     ]
 
 
@@ -191,6 +200,7 @@ def _add(acc: SpendRow, r: Any) -> None:
     acc.cached_tokens += int(r.cached_tokens)
     acc.cost_usd += float(r.cost_usd)
     acc.cache_hits += int(r.cache_hits)
+    acc.saved_usd += float(r.saved_usd)
 
 
 async def user_spend(
@@ -316,6 +326,7 @@ async def totals(
         cost_usd=float(r.cost_usd),
         cache_hits=int(r.cache_hits),
         cache_hit_rate=(int(r.cache_hits) / requests) if requests else 0.0,
+        saved_usd=float(r.saved_usd),
         latency_ms_p50=_percentile(latencies, 0.50),
         latency_ms_p95=_percentile(latencies, 0.95),
         latency_ms_p99=_percentile(latencies, 0.99),
