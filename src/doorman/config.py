@@ -133,6 +133,13 @@ class ModelSettings(Strict):
     aliases: list[str] = Field(default_factory=list)
     context_window: int | None = Field(None, ge=1)
     max_output_tokens: int | None = Field(None, ge=1)
+    count_safety_factor: float | None = Field(
+        None,
+        ge=1,
+        le=10,
+        description="multiplies counted text tokens when this model's tokenizer is not "
+        "available here (overrides limits.count_safety_factor and the built-in table)",
+    )
     degraded: DegradedPolicy | None = None
     requests_per_minute: int | None = Field(None, ge=1)
     tokens_per_minute: int | None = Field(None, ge=1)

@@ -16,6 +16,8 @@ from doorman.upstream.wire import Usage
 if TYPE_CHECKING:
     from doorman.auth.authenticator import Principal
     from doorman.config import TierSettings
+    from doorman.cost.billed import BilledInput
+    from doorman.schema import Request
 
 
 @dataclass(slots=True)
@@ -30,7 +32,9 @@ class Exchange:
     started: float = field(default_factory=time.perf_counter)
     started_wall: float = field(default_factory=time.time)
 
-    body: dict[str, Any] = field(default_factory=dict)
+    body: dict[str, Any] = field(default_factory=dict)  # what is forwarded (unknown fields too)
+    request: Request | None = None  # the typed request: what the gateway reads
+    billed: BilledInput | None = None  # everything the provider bills as input
     stream: bool = False
     principal: Principal | None = None
     tier_name: str = ""

@@ -27,6 +27,7 @@ from doorman.cache.stage import (
     release_cache,
     store_answer,
 )
+from doorman.cost.tokens import may_reason_unseen
 from doorman.errors import BadRequest, DoormanError, ModelNotFound, PermissionDenied
 from doorman.exchange import Exchange
 from doorman.routing import routed_model
@@ -34,7 +35,13 @@ from doorman.upstream.deployment import Deployment, Wire, deployments_for
 from doorman.upstream.dispatch import UpstreamReply
 from doorman.upstream.translate import translate_request, translate_response, translate_stream
 from doorman.upstream.wire import StreamMeter, Usage, usage_from_body
-from doorman.validation import check_tier_caps, parse_json, requested_max_tokens, validate_chat
+from doorman.validation import (
+    billed_input,
+    check_tier_caps,
+    parse_json,
+    requested_max_tokens,
+    validate_chat,
+)
 
 if TYPE_CHECKING:
     from doorman.server.state import Gateway
@@ -104,11 +111,12 @@ class Validate:
     async def __call__(self, ex: Exchange) -> None:
         settings = self.gw.settings
         ex.body = parse_json(ex.raw_body, settings.server)
-        validate_chat(ex.body, ex.wire, settings.server)
+        request = ex.request = validate_chat(ex.body, ex.wire, settings.server)
+        ex.billed = billed_input(request)
         assert ex.tier is not None and ex.principal is not None
-        check_tier_caps(ex.body, ex.tier, ex.tier_name)
-        ex.stream = bool(ex.body.get("stream"))
-        ex.requested_model = str(ex.body["model"])
+        check_tier_caps(request, ex.billed, ex.tier, ex.tier_name)
+        ex.stream = bool(request.stream)
+        ex.requested_model = request.model
         model = settings.resolve_model(ex.requested_model) or routed_model(settings, ex)
         if model is None:
             raise ModelNotFound(
@@ -126,8 +134,8 @@ class Validate:
                 )
         ex.model = model
         if ex.task is None:
-            metadata = ex.body.get("metadata")
-            if isinstance(metadata, dict) and isinstance(metadata.get("task"), str):
+            metadata = request.metadata
+            if metadata is not None and isinstance(metadata.get("task"), str):
                 ex.task = metadata["task"][:64]
 
 
@@ -146,7 +154,10 @@ class Screen:
         ex.flags.extend(verdict.flags)
         if verdict.error is not None:
             raise verdict.error
-        ex.body = verdict.body
+        if verdict.body is not ex.body:  # redacted: count what is actually sent
+            ex.body = verdict.body
+            ex.request = validate_chat(ex.body, ex.wire, self.gw.settings.server)
+            ex.billed = billed_input(ex.request)
 
 
 class Route:
@@ -174,7 +185,8 @@ class Admit:
                 code="input_tokens_exceeded",
                 param="messages",
             )
-        admission = await gw.admit(ex, requested_max_tokens(ex.body))
+        assert ex.request is not None
+        admission = await gw.admit(ex, requested_max_tokens(ex.request))
         ex.max_tokens = admission.max_tokens
         ex.reservation = admission.reservation
         ex.reserved_usd = admission.reserved_usd
@@ -331,9 +343,9 @@ class Pipeline:
         """Relay SSE events to the client, metering usage; settle however the stream ends."""
         assert reply.response is not None
         resp = reply.response
-        opts = ex.body.get("stream_options")
-        wants_usage = isinstance(opts, dict) and bool(opts.get("include_usage"))
-        meter = StreamMeter(reply.wire, ex.model, ex.input_tokens, wants_usage)
+        opts = getattr(ex.request, "stream_options", None)
+        wants_usage = opts is not None and bool(opts.include_usage)
+        meter = self._meter(ex, reply, wants_usage)
         # The meter reads the provider's events; a translator rewrites them for the client.
         translator = None
         if reply.wire != ex.wire:
@@ -409,6 +421,24 @@ class Pipeline:
         headers["x-doorman-cost-usd"] = f"{ex.cost_usd:.8f}"
         self.gw.add_key_headers(ex, headers)
         return headers
+
+    def _meter(self, ex: Exchange, reply: UpstreamReply, wants_usage: bool) -> StreamMeter:
+        """A meter that counts with the served model's tokenizer and settles an unreported
+        stream by the conservative rule (see :class:`StreamMeter`)."""
+        dep = reply.deployment
+        profile = self.gw.count_profile(dep)
+        hidden = may_reason_unseen(dep.upstream_model, ex.request)
+        return StreamMeter(
+            reply.wire,
+            dep.upstream_model,
+            ex.input_tokens,
+            wants_usage,
+            safety=profile.safety,
+            unreported_allowance=self.gw.settings.limits.stream_unreported_tokens,
+            hidden_output_cap=ex.max_tokens if hidden else None,
+            max_output=ex.max_tokens,
+            encoding=profile.encoding,
+        )
 
     def response_headers(self, ex: Exchange) -> dict[str, str]:
         headers = dict(ex.limit_headers)

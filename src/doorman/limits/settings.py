@@ -40,6 +40,19 @@ class LimitsSettings(BaseModel):
         2.0, gt=0, description="after a Redis failure, how long to skip Redis before probing again"
     )
     lease_seconds: float = Field(900.0, gt=0)
+    stream_unreported_tokens: int = Field(
+        64,
+        ge=0,
+        description="a stream that ends without the provider's usage is charged its counted "
+        "output plus this many tokens (generated but not yet delivered when it was cut)",
+    )
+    count_safety_factor: float | None = Field(
+        None,
+        ge=1,
+        le=10,
+        description="multiplies counted text tokens for every model (default: 1 where the "
+        "model's own tokenizer is used, 1.35 for Anthropic models, 1.5 for unknown models)",
+    )
     key_prefix: str = Field("doorman", min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
     cross_scope: Literal["auto", "atomic", "compensate"] = Field(
         "auto",

@@ -76,6 +76,12 @@ class Metrics:
             "doorman_rejections", "Requests answered with an error, by error code.",
             ["reason"], registry=r,
         )  # fmt: skip
+        self.reservation_shortfall = Counter(
+            "doorman_reservation_shortfall",
+            "Provider-reported usage beyond the admission's reservation (charged anyway), "
+            "by served model and unit (tokens, usd).",
+            ["model", "unit"], registry=r,
+        )  # fmt: skip
         self.breaker_state = Gauge(
             "doorman_breaker_state", "Circuit breaker state: 0 closed, 1 half-open, 2 open.",
             ["deployment"], registry=r, multiprocess_mode="livemax",
@@ -146,6 +152,13 @@ class Metrics:
     def observe_rejection(self, reason: str) -> None:
         """A request refused by the gateway (auth, rate_limit, budget, screening, ...)."""
         self.rejections.labels(reason).inc()
+
+    def observe_shortfall(self, model: str, tokens: int, usd: float) -> None:
+        """A request used more than it reserved: the excess was charged, and is counted here."""
+        if tokens > 0:
+            self.reservation_shortfall.labels(model, "tokens").inc(tokens)
+        if usd > 0:
+            self.reservation_shortfall.labels(model, "usd").inc(usd)
 
     def set_breaker_state(self, deployment: str, state: str) -> None:
         """``state`` is closed, half_open or open."""

@@ -77,9 +77,33 @@ def build_row(ex: Exchange, gateway_ms: float) -> LedgerRow:
     )
 
 
+def _note_shortfall(gw: Gateway, ex: Exchange) -> None:
+    """Usage beyond the reservation is charged in full by the settle; say so loudly, since it
+    means the counting model under-estimated what this provider bills."""
+    if ex.reservation is None or ex.served is None:
+        return
+    over_tokens = ex.usage.total - (ex.input_tokens + ex.max_tokens)
+    over_usd = ex.cost_usd - ex.reserved_usd
+    if over_tokens <= 0 and over_usd <= 1e-9:
+        return
+    gw.metrics.observe_shortfall(ex.served.model, max(0, over_tokens), max(0.0, over_usd))
+    log.warning(
+        "reservation_shortfall",
+        request_id=ex.request_id,
+        model=ex.served.model,
+        reserved_input_tokens=ex.input_tokens,
+        reserved_output_tokens=ex.max_tokens,
+        input_tokens=ex.usage.input_tokens,
+        output_tokens=ex.usage.output_tokens,
+        reserved_usd=round(ex.reserved_usd, 8),
+        cost_usd=round(ex.cost_usd, 8),
+    )
+
+
 async def finish_exchange(gw: Gateway, ex: Exchange) -> None:
     if ex.served is not None or ex.degraded:
         ex.cost_usd = _cost(gw, ex)
+        _note_shortfall(gw, ex)
     if ex.reservation is not None:
         try:
             tokens, usd = ex.usage.total, ex.cost_usd

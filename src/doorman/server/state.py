@@ -14,7 +14,7 @@ import orjson
 import structlog
 
 from doorman.config import DegradedPolicy, Settings
-from doorman.cost.tokens import count_messages
+from doorman.cost.tokens import CountProfile, count_profile
 from doorman.errors import DoormanError, ServiceUnavailable
 from doorman.exchange import Exchange
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from doorman.pipeline import Reply
     from doorman.screen import InputScreener
     from doorman.sim.embedded import EmbeddedSim
+    from doorman.upstream.deployment import Deployment
     from doorman.upstream.dispatch import Dispatcher
     from doorman.upstream.pool import UpstreamPool
 
@@ -75,11 +76,27 @@ class Gateway:
         self.cache = None
         self.embedded_sim = None
         self._specs: dict[tuple[str, str, str, str], list[Any]] = {}
+        self._profiles: dict[str, CountProfile] = {}
 
     # ------------------------------------------------------------ used by stages
     def count_input_tokens(self, ex: Exchange) -> int:
-        system = ex.body.get("system") if ex.wire == "anthropic" else None
-        return count_messages(ex.body.get("messages") or [], ex.model, system=system)
+        """An upper bound of the input tokens any deployment that may serve ``ex`` bills."""
+        assert ex.billed is not None
+        profiles = {self.count_profile(dep) for dep in ex.deployments} or {
+            count_profile(ex.model, "openai", self.settings.limits.count_safety_factor)
+        }
+        return max(profile.tokens(ex.billed) for profile in profiles)
+
+    def count_profile(self, dep: Deployment) -> CountProfile:
+        """How ``dep``'s provider turns input into tokens (cached per deployment)."""
+        profile = self._profiles.get(dep.key)
+        if profile is None:
+            override = dep.settings.count_safety_factor
+            if override is None:
+                override = self.settings.limits.count_safety_factor
+            kind = dep.provider_settings.kind
+            profile = self._profiles[dep.key] = count_profile(dep.upstream_model, kind, override)
+        return profile
 
     async def admit(self, ex: Exchange, requested_max_tokens: int | None) -> Admission:
         from doorman.cost.prices import price_for

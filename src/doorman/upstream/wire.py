@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import orjson
 
-from doorman.cost.tokens import count_text
+from doorman.cost.tokens import encoding_for, get_encoding
 from doorman.upstream.deployment import Wire
 
 
@@ -72,11 +73,33 @@ def usage_from_body(wire: Wire, body: dict[str, Any]) -> Usage | None:
 class StreamMeter:
     """Reads an SSE stream event by event: counts output tokens live and picks up reported usage.
 
-    ``feed`` returns False for events that must not reach the client (the usage-only chunk
-    Doorman requested for its own accounting when the client did not ask for it).
+    Every delta a provider bills as output is counted as it is relayed: text, refusals,
+    reasoning/thinking, tool-call names and argument fragments (OpenAI ``tool_calls``,
+    Anthropic ``tool_use`` starts and ``input_json_delta``). ``feed`` returns False for events
+    that must not reach the client (the usage-only chunk Doorman requested for its own
+    accounting when the client did not ask for it).
+
+    When a stream ends without the provider's usage (client gone, upstream cut, error),
+    :meth:`final_usage` applies the conservative rule: the counted output (times the
+    tokenizer safety factor) plus ``unreported_allowance`` tokens the provider may have
+    generated but not yet delivered, at most ``max_output`` (the ``max_tokens`` sent); and the
+    full ``hidden_output_cap`` when the model could have been reasoning invisibly. Never below
+    what was counted.
     """
 
-    def __init__(self, wire: Wire, model: str, input_tokens: int, client_wants_usage: bool) -> None:
+    def __init__(
+        self,
+        wire: Wire,
+        model: str,
+        input_tokens: int,
+        client_wants_usage: bool,
+        *,
+        safety: float = 1.0,
+        unreported_allowance: int = 0,
+        hidden_output_cap: int | None = None,
+        max_output: int | None = None,
+        encoding: str | None = None,
+    ) -> None:
         self.wire = wire
         self.model = model
         self.usage = Usage(input_tokens=input_tokens)
@@ -84,6 +107,13 @@ class StreamMeter:
         self.client_wants_usage = client_wants_usage
         self.done = False
         self.finish_reason: str | None = None
+        self.safety = safety
+        self.unreported_allowance = unreported_allowance
+        self.hidden_output_cap = hidden_output_cap
+        self.max_output = max_output
+        self._output_reported = False
+        enc = get_encoding(encoding) if encoding else encoding_for(model)
+        self._encode = enc.encode_ordinary
 
     def feed(self, data: bytes) -> bool:
         """``data`` is the payload of one ``data:`` line."""
@@ -101,24 +131,49 @@ class StreamMeter:
             return True
         return self._openai(event)
 
+    def _count(self, text: Any) -> None:
+        if isinstance(text, str) and text:
+            self.counted_output += len(self._encode(text))
+
     def _openai(self, event: dict[str, Any]) -> bool:
         choices = event.get("choices")
         if isinstance(choices, list):
             for choice in choices:
                 if not isinstance(choice, dict):
                     continue
-                delta = choice.get("delta") or {}
-                text = delta.get("content") if isinstance(delta, dict) else None
-                if isinstance(text, str) and text:
-                    self.counted_output += count_text(text, self.model)
+                delta = choice.get("delta")
+                if isinstance(delta, dict):
+                    self._openai_delta(delta)
                 if choice.get("finish_reason"):
                     self.finish_reason = str(choice["finish_reason"])
         usage = usage_from_body("openai", event)
         if usage is not None:
             self.usage = usage
+            self._output_reported = True
             if not choices and not self.client_wants_usage:
                 return False
         return True
+
+    def _openai_delta(self, delta: dict[str, Any]) -> None:
+        for key in ("content", "refusal", "reasoning_content", "reasoning"):
+            self._count(delta.get(key))
+        calls = delta.get("tool_calls")
+        if isinstance(calls, list):
+            for call in calls:
+                if not isinstance(call, dict):
+                    continue
+                for inner in (call.get("function"), call.get("custom")):
+                    if isinstance(inner, dict):
+                        self._count(inner.get("name"))
+                        self._count(inner.get("arguments"))
+                        self._count(inner.get("input"))
+        legacy = delta.get("function_call")
+        if isinstance(legacy, dict):
+            self._count(legacy.get("name"))
+            self._count(legacy.get("arguments"))
+        audio = delta.get("audio")
+        if isinstance(audio, dict):
+            self._count(audio.get("transcript"))
 
     def _anthropic(self, event: dict[str, Any]) -> None:
         etype = event.get("type")
@@ -130,18 +185,26 @@ class StreamMeter:
                 self.usage.cached_tokens = usage.cached_tokens
                 self.usage.cache_write_tokens = usage.cache_write_tokens
                 self.usage.reported = True
+        elif etype == "content_block_start":
+            block = event.get("content_block")
+            if isinstance(block, dict):
+                self._count(block.get("name"))  # tool_use / server_tool_use
+                for key in ("text", "thinking"):
+                    self._count(block.get(key))
+                tool_input = block.get("input")
+                if isinstance(tool_input, dict) and tool_input:
+                    self._count(orjson.dumps(tool_input).decode())
         elif etype == "content_block_delta":
-            delta = event.get("delta") or {}
-            text = (
-                delta.get("text") or delta.get("partial_json") if isinstance(delta, dict) else None
-            )
-            if isinstance(text, str) and text:
-                self.counted_output += count_text(text, self.model)
+            delta = event.get("delta")
+            if isinstance(delta, dict):
+                for key in ("text", "partial_json", "thinking"):
+                    self._count(delta.get(key))
         elif etype == "message_delta":
             u = event.get("usage") or {}
             if isinstance(u, dict) and "output_tokens" in u:
                 self.usage.output_tokens = int(u["output_tokens"] or 0)
                 self.usage.reported = True
+                self._output_reported = True
             delta = event.get("delta") or {}
             if isinstance(delta, dict) and delta.get("stop_reason"):
                 self.finish_reason = str(delta["stop_reason"])
@@ -149,7 +212,18 @@ class StreamMeter:
             self.done = True
 
     def final_usage(self) -> Usage:
-        """Reported usage when the provider sent it; otherwise what we counted (never less)."""
+        """The provider's usage when it reported output; otherwise the conservative rule."""
         u = self.usage
-        output = max(u.output_tokens, self.counted_output)
-        return Usage(u.input_tokens, output, u.cached_tokens, u.reported, u.cache_write_tokens)
+        if self._output_reported:
+            return Usage(
+                u.input_tokens, u.output_tokens, u.cached_tokens, True, u.cache_write_tokens
+            )
+        finished = self.done and self.finish_reason is not None
+        allowance = 0 if finished else self.unreported_allowance
+        output = math.ceil(self.counted_output * self.safety) + allowance
+        if self.max_output is not None:  # providers never bill more output than max_tokens
+            output = min(output, self.max_output)
+        if self.hidden_output_cap is not None:
+            output = max(output, self.hidden_output_cap)
+        output = max(output, self.counted_output)
+        return Usage(u.input_tokens, output, u.cached_tokens, False, u.cache_write_tokens)
