@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import pty
+import select
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +20,7 @@ from typer.testing import CliRunner
 
 from doorman.db.engine import create_engine
 from doorman.db.migrate import upgrade_async
-from doorman.ledger.cli import ledger_app, usage
+from doorman.ledger.cli import export, ledger_app, prune, usage
 
 sys.path.insert(0, str(Path(__file__).parent))
 from seed import history, seed
@@ -85,44 +88,62 @@ def test_usage_chart_excludes_json_and_csv(config: Path) -> None:
     assert "choose one of --json, --csv and --chart" in result.output
 
 
-def run_with_stderr_on_a_terminal(*args: str) -> tuple[bytes, bytes]:
-    """(stdout through a pipe, everything written to a pseudo-terminal as stderr)."""
+def on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, command: Callable[[], None]
+) -> tuple[str, bytes]:
+    """Run a command in-process with stderr on a pseudo-terminal and stdout in a buffer."""
     master, slave = pty.openpty()
-    env = {**os.environ, "TERM": "xterm", "COLUMNS": "100"}
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=slave, env=env)
-    os.close(slave)
-    stdout = proc.stdout.read() if proc.stdout else b""
+    terminal = os.fdopen(slave, "w", encoding="utf-8")
+    out = io.StringIO()
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(sys, "stdout", out)
+    try:
+        command()
+        terminal.flush()
+    finally:
+        monkeypatch.undo()
+        terminal.close()
     chunks = []
     while True:
+        ready, _, _ = select.select([master], [], [], 0)
+        if not ready:
+            break
         try:
             data = os.read(master, 65536)
-        except OSError:  # EIO: the process closed the terminal
+        except OSError:
             break
         if not data:
             break
         chunks.append(data)
     os.close(master)
-    assert proc.wait(60) == 0
-    return stdout, b"".join(chunks)
+    return out.getvalue(), b"".join(chunks)
 
 
-def test_export_shows_progress_on_a_terminal_and_nothing_when_piped(config: Path) -> None:
-    args = (DOORMAN, "ledger", "export", "--config", str(config))
-    stdout, terminal = run_with_stderr_on_a_terminal(*args)
-    assert stdout.count(b"\n") == 7  # every row, and the data stream is untouched
+def test_export_shows_progress_on_a_terminal_and_nothing_when_piped(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stdout, terminal = on_a_terminal(
+        monkeypatch, lambda: export(fmt="jsonl", days=None, user=None, config=config)
+    )
+    assert stdout.count("\n") == 7  # every row, and the data stream is untouched
     assert b"exporting ledger rows" in terminal and b"7/7" in terminal
-    piped = subprocess.run(args, capture_output=True, check=True)
-    assert piped.stdout == stdout
+    piped = subprocess.run(  # a real pipe, through the installed command
+        (DOORMAN, "ledger", "export", "--config", str(config)), capture_output=True, check=True
+    )
+    assert piped.stdout.decode() == stdout
     assert piped.stderr == b""  # no bar, no control sequence in a pipe or a log
 
 
-def test_prune_shows_progress_on_a_terminal_and_only_its_result_when_piped(config: Path) -> None:
-    args = ("ledger", "prune", "--older-than", "30d", "--config", str(config))
-    piped = CliRunner().invoke(make_app(), list(args))
+def test_prune_shows_progress_on_a_terminal_and_only_its_result_when_piped(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ["ledger", "prune", "--older-than", "30d", "--config", str(config)]
+    piped = CliRunner().invoke(make_app(), args)
     assert piped.exit_code == 0
     assert piped.output == "deleted 1 ledger row older than 30d\n"  # stdout and stderr
-    _stdout, terminal = run_with_stderr_on_a_terminal(DOORMAN, *args)
-    assert b"deleting ledger rows older than 30d" in terminal
+    _stdout, terminal = on_a_terminal(monkeypatch, lambda: prune(older_than="1d", config=config))
+    assert b"deleting ledger rows older than 1d" in terminal
 
 
 async def test_redteam_reports_each_probe_to_its_progress_bar() -> None:
