@@ -253,3 +253,24 @@ def test_console_admin_routes_name_the_bad_parameter(gateway: Gateway) -> None:
             assert 400 <= reply.status_code < 500, path
             assert reply.json()["error"]["param"] == param, path
     assert httpx.get(f"{gateway.url}/admin/overview").status_code == 401
+
+
+def test_cookie_is_secure_behind_a_trusted_tls_proxy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOORMAN_MASTER_KEY", MASTER_KEY)
+    monkeypatch.setenv("DOORMAN_PEPPER", "test-pepper-0123456789abcdef0123456789abcdef")
+    settings = parse_settings(
+        {
+            "database_url": f"sqlite+aiosqlite:///{tmp_path}/doorman.db",
+            "screening": {"enabled": False},
+            "server": {"trusted_proxies": ["10.0.0.1"]},
+        }
+    )
+    app = create_app(settings)
+    with TestClient(app, base_url="http://gateway.test", client=("10.0.0.1", 5000)) as proxy:
+        body = {"master_key": MASTER_KEY}
+        tls = proxy.post("/console/session", json=body, headers={"x-forwarded-proto": "https"})
+        assert re.search(r"(?i);\s*secure", tls.headers["set-cookie"])
+        plain = proxy.post("/console/session", json=body)
+        assert not re.search(r"(?i);\s*secure", plain.headers["set-cookie"])
