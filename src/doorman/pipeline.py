@@ -30,6 +30,7 @@ from doorman.cache.stage import (
 from doorman.cost.tokens import may_reason_unseen
 from doorman.errors import BadRequest, DoormanError, ModelNotFound, PermissionDenied
 from doorman.exchange import Exchange
+from doorman.ledger.task_label import TASK_HEADER, checked_task_label
 from doorman.routing import routed_model
 from doorman.upstream.deployment import Deployment, Wire, deployments_for
 from doorman.upstream.dispatch import UpstreamReply
@@ -101,7 +102,7 @@ class Authenticate:
                 f"The key's tier '{principal.tier}' is not configured.", code="unknown_tier"
             )
         ex.tier = tier
-        ex.task = ex.headers.get("x-doorman-task") or None
+        ex.task = checked_task_label(ex.headers.get(TASK_HEADER), TASK_HEADER)
 
 
 class Validate:
@@ -117,6 +118,8 @@ class Validate:
         check_tier_caps(request, ex.billed, ex.tier, ex.tier_name)
         ex.stream = bool(request.stream)
         ex.requested_model = request.model
+        if ex.task is None and request.metadata is not None:
+            ex.task = checked_task_label(request.metadata.get("task"), "metadata.task")
         model = settings.resolve_model(ex.requested_model) or routed_model(settings, ex)
         if model is None:
             raise ModelNotFound(
@@ -133,10 +136,6 @@ class Validate:
                     param="model",
                 )
         ex.model = model
-        if ex.task is None:
-            metadata = request.metadata
-            if metadata is not None and isinstance(metadata.get("task"), str):
-                ex.task = metadata["task"][:64]
 
 
 class Screen:

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -26,6 +27,7 @@ from doorman.db.engine import create_engine
 from doorman.db.migrate import upgrade_async
 from doorman.ledger import reports
 from doorman.ledger.chart import spend_chart
+from doorman.ledger.neutral import csv_row, terminal_text
 from doorman.ledger.reports import GROUPS, BudgetStatus, SpendRow
 from doorman.ledger.row import COLUMNS
 from doorman.progress import interactive, progress
@@ -105,14 +107,14 @@ def usage(
         writer = csv.writer(out)
         writer.writerow([by if f == "group" else f for f in SPEND_FIELDS])
         for r in rows:
-            writer.writerow([f"{getattr(r, f):.6f}" if f.endswith("_usd") else getattr(r, f)
-                             for f in SPEND_FIELDS])  # fmt: skip
+            writer.writerow(csv_row(f"{getattr(r, f):.6f}" if f.endswith("_usd") else getattr(r, f)
+                                    for f in SPEND_FIELDS))  # fmt: skip
         sys.stdout.write(out.getvalue())
         return
     console = Console()
     if chart:
         start = reports.window_start(days, zone).astimezone(zone)
-        title = "Spend per day (USD)" + (f", user {user}" if user else "")
+        title = "Spend per day (USD)" + (f", user {escape(user)}" if user else "")
         console.print(spend_chart(per_day, days, start, title=title))
         return
     console.print(_spend_table(rows, by, days, user))
@@ -138,7 +140,7 @@ def _total(rows: list[SpendRow]) -> SpendRow:
 def _spend_table(rows: list[SpendRow], by: str, days: int, user: str | None) -> Table:
     title = f"Spend by {by}, last {days} day{'s' if days != 1 else ''}"
     if user:
-        title += f" (user {user})"
+        title += f" (user {escape(user)})"
     table = Table(title=title, show_footer=bool(rows))
     total = _total(rows)
     table.add_column(by, footer="total")
@@ -147,7 +149,7 @@ def _spend_table(rows: list[SpendRow], by: str, days: int, user: str | None) -> 
     table.add_column("cost (USD)", justify="right", footer=f"{total.cost_usd:,.4f}")
     for r in rows:
         table.add_row(
-            r.group if r.group is not None else "-", f"{r.requests:,}", f"{r.errors:,}",
+            terminal_text(r.group if r.group is not None else "-"), f"{r.requests:,}", f"{r.errors:,}",
             f"{r.input_tokens:,}", f"{r.output_tokens:,}", f"{r.cache_hits:,}",
             f"{r.cost_usd:,.4f}",
         )  # fmt: skip
@@ -208,7 +210,7 @@ def _budget_table(budgets: list[BudgetStatus]) -> Table:
         table.add_column(name, justify="right")
     for b in budgets:
         table.add_row(
-            b.user_id, b.tier or "-", _money(b.spent_today_usd), _money(b.daily_budget_usd),
+            terminal_text(b.user_id), terminal_text(b.tier or "-"), _money(b.spent_today_usd), _money(b.daily_budget_usd),
             _money(b.daily_remaining_usd), _money(b.spent_month_usd),
             _money(b.monthly_budget_usd), _money(b.monthly_remaining_usd),
         )  # fmt: skip
@@ -242,7 +244,7 @@ def export(
                 advance()
                 row["ts"] = row["ts"].astimezone(UTC).isoformat()
                 if writer is not None:
-                    writer.writerow(["" if row[c] is None else row[c] for c in COLUMNS])
+                    writer.writerow(csv_row("" if row[c] is None else row[c] for c in COLUMNS))
                 else:
                     out.write(orjson.dumps(row).decode() + "\n")
                 count += 1
