@@ -7,7 +7,6 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -17,70 +16,71 @@ from doorman.errors import AuthenticationFailed
 from doorman.server.app import create_app
 from doorman.server.console.headers import CONTENT_SECURITY_POLICY
 from doorman.server.console.pages import PAGES
-from harness import MASTER_KEY, Gateway, start_gateway
+from harness import MASTER_KEY
 
 PAGE_PATHS = [f"/console{p.path}" for p in PAGES]
+PEPPER = "test-pepper-0123456789abcdef0123456789abcdef"
+BEARER = {"authorization": f"Bearer {MASTER_KEY}"}
 
 
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    gw = start_gateway(Path(tmp_path_factory.mktemp("console-sec")))
-    yield gw
-    gw.stop()
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The whole gateway app in-process (plain http). Tests pass cookies explicitly, so one
+    client can play several browsers; its own cookie jar is emptied after each sign-in."""
+    db = tmp_path_factory.mktemp("console-sec") / "doorman.db"
+    settings = {"database_url": f"sqlite+aiosqlite:///{db}", "screening": {"enabled": False}}
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("DOORMAN_MASTER_KEY", MASTER_KEY)
+        env.setenv("DOORMAN_PEPPER", PEPPER)
+        app = create_app(parse_settings(settings))
+        with TestClient(app, base_url="http://gateway.test") as client:
+            yield client
 
 
-@pytest.fixture
-def opened() -> Iterator[list[httpx.Client]]:
-    """Clients a test opened, closed at its end."""
-    clients: list[httpx.Client] = []
-    yield clients
-    for client in clients:
-        client.close()
-
-
-def signed_in(gateway: Gateway, opened: list[httpx.Client]) -> tuple[httpx.Client, str]:
-    client = httpx.Client(base_url=gateway.url)
-    opened.append(client)
+def signed_in(client: TestClient) -> tuple[dict[str, str], str]:
+    """(a Cookie header for a new session, its CSRF token)."""
     reply = client.post("/console/session", json={"master_key": MASTER_KEY})
     assert reply.status_code == 201, reply.text
-    return client, reply.json()["csrf_token"]
+    cookie = client.cookies["doorman_console"]
+    client.cookies.clear()
+    return {"cookie": f"doorman_console={cookie}"}, reply.json()["csrf_token"]
 
 
 def test_state_changes_without_the_csrf_token_are_refused_and_change_nothing(
-    gateway: Gateway, opened: list[httpx.Client]
+    gateway: TestClient,
 ) -> None:
-    client, csrf = signed_in(gateway, opened)
-    _other, other_csrf = signed_in(gateway, opened)
-    before = client.get("/admin/keys").json()["data"]
-    for headers in ({}, {"x-csrf-token": "forged"}, {"x-csrf-token": other_csrf}):
-        reply = client.post("/admin/keys", json={"user": "mallory"}, headers=headers)
+    browser, csrf = signed_in(gateway)
+    _other, other_csrf = signed_in(gateway)
+    before = gateway.get("/admin/keys", headers=browser).json()["data"]
+    for token in ({}, {"x-csrf-token": "forged"}, {"x-csrf-token": other_csrf}):
+        headers = {**browser, **token}
+        reply = gateway.post("/admin/keys", json={"user": "mallory"}, headers=headers)
         assert reply.status_code == 403
         assert reply.json()["error"]["code"] == "csrf_token_invalid"
-        reply = client.post("/admin/users/alice/suspend", json={}, headers=headers)
+        reply = gateway.post("/admin/users/alice/suspend", json={}, headers=headers)
         assert reply.status_code == 403
-        reply = client.delete("/console/session", headers=headers)
+        reply = gateway.delete("/console/session", headers=headers)
         assert reply.status_code == 403
-    assert client.get("/admin/keys").json()["data"] == before  # no key was minted
-    assert client.get("/console/session").status_code == 200  # nor the session ended
-    made = client.post("/admin/keys", json={"user": "mallory"}, headers={"x-csrf-token": csrf})
-    assert made.status_code == 201
+    assert gateway.get("/admin/keys", headers=browser).json()["data"] == before  # no key minted
+    assert gateway.get("/console/session", headers=browser).status_code == 200  # nor signed out
+    headers = {**browser, "x-csrf-token": csrf}
+    assert gateway.post("/admin/keys", json={"user": "mallory"}, headers=headers).status_code == 201
 
 
-def test_a_cross_site_origin_is_refused_even_with_the_token(
-    gateway: Gateway, opened: list[httpx.Client]
-) -> None:
-    client, csrf = signed_in(gateway, opened)
-    reply = client.post(
+def test_a_cross_site_origin_is_refused_even_with_the_token(gateway: TestClient) -> None:
+    browser, csrf = signed_in(gateway)
+    reply = gateway.post(
         "/admin/keys",
         json={"user": "mallory"},
-        headers={"x-csrf-token": csrf, "origin": "https://evil.example"},
+        headers={**browser, "x-csrf-token": csrf, "origin": "https://evil.example"},
     )
     assert reply.status_code == 403
     assert reply.json()["error"]["code"] == "cross_site_request"
 
 
-def test_session_cookie_flags_over_plain_http(gateway: Gateway, opened: list[httpx.Client]) -> None:
-    reply = httpx.post(f"{gateway.url}/console/session", json={"master_key": MASTER_KEY})
+def test_session_cookie_flags_over_plain_http(gateway: TestClient) -> None:
+    reply = gateway.post("/console/session", json={"master_key": MASTER_KEY})
+    gateway.cookies.clear()
     cookie = reply.headers["set-cookie"]
     attributes = {a.strip().split("=")[0].lower() for a in cookie.split(";")[1:]}
     assert {"httponly", "samesite", "path", "max-age"} <= attributes
@@ -89,19 +89,17 @@ def test_session_cookie_flags_over_plain_http(gateway: Gateway, opened: list[htt
     assert MASTER_KEY not in cookie and MASTER_KEY not in reply.text
 
 
-def test_sign_in_takes_json_only(gateway: Gateway, opened: list[httpx.Client]) -> None:
+def test_sign_in_takes_json_only(gateway: TestClient) -> None:
     """A cross-site HTML form can post url-encoded data, never JSON."""
-    reply = httpx.post(f"{gateway.url}/console/session", data={"master_key": MASTER_KEY})
+    reply = gateway.post("/console/session", data={"master_key": MASTER_KEY})
     assert reply.status_code == 415
     assert "set-cookie" not in reply.headers
 
 
-def test_every_console_page_has_a_strict_csp_and_no_inline_code(
-    gateway: Gateway, opened: list[httpx.Client]
-) -> None:
-    client, _ = signed_in(gateway, opened)
+def test_every_console_page_has_a_strict_csp_and_no_inline_code(gateway: TestClient) -> None:
+    browser, _ = signed_in(gateway)
     for path in [*PAGE_PATHS, "/console/signin"]:
-        reply = client.get(path)
+        reply = gateway.get(path, headers=browser)
         assert reply.status_code == 200, path
         csp = reply.headers["content-security-policy"]
         assert csp == CONTENT_SECURITY_POLICY
@@ -113,28 +111,24 @@ def test_every_console_page_has_a_strict_csp_and_no_inline_code(
         assert not re.search(r"\sstyle=", html), path
         assert not re.search(r"\son[a-z]+=", html), path  # inline event handlers
     for asset in ("/console/static/console.js", "/console/static/vendor/uPlot.iife.min.js"):
-        assert client.get(asset).headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        reply = gateway.get(asset, headers=browser)
+        assert reply.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
 
 
-def test_pages_and_admin_api_need_a_live_session(
-    gateway: Gateway, opened: list[httpx.Client]
-) -> None:
-    anonymous = httpx.Client(base_url=gateway.url)
-    with anonymous:
-        for path in PAGE_PATHS:
-            reply = anonymous.get(path)
-            assert reply.status_code == 303 and reply.headers["location"] == "/console/signin"
-        anonymous.cookies.set("doorman_console", "v1.abc.9999999999.forged")
-        assert anonymous.get("/admin/keys").status_code == 401
-    client, csrf = signed_in(gateway, opened)
-    cookie = client.cookies["doorman_console"]
-    assert client.delete("/console/session", headers={"x-csrf-token": csrf}).status_code == 200
-    replay = httpx.Client(base_url=gateway.url, cookies={"doorman_console": cookie})
-    with replay:  # a copy of the cookie taken before sign-out is worthless afterwards
-        reply = replay.get("/admin/keys")
-        assert reply.status_code == 401
-        assert reply.json()["error"]["code"] == "session_ended"
-        assert replay.get("/console/").status_code == 303
+def test_pages_and_admin_api_need_a_live_session(gateway: TestClient) -> None:
+    for path in PAGE_PATHS:
+        reply = gateway.get(path, follow_redirects=False)
+        assert reply.status_code == 303 and reply.headers["location"] == "/console/signin"
+    forged = {"cookie": "doorman_console=v1.abc.9999999999.forged"}
+    assert gateway.get("/admin/keys", headers=forged).status_code == 401
+    browser, csrf = signed_in(gateway)
+    signout = gateway.delete("/console/session", headers={**browser, "x-csrf-token": csrf})
+    assert signout.status_code == 200
+    # A copy of the cookie taken before sign-out is worthless afterwards.
+    reply = gateway.get("/admin/keys", headers=browser)
+    assert reply.status_code == 401
+    assert reply.json()["error"]["code"] == "session_ended"
+    assert gateway.get("/console/", headers=browser, follow_redirects=False).status_code == 303
 
 
 def test_sessions_expire_and_cannot_be_extended() -> None:
@@ -180,7 +174,7 @@ async def test_a_new_master_key_ends_every_session(
 
 def in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **extra: object) -> TestClient:
     monkeypatch.setenv("DOORMAN_MASTER_KEY", MASTER_KEY)
-    monkeypatch.setenv("DOORMAN_PEPPER", "test-pepper-0123456789abcdef0123456789abcdef")
+    monkeypatch.setenv("DOORMAN_PEPPER", PEPPER)
     config = {
         "database_url": f"sqlite+aiosqlite:///{tmp_path}/doorman.db",
         "screening": {"enabled": False},
@@ -199,8 +193,7 @@ def test_a_disabled_console_serves_nothing_and_accepts_no_cookie(
         reply = client.get("/admin/keys")
         assert reply.status_code == 401
         assert reply.json()["error"]["code"] == "console_disabled"
-        bearer = {"authorization": f"Bearer {MASTER_KEY}"}
-        assert client.get("/admin/keys", headers=bearer).status_code == 200
+        assert client.get("/admin/keys", headers=BEARER).status_code == 200
 
 
 @pytest.fixture
@@ -227,8 +220,7 @@ def test_cookie_is_secure_over_tls_and_wrong_master_keys_are_locked_out(
     assert reply.json()["error"]["code"] == "too_many_auth_failures"
     assert int(reply.headers["retry-after"]) > 0
     assert "set-cookie" not in reply.headers
-    bearer = {"authorization": f"Bearer {MASTER_KEY}"}
-    assert tls_app.get("/admin/keys", headers=bearer).status_code == 429
+    assert tls_app.get("/admin/keys", headers=BEARER).status_code == 429
     chat = tls_app.post(
         "/v1/chat/completions",
         headers={"authorization": "Bearer dm-anything"},
@@ -237,29 +229,28 @@ def test_cookie_is_secure_over_tls_and_wrong_master_keys_are_locked_out(
     assert chat.status_code == 429
 
 
-def test_console_admin_routes_name_the_bad_parameter(gateway: Gateway) -> None:
-    with gateway.admin() as admin:
-        for path, param in (
-            ("/admin/overview?window=week", "window"),
-            ("/admin/overview?by=user", "by"),
-            ("/admin/screening?limit=0", "limit"),
-            ("/admin/providers?window=", None),  # empty means the default
-            ("/admin/users?suspended=maybe", "suspended"),
-        ):
-            reply = admin.get(path)
-            if param is None:
-                assert reply.status_code == 200, path
-                continue
-            assert 400 <= reply.status_code < 500, path
-            assert reply.json()["error"]["param"] == param, path
-    assert httpx.get(f"{gateway.url}/admin/overview").status_code == 401
+def test_console_admin_routes_name_the_bad_parameter(gateway: TestClient) -> None:
+    for path, param in (
+        ("/admin/overview?window=week", "window"),
+        ("/admin/overview?by=user", "by"),
+        ("/admin/screening?limit=0", "limit"),
+        ("/admin/providers?window=", None),  # empty means the default
+        ("/admin/users?suspended=maybe", "suspended"),
+    ):
+        reply = gateway.get(path, headers=BEARER)
+        if param is None:
+            assert reply.status_code == 200, path
+            continue
+        assert 400 <= reply.status_code < 500, path
+        assert reply.json()["error"]["param"] == param, path
+    assert gateway.get("/admin/overview").status_code == 401
 
 
 def test_cookie_is_secure_behind_a_trusted_tls_proxy(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DOORMAN_MASTER_KEY", MASTER_KEY)
-    monkeypatch.setenv("DOORMAN_PEPPER", "test-pepper-0123456789abcdef0123456789abcdef")
+    monkeypatch.setenv("DOORMAN_PEPPER", PEPPER)
     settings = parse_settings(
         {
             "database_url": f"sqlite+aiosqlite:///{tmp_path}/doorman.db",
