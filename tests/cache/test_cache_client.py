@@ -7,13 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cachekit import ledger, new_key
 
 import doorman
-from doorman.auth.service import KeyService
 from doorman.config import Settings, parse_settings
-from doorman.db.engine import create_engine
-from doorman.db.migrate import upgrade_async
-from doorman.ledger.reports import iter_rows
 from harness import Proc, sim_config
 
 MSG = [{"role": "user", "content": "What is the capital of France?"}]
@@ -33,23 +30,6 @@ def settings_for(sim: Proc, tmp_path: Path, **cache: Any) -> Settings:
 def _secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOORMAN_PEPPER", "cache-test-pepper-0123456789abcdef")
     monkeypatch.setenv("DOORMAN_MASTER_KEY", "dm-master-cache-test-" + "x" * 24)
-
-
-async def new_key(settings: Settings, user: str, tier: str = "pro") -> str:
-    await upgrade_async(settings.database_url)
-    engine = create_engine(settings.database_url)
-    try:
-        return (await KeyService(engine, settings).create(user=user, tier=tier)).key
-    finally:
-        await engine.dispose()
-
-
-async def ledger(settings: Settings) -> list[dict[str, Any]]:
-    engine = create_engine(settings.database_url)
-    try:
-        return [r async for r in iter_rows(engine)]
-    finally:
-        await engine.dispose()
 
 
 async def test_twenty_identical_calls_are_one_upstream_call_and_nineteen_hits(
