@@ -24,6 +24,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from doorman.cost.tokens import count_messages, count_text
+from doorman.sim.prompt_cache import PromptCache
 
 # Common English words that are one cl100k token each with a leading space.
 _WORDS = (
@@ -76,6 +77,7 @@ class _Sim:
         self.rng = random.Random(options.seed)
         self.minute: deque[float] = deque()
         self._text_cache: dict[tuple[int, int], str] = {}
+        self.prompt_cache = PromptCache()
 
     # ---------------------------------------------------------------- helpers
     def reply_text(self, seed_text: str, n_tokens: int) -> str:
@@ -212,6 +214,10 @@ def create_sim_app(options: SimOptions | None = None) -> Starlette:
             ).hexdigest()
         )
         ctx = _Reply(wire, rid, model, text, input_tokens, output_tokens, truncated, body, call)
+        if wire == "anthropic":
+            ctx.cache_read, ctx.cache_write = sim.prompt_cache.anthropic(body, model)
+        else:
+            ctx.cache_read = sim.prompt_cache.openai(body, model)
         if body.get("stream"):
             return StreamingResponse(
                 _stream(sim, ctx, fault == "disconnect"),
@@ -286,6 +292,7 @@ def create_sim_app(options: SimOptions | None = None) -> Starlette:
 
     async def reset(request: Request) -> Response:
         sim.stats = SimStats()
+        sim.prompt_cache = PromptCache()
         sim.minute.clear()
         return Response(b"{}", media_type="application/json")
 
@@ -374,6 +381,28 @@ class _Reply:
     truncated: bool
     request: dict[str, Any]
     call: tuple[str, str, str] | None = None
+    cache_read: int = 0  # prompt tokens served from the simulated prompt cache
+    cache_write: int = 0  # prompt tokens written to it (Anthropic)
+
+    def anthropic_usage(self, output_tokens: int) -> dict[str, int]:
+        """Anthropic counts the three kinds of prompt tokens separately."""
+        uncached = max(0, self.input_tokens - self.cache_read - self.cache_write)
+        usage = {"input_tokens": uncached, "output_tokens": output_tokens}
+        if self.cache_read or self.cache_write:
+            usage["cache_read_input_tokens"] = self.cache_read
+            usage["cache_creation_input_tokens"] = self.cache_write
+        return usage
+
+    def openai_usage(self) -> dict[str, Any]:
+        """OpenAI counts every prompt token and says how many of them were cached."""
+        usage: dict[str, Any] = {
+            "prompt_tokens": self.input_tokens,
+            "completion_tokens": self.output_tokens,
+            "total_tokens": self.input_tokens + self.output_tokens,
+        }
+        if self.cache_read:
+            usage["prompt_tokens_details"] = {"cached_tokens": self.cache_read}
+        return usage
 
     def full_body(self) -> bytes:
         if self.wire == "anthropic":
@@ -394,10 +423,7 @@ class _Reply:
                     "content": content,
                     "stop_reason": stop,
                     "stop_sequence": None,
-                    "usage": {
-                        "input_tokens": self.input_tokens,
-                        "output_tokens": self.output_tokens,
-                    },
+                    "usage": self.anthropic_usage(self.output_tokens),
                 }
             )
         return orjson.dumps(
@@ -415,11 +441,7 @@ class _Reply:
                         else ("length" if self.truncated else "stop"),
                     }
                 ],
-                "usage": {
-                    "prompt_tokens": self.input_tokens,
-                    "completion_tokens": self.output_tokens,
-                    "total_tokens": self.input_tokens + self.output_tokens,
-                },
+                "usage": self.openai_usage(),
             }
         )
 
@@ -455,7 +477,7 @@ async def _stream(sim: _Sim, r: _Reply, disconnect: bool) -> AsyncIterator[bytes
                     "content": [],
                     "stop_reason": None,
                     "stop_sequence": None,
-                    "usage": {"input_tokens": r.input_tokens, "output_tokens": 1},
+                    "usage": r.anthropic_usage(1),
                 },
             },
             "message_start",
@@ -554,11 +576,7 @@ async def _stream(sim: _Sim, r: _Reply, disconnect: bool) -> AsyncIterator[bytes
             {
                 **base,
                 "choices": [],
-                "usage": {
-                    "prompt_tokens": r.input_tokens,
-                    "completion_tokens": r.output_tokens,
-                    "total_tokens": r.input_tokens + r.output_tokens,
-                },
+                "usage": r.openai_usage(),
             }
         )
     yield b"data: [DONE]\n\n"
