@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -48,3 +50,28 @@ async def seed(engine: AsyncEngine, rows: list[LedgerRow] | None = None) -> list
     finally:
         await ledger.close()
     return rows
+
+
+def seeded_config(database_url: str, tmp_path: Path) -> Path:
+    """A config file pointing at a database seeded with :func:`history` ending now.
+
+    Reports cut at local midnight; the seeded rows are 1-4 hours old. The config's zone is one
+    where it is about noon now, which keeps them in "today" whenever the suite runs.
+    """
+    from doorman.db.engine import create_engine
+    from doorman.db.migrate import upgrade_async
+
+    async def prepare() -> None:
+        await upgrade_async(database_url)
+        engine = create_engine(database_url)
+        try:
+            await seed(engine, history(datetime.now(UTC)))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(prepare())
+    shift = 12 - datetime.now(UTC).hour
+    zone = "Etc/GMT" if shift == 0 else f"Etc/GMT{-shift:+d}"
+    path = tmp_path / "doorman.yaml"
+    path.write_text(f"database_url: {database_url}\ntimezone: {zone}\n")
+    return path

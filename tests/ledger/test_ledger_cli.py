@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -14,12 +12,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from doorman.db.engine import create_engine
-from doorman.db.migrate import upgrade_async
 from doorman.ledger.cli import ledger_app, usage
 
 sys.path.insert(0, str(Path(__file__).parent))
-from seed import history, seed
+from seed import seeded_config
 
 runner = CliRunner()
 
@@ -34,23 +30,7 @@ def make_app() -> typer.Typer:
 @pytest.fixture
 def config(database_url: str, tmp_path: Path) -> Path:
     """A config file pointing at a database seeded with history ending now."""
-
-    async def prepare() -> None:
-        await upgrade_async(database_url)
-        engine = create_engine(database_url)
-        try:
-            await seed(engine, history(datetime.now(UTC)))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(prepare())
-    path = tmp_path / "doorman.yaml"
-    # Reports cut at local midnight; the seeded rows are 1-4 hours old. A zone where it is
-    # about noon now keeps them in "today" whenever the suite runs (even just after midnight).
-    shift = 12 - datetime.now(UTC).hour
-    zone = "Etc/GMT" if shift == 0 else f"Etc/GMT{-shift:+d}"
-    path.write_text(f"database_url: {database_url}\ntimezone: {zone}\n")
-    return path
+    return seeded_config(database_url, tmp_path)
 
 
 def test_usage_json_by_user(config: Path) -> None:

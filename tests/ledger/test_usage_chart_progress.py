@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import os
 import pty
@@ -18,12 +17,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from doorman.db.engine import create_engine
-from doorman.db.migrate import upgrade_async
 from doorman.ledger.cli import export, ledger_app, prune, usage
 
 sys.path.insert(0, str(Path(__file__).parent))
-from seed import history, seed
+from seed import seeded_config
 
 DOORMAN = str(Path(sys.executable).parent / "doorman")
 
@@ -38,22 +35,7 @@ def make_app() -> typer.Typer:
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     """SQLite seeded with: today 0.70 USD (4 requests), two days ago 0.40 USD, 40 days ago 5."""
-    url = f"sqlite+aiosqlite:///{tmp_path}/doorman.db"
-
-    async def prepare() -> None:
-        await upgrade_async(url)
-        engine = create_engine(url)
-        try:
-            await seed(engine, history(datetime.now(UTC)))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(prepare())
-    shift = 12 - datetime.now(UTC).hour  # a zone where it is about noon: rows stay "today"
-    zone = "Etc/GMT" if shift == 0 else f"Etc/GMT{-shift:+d}"
-    path = tmp_path / "doorman.yaml"
-    path.write_text(f"database_url: {url}\ntimezone: {zone}\n")
-    return path
+    return seeded_config(f"sqlite+aiosqlite:///{tmp_path}/doorman.db", tmp_path)
 
 
 def local_day(config: Path, days_ago: int) -> str:
