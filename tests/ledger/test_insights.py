@@ -74,13 +74,18 @@ async def test_hour_summary_rates_and_latency(seeded: AsyncEngine) -> None:
 
 
 async def test_screening_counts_detectors_not_other_flags(seeded: AsyncEngine) -> None:
+    pdf = LedgerRow(request_id="req-pdf", ts=NOW - timedelta(minutes=35), user_id="eve",
+                    tier="free", status=400, error_code="unscreenable_content",
+                    flags="unscreenable_content")  # fmt: skip
+    await seed(seeded, [pdf])
     report = await screening(seeded, window="day", now=NOW)
     assert report["by_detector"] == [
         {"detector": "pii_detected", "tier": "free", "blocked": 0, "flagged": 1},
         {"detector": "prompt_injection", "tier": "free", "blocked": 1, "flagged": 0},
+        {"detector": "unscreenable_content", "tier": "free", "blocked": 1, "flagged": 0},
     ]
-    assert report["blocked_requests"] == 1 and report["flagged_requests"] == 1
-    assert [e["request_id"] for e in report["events"]] == ["req-block", "req-pii"]
+    assert report["blocked_requests"] == 2 and report["flagged_requests"] == 1
+    assert [e["request_id"] for e in report["events"]] == ["req-block", "req-pii", "req-pdf"]
     assert report["events"][1]["detectors"] == ["pii_detected"]
 
 

@@ -23,9 +23,15 @@ SeriesBy = Literal["model", "tier"]
 # window -> (bucket seconds, bucket count)
 WINDOWS: dict[str, tuple[int, int]] = {"hour": (60, 60), "day": (3600, 24), "month": (86400, 30)}
 SERIES_BY: tuple[str, ...] = ("model", "tier")
-SCREEN_ERROR_CODES = ("prompt_injection_detected", "sensitive_data_detected")
-# Flags the input screen sets; everything else in ``flags`` (fallback, ...) is not screening.
-SCREEN_FLAG_SUFFIXES = ("prompt_injection", "_detected", "_redacted", "screening_error")
+# Refusals by the input screen (doorman.screen.screener), and the flags it sets; everything
+# else in ``flags`` (fallback, stream_incomplete, ...) is not screening.
+SCREEN_ERROR_CODES = (
+    "prompt_injection_detected", "sensitive_data_detected", "unscreenable_content",
+    "screening_unavailable",
+)  # fmt: skip
+SCREEN_FLAG_SUFFIXES = (
+    "prompt_injection", "_detected", "_redacted", "screening_error", "unscreenable_content",
+)  # fmt: skip
 _LATENCY_SAMPLE = 20_000
 _MEASURES = ("requests", "errors", "input_tokens", "output_tokens", "cost_usd", "cache_hits")
 
