@@ -9,7 +9,9 @@ requests/s, p50 and p99, and the ratio gateway/bare. Needs ``wrk`` (Debian packa
 
 Gateway variants: ``full`` (auth + limits + screening + ledger, memory limits), and any
 ``+``-joined mix of ``noledger`` (``ledger_enabled: false``), ``noscreen`` (screening off) and
-``redis`` (limits, nonces, breakers on Redis at ``--redis-url``), e.g. ``redis+noscreen``;
+``redis`` (limits, nonces, breakers on Redis at ``--redis-url``) and ``cache`` (the tier's
+response cache on: after wrk's warm-up every request is a cache hit, the upstream idle),
+e.g. ``redis+noscreen`` or ``cache`` / ``redis+cache`` (the cache then lives in Redis);
 baseline variants ``bare-httpx`` (bare proxy with httpx instead of
 aiohttp), ``bare-h11`` (uvicorn's pure-Python HTTP parser) and ``bare-granian`` (the same
 bare app on granian, a Rust HTTP server; ``pip install -e '.[bench]'``), to justify the stack.
@@ -157,7 +159,8 @@ def start_bare(
 
 
 def gateway_config(
-    database_url: str, upstream_v1: str, *, ledger: bool, screen: bool, redis_url: str | None
+    database_url: str, upstream_v1: str, *, ledger: bool, screen: bool, redis_url: str | None,
+    cache: bool = False,
 ) -> dict[str, object]:
     """The benchmark gateway: one priced model on the upstream, limits far above the load."""
     config: dict[str, object] = {
@@ -173,6 +176,8 @@ def gateway_config(
                 "max_output_tokens": 64,
                 "daily_budget_usd": 1_000_000.0,
                 "max_concurrent": 10_000,
+                # The bench prompt sets no temperature: cache it anyway (one answer per run).
+                **({"cache": {"mode": "exact", "cache_nondeterministic": True}} if cache else {}),
             }
         },
         "ledger_enabled": ledger,
@@ -184,13 +189,14 @@ def gateway_config(
 
 
 def start_gateway(
-    procs: Procs, work: Path, upstream: str, *, ledger: bool, screen: bool, redis_url: str | None
+    procs: Procs, work: Path, upstream: str, *, ledger: bool, screen: bool, redis_url: str | None,
+    cache: bool = False,
 ) -> tuple[str, str]:
     port = free_port()
     gw_dir = Path(tempfile.mkdtemp(dir=work, prefix="gw-"))
     config = gateway_config(
         f"sqlite+aiosqlite:///{gw_dir}/doorman.db", f"{upstream}/v1",
-        ledger=ledger, screen=screen, redis_url=redis_url,
+        ledger=ledger, screen=screen, redis_url=redis_url, cache=cache,
     )  # fmt: skip
     config["server"] = {"port": port, "log_level": "info"}  # a JSON line per request, as in production
     cfg = gw_dir / "doorman.yaml"
@@ -210,7 +216,7 @@ def start_gateway(
          "--config", str(cfg)],
         cwd=gw_dir, env=env, capture_output=True, text=True, check=True,
     )  # fmt: skip
-    key = json.loads(out.stdout)["key"]
+    key = json.loads(out.stdout[out.stdout.index("{"):])["key"]  # after any start-up log line
     procs.start([str(BIN / "doorman"), "serve", "--config", str(cfg)], cwd=gw_dir, env=env)
     wait_http(f"http://127.0.0.1:{port}/healthz")
     return f"http://127.0.0.1:{port}", key
@@ -286,6 +292,7 @@ def main() -> None:
                     ledger="noledger" not in flags,
                     screen="noscreen" not in flags,
                     redis_url=args.redis_url if "redis" in flags else None,
+                    cache="cache" in flags,
                 )  # fmt: skip
             for _ in range(args.rounds):
                 base = run_wrk(targets["bare"][0], None, args.duration, args.connections, work)
