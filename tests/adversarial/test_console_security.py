@@ -244,6 +244,8 @@ def test_console_admin_routes_name_the_bad_parameter(gateway: TestClient) -> Non
         assert 400 <= reply.status_code < 500, path
         assert reply.json()["error"]["param"] == param, path
     assert gateway.get("/admin/overview").status_code == 401
+    tiers = gateway.get("/admin/tiers", headers=BEARER).json()["data"]
+    assert [t["name"] for t in tiers if t["default"]] == ["free"]
 
 
 def test_cookie_is_secure_behind_a_trusted_tls_proxy(

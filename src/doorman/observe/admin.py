@@ -1,4 +1,5 @@
-"""Admin routes behind the console's pages: ``/overview``, ``/screening``, ``/providers``.
+"""Admin routes behind the console's pages: ``/overview``, ``/screening``, ``/providers``,
+``/tiers``.
 
 Mounted under ``/admin`` next to the key and ledger routes and guarded the same way (master key,
 or a console session with its CSRF token). They only read: the ledger (rolling-window series,
@@ -97,6 +98,24 @@ async def providers(request: Request) -> Response:
     )
 
 
+TIER_FIELDS = (
+    "requests_per_minute", "tokens_per_minute", "tokens_per_day", "max_output_tokens",
+    "daily_budget_usd", "monthly_budget_usd", "max_concurrent", "models", "key_expiry_days",
+)  # fmt: skip
+
+
+async def tiers(request: Request) -> Response:
+    """``GET /admin/tiers`` — configured tiers with their limits and budgets (for forms)."""
+    await require_master(request)
+    settings = request.app.state.doorman.settings
+    data = [
+        {"name": name, "default": name == settings.default_tier,
+         **tier.model_dump(include=set(TIER_FIELDS))}
+        for name, tier in sorted(settings.tiers.items())
+    ]  # fmt: skip
+    return _json({"object": "list", "data": data})
+
+
 def _limit(request: Request, default: int, high: int) -> int:
     raw = request.query_params.get("limit")
     if raw is None or raw == "":
@@ -112,4 +131,5 @@ routes: list[BaseRoute] = [
     Route("/overview", overview, methods=["GET"]),
     Route("/screening", screening, methods=["GET"]),
     Route("/providers", providers, methods=["GET"]),
+    Route("/tiers", tiers, methods=["GET"]),
 ]

@@ -68,5 +68,10 @@ Doorman.pages.keys = async () => {
       event.target.reset();
     }, "Key created.");
   });
+  const tiers = (await api("GET", "/admin/tiers")).data;
+  document.getElementById("tier-names").replaceChildren(
+    ...tiers.map((t) => el("option", { value: t.name }, t.default ? `${t.name} (default)` : t.name)));
+  const fallback = tiers.find((t) => t.default);
+  if (fallback) document.querySelector("#create-key input[name=tier]").placeholder = `${fallback.name} (default)`;
   await load();
 };
