@@ -218,7 +218,7 @@ def start_gateway(
     )  # fmt: skip
     key = json.loads(out.stdout[out.stdout.index("{"):])["key"]  # after any start-up log line
     procs.start([str(BIN / "doorman"), "serve", "--config", str(cfg)], cwd=gw_dir, env=env)
-    wait_http(f"http://127.0.0.1:{port}/healthz")
+    wait_http(f"http://127.0.0.1:{port}/healthz", timeout=120)  # a loaded machine starts slowly
     return f"http://127.0.0.1:{port}", key
 
 
