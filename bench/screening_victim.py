@@ -135,7 +135,7 @@ def start_gateway(procs: Procs, work: Path, upstream: str, mode: str) -> tuple[s
              "--config", str(cfg)],
             cwd=gw_dir, env=env, capture_output=True, text=True, check=True,
         )  # fmt: skip
-        keys.append(json.loads(out.stdout)["key"])
+        keys.append(json.loads(out.stdout[out.stdout.index("{") :])["key"])  # past log lines
     procs.start([str(BIN / "doorman"), "serve", "--config", str(cfg)], cwd=gw_dir, env=env)
     wait_http(f"http://127.0.0.1:{port}/healthz")
     return f"http://127.0.0.1:{port}", keys[0], keys[1]

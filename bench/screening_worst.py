@@ -14,7 +14,7 @@ input's time over it. Shapes:
 - ``base64``: one long base64 blob of prose;
 - ``private-key``: "-----BEGIN PRIVATE KEY-----" headers without an end.
 
-Usage: ``.venv/bin/python bench/screening_worst.py [--kb 100] [--repeat 3]``
+Usage: ``.venv/bin/python bench/screening_worst.py [--kb 100] [--repeat 3] [--only spaced-mixed]``
 """
 
 from __future__ import annotations
@@ -84,11 +84,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--kb", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", default="", help="comma-separated shapes (prose is always run)")
     args = parser.parse_args()
+    only = {"prose", *filter(None, args.only.split(","))} if args.only else None
     screener = InputScreener(ScreeningSettings(), cache_size=0)
     size = args.kb * 1000
     results: dict[str, float] = {}
     for name, texts in shapes(size).items():
+        if only is not None and name.split(" ")[0] not in only:
+            continue
         payload = body(texts)
         chars = sum(map(len, texts))
         best = float("inf")

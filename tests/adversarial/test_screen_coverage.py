@@ -237,3 +237,16 @@ def test_more_text_than_the_request_bound_is_refused_not_skipped(
     assert verdict.error.status_code == 413
     assert verdict.error.code == "screening_limit_exceeded"
     assert "20000" in verdict.error.message
+
+
+def test_strings_nested_deep_are_not_skipped(screener: InputScreener) -> None:
+    nested: Any = f"key {KEY}"
+    for level in range(40):
+        nested = {"k": nested} if level % 2 else [nested]
+    use = {"type": "tool_use", "id": "t1", "name": "s", "input": {"deep": nested, "q": ATTACK}}
+    body = {"model": "m", "max_tokens": 5, "metadata": {"deep": nested},
+            "messages": [{"role": "user", "content": "hi"},
+                         {"role": "assistant", "content": [use]}]}  # fmt: skip
+    verdict = screener.screen_chat(body, "anthropic")
+    assert KEY not in json.dumps(verdict.body)
+    assert "prompt_injection" in verdict.flags

@@ -33,7 +33,6 @@ Kind = Literal["direct", "indirect", "data"]
 Source = Literal["user", "system", "assistant"]
 Path = tuple[str | int, ...]
 
-MAX_DEPTH = 24  # nesting followed inside tool inputs, schemas and metadata
 _TEXT_MEDIA = ("text/", "application/json", "application/xml", "application/x-yaml")
 # keys whose values are identifiers or enums, never prose: not worth a secret scan
 _SKIP_DATA_KEYS = frozenset({"model", "role", "type", "id", "tool_call_id", "media_type"})
@@ -86,18 +85,20 @@ class Extracted:
             self.covered.add(seg.path)
 
 
-def _strings(value: Any, path: Path, depth: int = 0) -> Iterator[tuple[Path, str]]:
-    """Every string leaf (dict values and list items) under ``value``, bounded in depth."""
-    if isinstance(value, str):
-        yield path, value
-    elif depth >= MAX_DEPTH:
-        return
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, (*path, str(key)), depth + 1)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _strings(item, (*path, index), depth + 1)
+def _strings(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
+    """Every string leaf (dict values and list items) under ``value``, in document order.
+
+    Iterative, with no depth limit: nothing nested deep is skipped, and no nesting can exhaust
+    the stack (the request's depth is bounded by ``server.max_json_depth`` anyway)."""
+    stack: list[tuple[Path, Any]] = [(path, value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, str):
+            yield where, item
+        elif isinstance(item, dict):
+            stack.extend((((*where, str(k)), v) for k, v in reversed(item.items())))
+        elif isinstance(item, list):
+            stack.extend((((*where, i), v) for i, v in reversed(list(enumerate(item)))))
 
 
 def _structured(out: Extracted, value: Any, path: Path, kind: Kind, source: Source) -> None:
