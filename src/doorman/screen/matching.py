@@ -14,6 +14,7 @@ UUID of 24+ characters, made every rule scan the whole text.)
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import ahocorasick
@@ -131,9 +132,10 @@ def _split_sentences(text: str) -> list[str]:
     return out
 
 
-def _windows(text: str, joined: bool) -> list[tuple[str, set[str]]]:
+def _windows(text: str, joined: bool, glued: bool) -> list[tuple[str, set[str]]]:
     """Overlapping runs of whole sentences of about WINDOW_CHARS (each sentence in two), each
-    with the set of its words (tokenized once per sentence, shared by its two windows)."""
+    with the set of its words (tokenized once per sentence, shared by its two windows); plus
+    the anchor words hidden in glued-together tokens when ``glued`` says there may be some."""
     sentences: list[str] = []
     for sentence in _split_sentences(text):
         while len(sentence) > WINDOW_CHARS:
@@ -143,7 +145,7 @@ def _windows(text: str, joined: bool) -> list[tuple[str, set[str]]]:
     findall = _WORD_RE.findall
     windows: list[tuple[str, set[str]]] = []
     current: list[str] = []
-    current_words: list[set[str]] = []
+    current_words: list[Collection[str]] = []
     size = 0
     for sentence in sentences:
         if current and size + len(sentence) > WINDOW_CHARS:
@@ -151,10 +153,10 @@ def _windows(text: str, joined: bool) -> list[tuple[str, set[str]]]:
             current, current_words = [current[-1]], [current_words[-1]]
             size = len(current[-1])
         tokens = findall(sentence)
-        words = set(tokens)
-        words |= _hidden_words(tokens, joined)
         current.append(sentence)
-        current_words.append(words)
+        current_words.append(tokens)
+        if glued:
+            current_words.append(_hidden_words(tokens, joined))
         size += len(sentence) + 1
     if current:
         windows.append((" ".join(current), set().union(*current_words)))
@@ -172,11 +174,14 @@ def match_rules(text: str, tokens: list[str] | None = None, *, joined: bool = Fa
     if tokens is None:
         tokens = _WORD_RE.findall(text)
         joined = True  # unknown provenance: look inside every token
+    glued = joined or max(map(len, tokens), default=0) >= LONG_TOKEN
     if len(text) <= _SHORT_TEXT:
-        words = set(tokens) | _hidden_words(tokens, joined)
+        words = set(tokens)
+        if glued:
+            words |= _hidden_words(tokens, joined)
         hits = [rule for rule in _candidates(text, words) if rule.found(text)]
     else:
-        pieces = _windows(text, joined)
+        pieces = _windows(text, joined, glued)
         words = set().union(*(w for _, w in pieces))
         hits = []
         for rule in _candidates(text, words):

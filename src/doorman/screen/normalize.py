@@ -311,7 +311,7 @@ def _decode_chunks(text: str) -> list[tuple[str, str]]:
                 decoded = None
             if decoded:
                 found.append(("hex", decoded))
-    if "%" in text:
+    if "%" in text and len(_URLENC_RE.findall(text)) >= 3:
         # only the words that carry escapes: a few %XX in a long prompt must not add a decoded
         # copy of all of it (which doubled the cost of every layer)
         encoded = [word for word in text.split() if "%" in word and _URLENC_RE.search(word)]

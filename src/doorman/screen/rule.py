@@ -29,6 +29,8 @@ class Near:
     within: int
 
     def found(self, text: str) -> bool:
+        if self.then.search(text) is None:
+            return False  # the common case: one scan, no list
         ends = [m.end() for m in self.first.finditer(text)]
         if not ends:
             return False
