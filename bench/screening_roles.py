@@ -2,8 +2,8 @@
 
 System prompts legitimately instruct the model, so the question is which score and threshold
 keep ordinary system prompts unflagged while catching an attack moved into the system role.
-For each benign and attack set of ``data/screening/eval.jsonl.gz`` (plus the hand-written
-ordinary system prompts below) this prints the share of texts that a system-role screen would
+For each benign and attack set of ``data/screening/eval.jsonl.gz`` and of the development set
+``data/screening/dev.jsonl.gz`` (per family), plus the hand-written ordinary system prompts below, this prints the share of texts that a system-role screen would
 flag under: the user-turn policy (fused score >= calibrated threshold) and the rules layer
 alone at several thresholds (the shipped ``system_injection`` default is rules >= 0.95).
 
@@ -22,6 +22,7 @@ from doorman.screen import InputScreener, ScreeningSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL = ROOT / "data" / "screening" / "eval.jsonl.gz"
+DEV = ROOT / "data" / "screening" / "dev.jsonl.gz"
 HARD = ("doorman-hard-b", "doorman-hard-gen-b")
 ATTACKS = ("garak-promptinject", "garak-sysprompt")
 RULE_THRESHOLDS = (0.8, 0.9, 0.95)
@@ -90,11 +91,16 @@ def main() -> None:
         for line in fh:
             rec = json.loads(line)
             if rec["label"] == 0:
-                groups["hard negatives" if rec["source"] in HARD else "ordinary prompts"].append(
-                    rec["text"]
-                )
+                name = "eval: hard negatives" if rec["source"] in HARD else "eval: ordinary"
+                groups[name].append(rec["text"])
             elif rec["source"] in ATTACKS:
-                groups["direct + extraction attacks"].append(rec["text"])
+                groups["eval: direct + extraction attacks"].append(rec["text"])
+    if DEV.exists():  # the development set, split by source (bench/screening_eval.py)
+        with gzip.open(DEV, "rt", encoding="utf-8") as fh:
+            for line in fh:
+                rec = json.loads(line)
+                kind = "benign" if rec["label"] == 0 else "attacks"
+                groups[f"dev {kind}: {rec['family']}"].append(rec["text"])
     groups["ordinary system prompts (hand-written)"] = SYSTEM_PROMPTS
     header = ["set", "n", f"fused >= {threshold:.3f}"] + [f"rules >= {t}" for t in RULE_THRESHOLDS]
     print("| " + " | ".join(header) + " |")

@@ -6,9 +6,10 @@ of ``min_bytes`` or more go to a worker instead:
 
 - ``auto`` (default): ``process`` under the ``doorman`` command, ``thread`` in a library (a
   spawned worker re-imports the main script, which a library user's script may not survive).
-- ``process``: a pool of ``workers`` processes, each with its own
-  screener. The loop is not touched while they work, and the CPU they may use is bounded by
-  their number: a caller sending heavy bodies at its tier's full rate queues behind itself.
+- ``process``: a pool of ``workers`` processes, each with its own screener, at a lower CPU
+  priority than the gateway (``WORKER_NICENESS``). The loop is not touched while they work,
+  and the CPU they may use is bounded by their number: a caller sending heavy bodies at its
+  tier's full rate queues behind itself.
 - ``thread``: a thread pool in this process. Simpler (no start-up, nothing to pickle) but the
   GIL is shared, so the loop still waits for it in slices of the switch interval.
 - ``inline``: on the event loop, as before (small deployments, tests).
@@ -20,6 +21,7 @@ At most ``max_waiting`` large bodies wait for a worker; more are refused with 50
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import sys
@@ -37,9 +39,14 @@ if TYPE_CHECKING:
 _worker: InputScreener | None = None
 
 
+WORKER_NICENESS = 10  # added to the gateway's: the event loop wins the CPU when both want it
+
+
 def _init_worker(settings: dict[str, Any]) -> None:
     from doorman.screen.screener import InputScreener
 
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)
     global _worker
     _worker = InputScreener(ScreeningSettings.model_validate(settings))
 
