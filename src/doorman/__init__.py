@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from doorman.client.inprocess import Client, Reply, Stream
+    from doorman.client.inprocess import Client, Reply, Stream, Transcription
 
-__all__ = ["Client", "Reply", "Stream"]
+__all__ = ["Client", "Reply", "Stream", "Transcription"]
 
 
 def __getattr__(name: str) -> Any:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from doorman.audio.settings import AudioSettings, TierAudioSettings
 from doorman.auth.settings import AuthSettings, ConsoleSettings
 from doorman.cache.settings import ResponseCacheSettings, TierCache
 from doorman.limits.settings import LimitsSettings
@@ -105,7 +106,7 @@ class ProviderSettings(Strict):
 
 
 class Price(Strict):
-    """USD per 1M tokens."""
+    """USD per 1M tokens; ``per_audio_minute`` is USD per minute of audio (transcription)."""
 
     input: float = Field(ge=0)
     output: float = Field(ge=0)
@@ -113,6 +114,15 @@ class Price(Strict):
     cache_write: float | None = Field(
         None, ge=0, description="prompt-cache writes (Anthropic); unset: the input price"
     )
+    per_audio_minute: float | None = Field(None, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _audio_only(cls, data: Any) -> Any:
+        # A transcription model is priced by the minute alone: token prices default to 0.
+        if isinstance(data, dict) and data.get("per_audio_minute") is not None:
+            data = {"input": 0.0, "output": 0.0, **data}
+        return data
 
 
 class DegradedPolicy(Strict):
@@ -178,6 +188,7 @@ class TierSettings(Strict):
     degraded: DegradedPolicy | None = None
     anomaly_action: Literal["alert", "suspend"] = "alert"
     cache: TierCache = Field(default_factory=TierCache, description="response cache")
+    audio: TierAudioSettings = Field(default_factory=TierAudioSettings)
 
 
 DEFAULT_TIERS: dict[str, TierSettings] = {
@@ -191,6 +202,7 @@ DEFAULT_TIERS: dict[str, TierSettings] = {
         max_messages=50,
         max_chars=20_000,
         key_expiry_days=30,
+        audio=TierAudioSettings(max_audio_seconds=60, seconds_per_minute=120, seconds_per_day=1800),
     ),
     "pro": TierSettings(
         requests_per_minute=60,
@@ -230,6 +242,10 @@ DEFAULT_MODELS: dict[str, ModelSettings] = {
     "sim-claude": ModelSettings(
         provider="sim", price=Price(input=0.80, output=4.00, cached_input=0.08)
     ),
+    # Priced like whisper-1.
+    "sim-whisper": ModelSettings(
+        provider="sim", price=Price(input=0.0, output=0.0, per_audio_minute=0.006)
+    ),
 }
 
 
@@ -254,6 +270,7 @@ class Settings(Strict):
     routes: dict[str, list[RouteRule]] = Field(
         default_factory=dict, description="virtual model -> routing rules (see doorman.routing)"
     )
+    audio: AudioSettings = Field(default_factory=AudioSettings)
 
     @field_validator("timezone")
     @classmethod

@@ -14,6 +14,7 @@ from doorman.upstream.deployment import Deployment, Wire
 from doorman.upstream.wire import Usage
 
 if TYPE_CHECKING:
+    from doorman.audio.job import AudioJob
     from doorman.auth.authenticator import Principal
     from doorman.config import TierSettings
     from doorman.cost.billed import BilledInput
@@ -66,6 +67,7 @@ class Exchange:
     upstream_ms: float | None = None
     ttft_ms: float | None = None
     settled: bool = False
+    audio: AudioJob | None = None  # transcriptions only: the clip, trimmed, and its seconds
 
     @property
     def elapsed_ms(self) -> float:

@@ -19,10 +19,12 @@ Refusals raise the same typed errors the server turns into HTTP answers
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Literal
 
 import orjson
 
@@ -71,6 +73,29 @@ class Reply:
 
 
 @dataclass(slots=True)
+class Transcription:
+    """A transcript plus what the gateway measured: seconds received and sent, cost."""
+
+    text: str
+    body: dict[str, Any] | None  # the provider's JSON (None for response_format="text")
+    headers: dict[str, str]
+    request_id: str
+
+    @property
+    def seconds_received(self) -> float:
+        return float(self.headers.get("x-doorman-audio-seconds-received", 0.0))
+
+    @property
+    def seconds_sent(self) -> float:
+        """What the provider was sent (and billed) after silence trimming."""
+        return float(self.headers.get("x-doorman-audio-seconds-sent", 0.0))
+
+    @property
+    def cost_usd(self) -> float:
+        return float(self.headers.get("x-doorman-cost-usd", 0.0))
+
+
+@dataclass(slots=True)
 class Stream:
     """Parsed stream events. Iterate it to the end, or close it (``async with`` does): until
     then it holds the upstream connection, a concurrency slot and the request's reservation."""
@@ -112,6 +137,7 @@ class Client:
         self._tag = untrusted_tag
         self._gateway: Gateway | None = None
         self._pipeline: Pipeline | None = None
+        self._transcriber: Pipeline | None = None
         self._stats = ClientStats()
 
     @property
@@ -135,12 +161,16 @@ class Client:
             return
         gw, _ = await build_gateway(self.settings)
         self._gateway, self._pipeline = gw, Pipeline(gw)
+        from doorman.audio.pipeline import TranscriptionPipeline
+
+        self._transcriber = TranscriptionPipeline(gw)
 
     async def close(self) -> None:
         """Commit the ledger and close every connection."""
         from doorman.server.build import close_gateway
 
         gw, self._gateway, self._pipeline = self._gateway, None, None
+        self._transcriber = None
         if gw is not None:
             await close_gateway(gw)
 
@@ -184,6 +214,62 @@ class Client:
         )
         events = _events(reply, lambda: self._stats.record(ex))
         return Stream(self._headers(reply.headers, ex), ex.request_id, events, reply)
+
+    async def transcribe(
+        self,
+        audio: bytes | str | Path | BinaryIO,
+        *,
+        model: str,
+        language: str | None = None,
+        prompt: str | None = None,
+        response_format: Literal["json", "text", "verbose_json"] = "json",
+        filename: str | None = None,
+        task: str | None = None,
+    ) -> Transcription:
+        """Transcribe a clip through the same path as ``POST /v1/audio/transcriptions``:
+        key check, decode, silence trimming, audio-second limits, provider, ledger."""
+        from doorman.audio.form import TranscriptionForm, encode_form, form_fields
+
+        if self._transcriber is None:
+            raise RuntimeError("use 'async with doorman.Client(...)' or call start() first")
+        if isinstance(audio, str | Path):
+            filename = filename or Path(audio).name
+            data = await asyncio.to_thread(Path(audio).read_bytes)
+        elif isinstance(audio, bytes):
+            data = audio
+        else:
+            data = await asyncio.to_thread(audio.read)
+        form = TranscriptionForm(file=b"", filename="", model=model, language=language,
+                                 prompt=prompt, response_format=response_format)  # fmt: skip
+        boundary = "doorman-" + os.urandom(12).hex()
+        raw = encode_form(form_fields(form, model), file=data, filename=filename or "audio.wav",
+                          file_type="application/octet-stream", boundary=boundary)  # fmt: skip
+        path = "/v1/audio/transcriptions"
+        headers = {
+            "authorization": f"Bearer {self._api_key}",
+            "content-type": f"multipart/form-data; boundary={boundary}",
+        }
+        if task:
+            headers["x-doorman-task"] = task
+        if self._signing_secret:
+            headers.update(sign_request(self._signing_secret, "POST", path, raw))
+        ex = Exchange(
+            request_id=request_id_from(None),
+            wire="openai",
+            method="POST",
+            path=path,
+            headers=headers,
+            raw_body=raw,
+            client_ip="in-process",
+        )
+        reply = await self._transcriber.run(ex)
+        self._stats.record(ex)
+        payload = reply.body or b""
+        out = self._headers(reply.headers, ex)
+        if response_format == "text":
+            return Transcription(payload.decode("utf-8").strip(), None, out, ex.request_id)
+        body = orjson.loads(payload)
+        return Transcription(str(body.get("text", "")), body, out, ex.request_id)
 
     async def _run(
         self,

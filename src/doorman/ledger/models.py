@@ -62,6 +62,9 @@ class LedgerEntry(Base):
     flags: Mapped[str | None] = mapped_column(Text)
     wire: Mapped[str] = mapped_column(String(16))
     stream: Mapped[bool] = mapped_column(Boolean, default=False)
+    audio_seconds_received: Mapped[float | None] = mapped_column(Float)
+    audio_seconds_sent: Mapped[float | None] = mapped_column(Float)
+    audio_saved_usd: Mapped[float | None] = mapped_column(Float)
 
     __table_args__ = (
         Index("ix_ledger_ts", "ts"),

@@ -53,6 +53,9 @@ class LedgerRow:
     flags: str | None = None
     wire: Wire = "openai"
     stream: bool = False
+    audio_seconds_received: float | None = None  # transcriptions: the clip as uploaded
+    audio_seconds_sent: float | None = None  # after trimming: what the provider billed
+    audio_saved_usd: float | None = None  # the seconds trimming kept from the provider, priced
 
     def as_dict(self) -> dict[str, Any]:
         """Column name -> value, with ``ts`` normalised to UTC (what the table stores)."""

@@ -11,6 +11,7 @@ CODES = {
     "tokens": "tokens_exceeded",
     "usd": "budget_exceeded",
     "concurrent": "concurrency_exceeded",
+    "audio_seconds": "audio_seconds_exceeded",
 }
 
 _WHAT = {
@@ -20,6 +21,8 @@ _WHAT = {
     "daily_budget_usd": "daily budget",
     "monthly_budget_usd": "monthly budget",
     "max_concurrent": "concurrent requests",
+    "audio_seconds_per_minute": "audio seconds per minute",
+    "audio_seconds_per_day": "audio seconds per day",
 }
 
 

@@ -38,8 +38,14 @@ if TYPE_CHECKING:
 log = structlog.get_logger()
 
 NANOS = 1_000_000_000
+MILLIS = 1000  # audio seconds are accounted in integer milliseconds
 _KEY_CACHE_SIZE = 50_000
 _LATE_SETTLE_S = 86400.0  # calendar counters outlive their window by a day for late settles
+
+
+def seconds_to_millis(seconds: float) -> int:
+    """Audio seconds to integer milliseconds, rounded up (a demand never under-counts)."""
+    return math.ceil(round(seconds * MILLIS, 6))
 
 
 def usd_to_nanos(usd: float, *, up: bool = True) -> int:
@@ -142,17 +148,27 @@ class Limiter:
             return await self._queue(specs, demand, lease, refusal, wait, priority)
 
     async def settle(
-        self, reservation: Reservation, *, tokens: int | None = None, usd: float | None = None
+        self,
+        reservation: Reservation,
+        *,
+        tokens: int | None = None,
+        usd: float | None = None,
+        audio_seconds: float | None = None,
     ) -> None:
         """Actual usage replaces the reservation (the rest is refunded); frees the slot.
 
         ``None`` keeps the reserved amount. Never raises for a store failure: the lease then
         expires on its own, and the failure is logged.
         """
-        await self._finish(reservation, self._actuals(reservation, tokens, usd))
+        await self._finish(reservation, self._actuals(reservation, tokens, usd, audio_seconds))
 
     def settle_nowait(
-        self, reservation: Reservation, *, tokens: int | None = None, usd: float | None = None
+        self,
+        reservation: Reservation,
+        *,
+        tokens: int | None = None,
+        usd: float | None = None,
+        audio_seconds: float | None = None,
     ) -> bool:
         """Settle at once when the reservation lives in process memory (nothing to wait for,
         so no task or shield is needed); False means: use :meth:`settle`."""
@@ -161,13 +177,16 @@ class Limiter:
             return False
         if not reservation.done:
             reservation.done = True
-            items = self._actuals(reservation, tokens, usd)
+            items = self._actuals(reservation, tokens, usd, audio_seconds)
             store.settle_now(items, now=self.clock.now(), lease_id=reservation.id)
         return True
 
     @staticmethod
     def _actuals(
-        reservation: Reservation, tokens: int | None, usd: float | None
+        reservation: Reservation,
+        tokens: int | None,
+        usd: float | None,
+        audio_seconds: float | None = None,
     ) -> list[tuple[Entry, int]]:
         items: list[tuple[Entry, int]] = []
         for spec, e in reservation._entries:
@@ -175,6 +194,8 @@ class Limiter:
                 actual = max(0, tokens)
             elif spec.unit == "usd" and usd is not None:
                 actual = usd_to_nanos(max(0.0, usd))
+            elif spec.unit == "audio_seconds" and audio_seconds is not None:
+                actual = seconds_to_millis(max(0.0, audio_seconds))
             elif spec.unit == "concurrent":
                 actual = 0
             else:
@@ -262,6 +283,9 @@ class Limiter:
             if spec.unit == "usd":
                 capacity = usd_to_nanos(spec.capacity * fraction, up=False)
                 amount = usd_to_nanos(demand.usd)
+            elif spec.unit == "audio_seconds":
+                capacity = math.floor(spec.capacity * fraction * MILLIS + 1e-9)
+                amount = seconds_to_millis(demand.audio_seconds)
             else:
                 capacity = math.floor(spec.capacity * fraction + 1e-9)
                 if fraction < 1 and spec.capacity >= 1:
@@ -305,7 +329,12 @@ class Limiter:
 
     @staticmethod
     def _status(spec: LimitSpec, remaining: int, reset: float) -> LimitStatus:
-        value = remaining / NANOS if spec.unit == "usd" else float(remaining)
+        if spec.unit == "usd":
+            value = remaining / NANOS
+        elif spec.unit == "audio_seconds":
+            value = remaining / MILLIS
+        else:
+            value = float(remaining)
         return LimitStatus(spec, value, reset)
 
     def _pick_store(self, force_local: bool = False) -> tuple[Store, float, bool]:

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from doorman.limits.settings import LimitsSettings
 
 ScopeKind = Literal["user", "key", "model", "provider", "global"]
-Unit = Literal["requests", "tokens", "usd", "concurrent"]
+Unit = Literal["requests", "tokens", "usd", "concurrent", "audio_seconds"]
 WindowKind = Literal["rolling", "day", "month", "concurrency"]
 
 #: Scopes whose limits protect a shared upstream quota; only these may queue.
@@ -51,6 +51,7 @@ class LimitSpec:
     """One limit: ``capacity`` ``unit`` per ``window`` for ``scope``.
 
     USD capacities are dollars (floats); the engine accounts them in integer nano-dollars.
+    Audio-second capacities are seconds (floats), accounted in integer milliseconds.
     """
 
     scope: Scope
@@ -80,9 +81,10 @@ class Demand:
     requests: int = 1
     tokens: int = 0
     usd: float = 0.0
+    audio_seconds: float = 0.0  # seconds of audio sent to the provider (transcriptions)
 
     def __post_init__(self) -> None:
-        if self.requests < 0 or self.tokens < 0 or self.usd < 0:
+        if self.requests < 0 or self.tokens < 0 or self.usd < 0 or self.audio_seconds < 0:
             raise ValueError("demand must not be negative")
 
 
@@ -104,6 +106,19 @@ def _tier_specs(tier: TierSettings, scope: Scope, only: set[str] | None) -> list
         LimitSpec(scope, name, unit, cap, window)
         for name, unit, cap, window in table
         if cap is not None and (only is None or name in only)
+    ]
+
+
+def _audio_specs(tier: TierSettings, scope: Scope) -> list[LimitSpec]:
+    audio = tier.audio
+    table: list[tuple[str, float | None, Window]] = [
+        ("audio_seconds_per_minute", audio.seconds_per_minute, MINUTE),
+        ("audio_seconds_per_day", audio.seconds_per_day, DAY),
+    ]
+    return [
+        LimitSpec(scope, name, "audio_seconds", cap, window)
+        for name, cap, window in table
+        if cap is not None
     ]
 
 
@@ -129,16 +144,21 @@ def build_limits(
     model: ModelSettings,
     provider_name: str,
     limits_settings: LimitsSettings,
+    *,
+    audio: bool = False,
 ) -> list[LimitSpec]:
     """Every limit that applies to one request.
 
     Tier limits belong to the user (minting keys does not multiply a quota); the names listed
     in ``limits.per_key`` apply per key as well. Model, provider and global limits keep the
     gateway under the providers' own quotas. ``tier_name`` is accepted for symmetry and future
-    per-tier pools; limits are not shared across a tier's users.
+    per-tier pools; limits are not shared across a tier's users. ``audio`` adds the tier's
+    audio-seconds limits (transcriptions only, so chat requests do not pay for checking them).
     """
     del tier_name
     specs = _tier_specs(tier, Scope("user", user_id), None)
+    if audio:
+        specs += _audio_specs(tier, Scope("user", user_id))
     if limits_settings.per_key:
         specs += _tier_specs(tier, Scope("key", key_id), set(limits_settings.per_key))
     specs += _shared_specs(

@@ -22,6 +22,7 @@ from doorman.server.http import error_response, request_id_for, wire_for_path
 from doorman.server.ops import ops_routes
 from doorman.server.proxy import FastPathApp, ProxyEndpoint
 from doorman.server.state import Gateway
+from doorman.server.transcriptions import TranscriptionEndpoint
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -106,8 +107,10 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastPathApp:
         "/v1/embeddings": embeddings,
         "/embeddings": embeddings,
     }
+    transcribe = TranscriptionEndpoint(lambda: app_state["live"][0])
     routes: list[BaseRoute] = [
         *(Route(path, endpoint, methods=["POST"]) for path, endpoint in proxies.items()),
+        Route("/v1/audio/transcriptions", transcribe, methods=["POST"]),
         *ops_routes(),
         Mount("/admin", routes=[*key_admin_routes, *ledger_admin_routes, *insight_admin_routes]),
     ]

@@ -26,6 +26,8 @@ def _cost(gw: Gateway, ex: Exchange) -> float:
     model = gw.settings.models.get(served)
     if model is None or ex.degraded:
         return 0.0
+    if ex.audio is not None:  # transcriptions are billed by the second sent
+        return ex.audio.cost_usd(ex.audio.sent_seconds)
     u = ex.usage
     return cost_usd(
         price_for(served, model), u.input_tokens, u.output_tokens, u.cached_tokens,
@@ -47,6 +49,7 @@ def _budget_spend(ex: Exchange, name: str) -> float | None:
 
 def build_row(ex: Exchange, gateway_ms: float) -> LedgerRow:
     p = ex.principal
+    received, sent, saved = _audio_columns(ex)
     return LedgerRow(
         request_id=ex.request_id,
         key_id=p.key_id if p else None,
@@ -74,6 +77,9 @@ def build_row(ex: Exchange, gateway_ms: float) -> LedgerRow:
         flags=",".join(dict.fromkeys(ex.flags)) or None,
         wire=ex.wire,
         stream=ex.stream,
+        audio_seconds_received=received,
+        audio_seconds_sent=sent,
+        audio_saved_usd=saved,
     )
 
 
@@ -100,6 +106,16 @@ def _note_shortfall(gw: Gateway, ex: Exchange) -> None:
     )
 
 
+def _audio_columns(ex: Exchange) -> tuple[float | None, float | None, float | None]:
+    """(seconds received, seconds sent, dollars saved by trimming) of a transcription."""
+    job = ex.audio
+    if job is None or job.received_seconds <= 0:
+        return None, None, None
+    sent = job.sent_seconds if ex.served is not None else 0.0
+    saved = job.saved_usd if ex.served is not None or job.silent else 0.0
+    return round(job.received_seconds, 3), round(sent, 3), saved
+
+
 async def finish_exchange(gw: Gateway, ex: Exchange) -> None:
     if ex.served is not None or ex.degraded:
         ex.cost_usd = _cost(gw, ex)
@@ -107,9 +123,17 @@ async def finish_exchange(gw: Gateway, ex: Exchange) -> None:
     if ex.reservation is not None:
         try:
             tokens, usd = ex.usage.total, ex.cost_usd
-            if not gw.limiter.settle_nowait(ex.reservation, tokens=tokens, usd=usd):
+            # Audio seconds are billed only when a provider was reached.
+            audio = None
+            if ex.audio is not None:
+                audio = ex.audio.sent_seconds if ex.served is not None else 0.0
+            if not gw.limiter.settle_nowait(
+                ex.reservation, tokens=tokens, usd=usd, audio_seconds=audio
+            ):
                 # Shielded: a client disconnect cancels the stream, never the refund.
-                await asyncio.shield(gw.limiter.settle(ex.reservation, tokens=tokens, usd=usd))
+                await asyncio.shield(
+                    gw.limiter.settle(ex.reservation, tokens=tokens, usd=usd, audio_seconds=audio)
+                )
         except Exception as exc:  # the lease expires on its own; log and carry on
             log.error("settle_failed", request_id=ex.request_id, error=type(exc).__name__)
     gateway_ms = ex.elapsed_ms

@@ -68,6 +68,9 @@ class SimStats:
     ok: int = 0
     output_tokens: int = 0
     input_tokens: int = 0
+    audio_requests: int = 0  # transcriptions answered
+    audio_seconds: float = 0.0  # seconds of audio received, in total
+    audio_durations: list[float] = field(default_factory=list)  # per clip, most recent last
 
 
 class _Sim:
@@ -268,6 +271,26 @@ def create_sim_app(options: SimOptions | None = None) -> Starlette:
         reply = {"object": "list", "data": data, "model": model, "usage": usage}
         return Response(orjson.dumps(reply), media_type="application/json")
 
+    async def transcriptions(request: Request) -> Response:
+        from doorman.sim.audio import transcribe
+
+        refused = _refuse_credential(request, "openai", sim.options.api_key)
+        if refused is not None:
+            return refused
+        sim.stats.requests += 1
+        sim.stats.by_path[request.url.path] += 1
+        fault = sim.fault()
+        if fault is not None:
+            sim.stats.faults[fault] += 1
+            if fault == "error":
+                return _error("openai", sim.rng.choice((500, 503)), "simulated upstream failure")
+            if fault in ("rate_limit", "quota_429"):
+                headers = {"retry-after": f"{sim.options.retry_after:g}"}
+                return _error("openai", 429, "simulated rate limit", headers)
+            if fault == "stall":
+                await asyncio.sleep(sim.options.stall_s)
+        return await transcribe(request, sim.stats, sim.reply_text)
+
     async def models(request: Request) -> Response:
         refused = _refuse_credential(request, "openai", sim.options.api_key)
         if refused is not None:
@@ -311,6 +334,8 @@ def create_sim_app(options: SimOptions | None = None) -> Starlette:
         Route("/v1/messages", messages, methods=["POST"]),
         Route("/v1/embeddings", embeddings, methods=["POST"]),
         Route("/embeddings", embeddings, methods=["POST"]),
+        Route("/v1/audio/transcriptions", transcriptions, methods=["POST"]),
+        Route("/audio/transcriptions", transcriptions, methods=["POST"]),
         Route("/v1/models", models, methods=["GET"]),
         Route("/sim/stats", stats, methods=["GET"]),
         Route("/sim/reset", reset, methods=["POST"]),

@@ -225,20 +225,26 @@ class Dispatcher:
         self,
         deployments: list[Deployment],
         client_wire: Wire,
-        build_body: Callable[[Deployment, Wire], dict[str, Any]],
+        build_body: Callable[[Deployment, Wire], dict[str, Any] | bytes],
         *,
         stream: bool,
         deadline: float,
         on_attempt: Callable[[Deployment], None] | None = None,
         endpoint: Endpoint = "chat",
+        content_type: str | None = None,
     ) -> UpstreamReply:
-        """Try deployments in order; return the first 2xx reply or raise the most useful error."""
+        """Try deployments in order; return the first 2xx reply or raise the most useful error.
+
+        ``build_body`` returns a JSON object, or ready bytes sent as ``content_type``
+        (audio transcriptions send multipart forms).
+        """
         failures: list[Failure] = []
         for index, dep in enumerate(deployments):
             wire = dep.wire_for(client_wire)
             try:
                 # In the provider's wire format (translated when it is not the client's).
-                body = orjson.dumps(build_body(dep, wire))
+                built = build_body(dep, wire)
+                body = built if isinstance(built, bytes) else orjson.dumps(built)
             except Untranslatable as exc:
                 if index == 0:
                     raise  # the model the caller asked for cannot take this request: a 400
@@ -258,6 +264,7 @@ class Dispatcher:
                 deadline=deadline,
                 on_attempt=on_attempt,
                 endpoint=endpoint,
+                content_type=content_type,
             )
             if isinstance(result, UpstreamReply):
                 if failures:
@@ -286,6 +293,7 @@ class Dispatcher:
         deadline: float,
         on_attempt: Callable[[Deployment], None] | None,
         endpoint: Endpoint,
+        content_type: str | None = None,
     ) -> UpstreamReply | Failure:
         breaker = self.breakers.get(dep.key)
         pacer = self.pacer(dep)
@@ -336,7 +344,8 @@ class Dispatcher:
                     on_attempt(dep)
                 try:
                     outcome = await self._attempt(
-                        dep, wire, body, stream=stream, deadline=deadline, endpoint=endpoint
+                        dep, wire, body, stream=stream, deadline=deadline, endpoint=endpoint,
+                        content_type=content_type,
                     )
                 except BaseException:
                     slot.release()
@@ -446,6 +455,7 @@ class Dispatcher:
         stream: bool,
         deadline: float,
         endpoint: Endpoint = "chat",
+        content_type: str | None = None,
     ) -> UpstreamReply | Attempt:
         p = dep.provider_settings
         now = time.monotonic()
@@ -459,6 +469,8 @@ class Dispatcher:
             cached = (now + _HEADERS_TTL_S, url, headers, key)
             self._request_headers[(dep.provider, wire, endpoint)] = cached
         _, url, headers, sent_key = cached
+        if content_type is not None:  # not JSON (an audio form)
+            headers = {**headers, "content-type": content_type, "accept": "*/*"}
         session = self.pool.session(dep.provider)
         remaining = deadline - now
         if remaining <= 0:

@@ -25,12 +25,14 @@ class Usage:
         return self.input_tokens + self.output_tokens
 
 
-Endpoint = Literal["chat", "embeddings"]
+Endpoint = Literal["chat", "embeddings", "transcriptions"]
 
 
 def request_url(wire: Wire, base_url: str, endpoint: Endpoint = "chat") -> str:
     if endpoint == "embeddings":
         return base_url + "/embeddings"  # OpenAI-compatible providers only
+    if endpoint == "transcriptions":
+        return base_url + "/audio/transcriptions"  # OpenAI-compatible, multipart
     return base_url + ("/v1/messages" if wire == "anthropic" else "/chat/completions")
 
 
