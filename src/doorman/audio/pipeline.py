@@ -13,6 +13,7 @@ GIL), so a long clip does not stall other requests on the event loop.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,17 @@ from doorman.upstream.deployment import Deployment, Wire, deployments_for
 
 if TYPE_CHECKING:
     from doorman.server.state import Gateway
+
+def preload() -> None:
+    """Import the audio stack (numpy, scipy, libsndfile, WebRTC VAD: ~2 s of CPU, far more on
+    a loaded machine) in a daemon thread, so the first transcription does not wait for it."""
+
+    def load() -> None:
+        import doorman.audio.codec
+        import doorman.audio.trim  # noqa: F401
+
+    threading.Thread(target=load, name="doorman-audio-preload", daemon=True).start()
+
 
 def job_of(ex: Exchange) -> AudioJob:
     assert ex.audio is not None

@@ -161,9 +161,10 @@ class Client:
             return
         gw, _ = await build_gateway(self.settings)
         self._gateway, self._pipeline = gw, Pipeline(gw)
-        from doorman.audio.pipeline import TranscriptionPipeline
+        from doorman.audio.pipeline import TranscriptionPipeline, preload
 
         self._transcriber = TranscriptionPipeline(gw)
+        preload()
 
     async def close(self) -> None:
         """Commit the ledger and close every connection."""

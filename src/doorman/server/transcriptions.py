@@ -12,7 +12,7 @@ from collections.abc import Callable
 import structlog
 from starlette.types import Receive, Scope, Send
 
-from doorman.audio.pipeline import TranscriptionPipeline
+from doorman.audio.pipeline import TranscriptionPipeline, preload
 from doorman.errors import DoormanError, InternalError, ServiceUnavailable
 from doorman.exchange import Exchange
 from doorman.server.http import request_id_from, scope_path
@@ -28,6 +28,7 @@ class TranscriptionEndpoint:
     def __init__(self, gateway: Callable[[], Gateway]) -> None:
         self.gateway = gateway
         self._pipeline: TranscriptionPipeline | None = None
+        preload()
 
     def pipeline(self, gw: Gateway) -> TranscriptionPipeline:
         if self._pipeline is None or self._pipeline.gw is not gw:
