@@ -22,7 +22,7 @@ from doorman.server.http import error_response, request_id_for, wire_for_path
 from doorman.server.ops import ops_routes
 from doorman.server.proxy import FastPathApp, ProxyEndpoint
 from doorman.server.state import Gateway
-from doorman.server.transcriptions import TranscriptionEndpoint
+from doorman.server.transcriptions import TranscriptionEndpoint, preload_audio
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -84,6 +84,7 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastPathApp:
         app_state["embeddings"] = (gw, EmbeddingsPipeline(gw))
         if freeze_heap:
             freeze_startup_heap()
+        preload_audio()  # in the background, once serving: the first transcription won't wait
         try:
             yield
         finally:

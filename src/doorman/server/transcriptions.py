@@ -12,7 +12,8 @@ from collections.abc import Callable
 import structlog
 from starlette.types import Receive, Scope, Send
 
-from doorman.audio.pipeline import TranscriptionPipeline, preload
+from doorman.audio.pipeline import TranscriptionPipeline
+from doorman.audio.pipeline import preload as preload_audio
 from doorman.errors import DoormanError, InternalError, ServiceUnavailable
 from doorman.exchange import Exchange
 from doorman.server.http import request_id_from, scope_path
@@ -21,6 +22,8 @@ from doorman.server.state import Gateway
 
 log = structlog.get_logger("doorman.server")
 
+__all__ = ["TranscriptionEndpoint", "preload_audio"]
+
 FORM_OVERHEAD_BYTES = 64 * 1024  # the other fields and the multipart framing
 
 
@@ -28,7 +31,6 @@ class TranscriptionEndpoint:
     def __init__(self, gateway: Callable[[], Gateway]) -> None:
         self.gateway = gateway
         self._pipeline: TranscriptionPipeline | None = None
-        preload()
 
     def pipeline(self, gw: Gateway) -> TranscriptionPipeline:
         if self._pipeline is None or self._pipeline.gw is not gw:
@@ -63,11 +65,11 @@ class TranscriptionEndpoint:
             raw_body=raw,
             client_ip=client[0] if client else "unknown",
         )
+        pipeline = self.pipeline(gw)
         try:
-            reply = await self.pipeline(gw).run(ex)
+            reply = await pipeline.run(ex)
         except DoormanError as exc:
-            extra: dict[str, str] = {}
-            gw.add_key_headers(ex, extra)
+            extra = pipeline.error_headers(ex)  # limits evaluated so far, cost, key expiry
             await send_error(send, exc, "openai", request_id, extra)
             return
         except Exception:
