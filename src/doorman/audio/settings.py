@@ -53,5 +53,5 @@ class AudioSettings(BaseModel):
         3, ge=0, le=3, description="WebRTC VAD mode: 0 keeps the most, 3 cuts the most non-speech"
     )
     pad_ms: int = Field(
-        40, ge=0, le=1000, description="audio kept before and after each stretch of speech"
+        30, ge=0, le=1000, description="audio kept before and after each stretch of speech"
     )

@@ -37,7 +37,7 @@ def trim_silence(
     rate: int,
     *,
     max_gap_ms: int = 300,
-    pad_ms: int = 40,
+    pad_ms: int = 30,
     detector: Detector = "webrtc",
     aggressiveness: int = 3,
 ) -> Trimmed:

@@ -6,7 +6,7 @@ Two detectors share one frame grid (16 kHz, 10 ms):
   tells speech from steady noise (fans, hiss, hum) that an energy threshold mistakes for voice.
   Its decisions run late at the edges (a built-in hangover of ~100-200 ms), so each stretch it
   finds is then tightened or extended to where the frame energy crosses a threshold set from
-  the clip itself (noise floor + 6 dB, and no lower than 50 dB below the speech peak).
+  the clip itself (noise floor + 6 dB, and no lower than 45 dB below the speech peak).
 - ``energy``: that threshold alone, with a hangover; kept for comparison (bench/audio_trim.py
   measures both) and for clips the WebRTC VAD cannot judge.
 
@@ -80,13 +80,13 @@ def webrtc_flags(x16: np.ndarray, aggressiveness: int) -> np.ndarray:
 
 
 def threshold_db(energy: np.ndarray, flags: np.ndarray | None = None) -> float:
-    """Noise floor + 6 dB, but never more than 50 dB under the speech peak nor under -70 dBFS."""
+    """Noise floor + 6 dB, but never more than 45 dB under the speech peak nor under -60 dBFS."""
     if len(energy) == 0:
         return 0.0
     floor = float(np.percentile(energy, 10))
     voiced = energy[flags] if flags is not None and flags.any() else energy
     peak = float(np.percentile(voiced, 95))
-    return max(floor + 6.0, min(peak - 50.0, floor + 20.0), -70.0)
+    return max(floor + 6.0, min(peak - 45.0, floor + 20.0), -60.0)
 
 
 def find_speech(
