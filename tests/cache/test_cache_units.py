@@ -114,3 +114,25 @@ def test_anthropic_stream_round_trip_and_a_cut_stream_is_not_complete() -> None:
     for chunk in _chunks(events[:-1]):
         cut.feed(chunk)
     assert cut.body(Usage(9, 4), "claude") is None
+
+
+def test_followers_get_the_leaders_answer_and_a_stuck_leader_is_not_trusted_forever() -> None:
+    async def run() -> None:
+        cache = ResponseCache(ResponseCacheSettings(coalesce_wait_seconds=0.2), MemoryStore(10, 10_000))
+        answer, leader = await cache.find("k")
+        assert answer is None and leader is not None
+        follower = asyncio.ensure_future(cache.find("k"))
+        await asyncio.sleep(0)
+        assert not follower.done()  # waiting for the leader, not going upstream
+        await cache.put("k", CachedAnswer(body=b"{}", served_model="m"), 60)
+        await cache.release(leader)
+        got, ticket = await follower
+        assert got is not None and ticket is None
+        # A leader that never lets go: followers wait their bounded time, then one leads anew.
+        _, stuck = await cache.find("other")
+        assert stuck is not None
+        assert await cache.find("other") == (None, None)
+        _, fresh = await cache.find("other")
+        assert fresh is not None and fresh is not stuck
+
+    asyncio.run(run())

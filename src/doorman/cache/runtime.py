@@ -77,7 +77,9 @@ class ResponseCache:
         self.store = store
         self.metrics = CacheMetrics(metrics)
         self.timeout_s = settings.redis_timeout_seconds
-        self._flights: dict[str, asyncio.Event] = {}
+        # key -> (the leader's event, when to stop trusting it): a leader that somehow never
+        # let go must not make every later identical request wait out the full period.
+        self._flights: dict[str, tuple[asyncio.Event, float]] = {}
 
     @classmethod
     def create(
@@ -139,7 +141,7 @@ class ResponseCache:
         if answer is not None or wait_s <= 0:
             return answer, None
         deadline = time.monotonic() + wait_s
-        while (flight := self._flights.get(key)) is not None:
+        while (flight := self._live_flight(key)) is not None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None, None
@@ -153,7 +155,7 @@ class ResponseCache:
                 self.metrics.coalesced.inc()
                 return answer, None
         ticket = Ticket(key)
-        self._flights[key] = ticket.event
+        self._flights[key] = (ticket.event, time.monotonic() + wait_s)
         if not self.store.shared:
             return None, ticket
         token = secrets.token_hex(8)
@@ -169,6 +171,15 @@ class ResponseCache:
                 return answer, None
             if time.monotonic() >= deadline:
                 return None, ticket  # waited long enough: go upstream, still lead locally
+
+    def _live_flight(self, key: str) -> asyncio.Event | None:
+        flight = self._flights.get(key)
+        if flight is None:
+            return None
+        if flight[1] <= time.monotonic():
+            del self._flights[key]
+            return None
+        return flight[0]
 
     async def _follow_remote(self, key: str, deadline: float) -> CachedAnswer | None:
         """Poll for another replica's answer until it lands, its lock goes, or time is up."""
@@ -189,7 +200,8 @@ class ResponseCache:
         if ticket is None or ticket.released:
             return
         ticket.released = True
-        if self._flights.get(ticket.key) is ticket.event:
+        flight = self._flights.get(ticket.key)
+        if flight is not None and flight[0] is ticket.event:
             del self._flights[ticket.key]
         ticket.event.set()
         if ticket.redis_token is not None:

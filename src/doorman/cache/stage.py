@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 import structlog
@@ -60,9 +60,13 @@ def request_control(headers: dict[str, str]) -> Literal["bypass", "refresh"] | N
     return None
 
 
+SPEC_CACHE_SIZE = 10_000
+
+
 class CacheLookup:
     def __init__(self, gw: Gateway) -> None:
         self.gw = gw
+        self._own_specs: dict[tuple[str, str, str, str], list[Any]] = {}
 
     async def __call__(self, ex: Exchange) -> None:
         cache = self.gw.cache
@@ -108,12 +112,19 @@ class CacheLookup:
 
         gw = self.gw
         assert ex.tier is not None and ex.principal is not None
-        model = gw.settings.models[ex.model]
-        specs = build_limits(
-            ex.tier, ex.tier_name, ex.principal.user_id, ex.principal.key_id,
-            ex.model, model, model.provider, gw.settings.limits,
-        )  # fmt: skip
-        own = [s for s in specs if s.scope.kind in ("user", "key")]
+        p = ex.principal
+        spec_key = (ex.tier_name, p.user_id, p.key_id, ex.model)
+        own = self._own_specs.get(spec_key)
+        if own is None:  # immutable per (tier, user, key, model): built once
+            model = gw.settings.models[ex.model]
+            specs = build_limits(
+                ex.tier, ex.tier_name, p.user_id, p.key_id,
+                ex.model, model, model.provider, gw.settings.limits,
+            )  # fmt: skip
+            own = [s for s in specs if s.scope.kind in ("user", "key")]
+            if len(self._own_specs) >= SPEC_CACHE_SIZE:
+                self._own_specs.pop(next(iter(self._own_specs)))
+            self._own_specs[spec_key] = own
         ex.reservation = await gw.limiter.reserve(own, Demand(requests=1), priority=ex.tier.priority)
         ex.limit_headers = rate_limit_headers(ex.reservation)
         ex.cache_hit = True
