@@ -23,6 +23,7 @@ ACCEPTED_FORMATS: frozenset[str] = frozenset({"WAV", "WAVEX", "FLAC", "OGG", "MP
 #: Decoding works in blocks of this many frames, so a lying header cannot make us allocate
 #: more than the clip really holds.
 _BLOCK_FRAMES = 1 << 16
+_UNKNOWN_FRAMES = 1 << 62
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +77,20 @@ def decode(data: bytes, *, max_seconds: float, max_bytes: int) -> Clip:
                 code="corrupt_audio",
                 param="file",
             )
-        declared = handle.frames / rate if handle.frames > 0 else 0.0
+        # A stream that does not state its length (libsndfile then reports 0 or INT64_MAX,
+        # e.g. a FLAC from a streaming encoder) is decoded up to the limit and no further.
+        known = 0 < handle.frames < _UNKNOWN_FRAMES
+        declared = handle.frames / rate if known else 0.0
         _check_length(declared, max_seconds)
-        samples = _read_mono(handle, int(max_seconds * rate) + 1)
+        samples = _read_mono(handle, int(max_seconds * rate) + 1, length_known=known)
         fmt = str(handle.format)
-    _check_length(len(samples) / rate, max_seconds)
-    if fmt != "MP3" and handle.frames > 0 and len(samples) < handle.frames * 0.99:
+    if len(samples) / rate > max_seconds:
+        raise BadRequest(
+            f"The audio is longer than {max_seconds:g} s, the most this tier accepts.",
+            code="audio_too_long",
+            param="file",
+        )
+    if fmt != "MP3" and known and len(samples) < handle.frames * 0.99:
         # MP3 frame counts are estimates; the other formats state theirs exactly.
         raise BadRequest(
             f"The audio file is truncated: its header announces {declared:.2f} s, it holds "
@@ -96,12 +105,16 @@ def decode(data: bytes, *, max_seconds: float, max_bytes: int) -> Clip:
     return Clip(samples, rate, fmt)
 
 
-def _read_mono(handle: sf.SoundFile, max_frames: int) -> np.ndarray:
+def _read_mono(handle: sf.SoundFile, max_frames: int, *, length_known: bool) -> np.ndarray:
+    """Mono samples, decoding no more than one block past ``max_frames``."""
     blocks: list[np.ndarray] = []
     total = 0
+    # libsndfile fails the read that crosses the end of a stream of unstated length, losing
+    # that read's samples: small reads there keep the loss under 1024 frames.
+    size = _BLOCK_FRAMES if length_known else 1024
     try:
         while True:
-            block = handle.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
+            block = handle.read(size, dtype="float32", always_2d=True)
             if len(block) == 0:
                 break
             blocks.append(block.mean(axis=1) if block.shape[1] > 1 else block[:, 0])
@@ -109,11 +122,20 @@ def _read_mono(handle: sf.SoundFile, max_frames: int) -> np.ndarray:
             if total > max_frames:
                 break  # longer than allowed: the caller's length check refuses it
     except (sf.LibsndfileError, RuntimeError) as exc:
+        if not length_known and blocks:
+            # A stream of unstated length: libsndfile reads past its end and fails there.
+            # Truncation cannot be told apart from the end; what decoded is the audio
+            # (less the last read, under 1024 frames).
+            return _joined(blocks)
         raise BadRequest(
             f"The audio file is damaged or truncated: {_reason(exc)}.",
             code="corrupt_audio",
             param="file",
         ) from None
+    return _joined(blocks)
+
+
+def _joined(blocks: list[np.ndarray]) -> np.ndarray:
     if not blocks:
         return np.zeros(0, dtype=np.float32)
     out = np.concatenate(blocks).astype(np.float32, copy=False)
