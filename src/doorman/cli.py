@@ -57,6 +57,12 @@ def _main(
     ),
 ) -> None:
     """Doorman: a gateway for LLM APIs — keys, limits, budgets, screening, retries, costs."""
+    import structlog
+
+    # Commands print their results (often --json) on stdout; what they log goes to stderr.
+    # `serve` configures its own logging.
+    if not structlog.is_configured():
+        structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
 
 
 @app.command()
@@ -93,7 +99,7 @@ def serve(
     configure_logging(server.log_level)
     export_settings(settings)
     err.print(
-        f"Doorman listening on http://{server.host}:{server.port}  "
+        f"Doorman starting on http://{server.host}:{server.port}  "
         f"(database: {settings.database_url.split('://', 1)[0]}, "
         f"limits: {'redis' if settings.redis_url else 'in-process'}, "
         f"models: {', '.join(sorted(settings.models))})",

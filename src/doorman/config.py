@@ -266,6 +266,12 @@ class Settings(Strict):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     anomaly: AnomalySettings = Field(default_factory=AnomalySettings)
     ledger_enabled: bool = True
+    state_dir: str | None = Field(
+        None,
+        description="directory of generated state (the pepper, a new master key's one-time "
+        "file); default: next to the SQLite file, else next to the config file "
+        "(env DOORMAN_STATE_DIR wins)",
+    )
     response_cache: ResponseCacheSettings = Field(default_factory=ResponseCacheSettings)
     routes: dict[str, list[RouteRule]] = Field(
         default_factory=dict, description="virtual model -> routing rules (see doorman.routing)"
@@ -431,13 +437,21 @@ _ENV_OVERRIDES = {
 }
 
 
-def parse_settings(data: dict[str, Any] | None) -> Settings:
-    """Validate a config mapping (plus env overrides) or raise ConfigError listing every problem."""
+def parse_settings(data: dict[str, Any] | None, base_dir: Path | None = None) -> Settings:
+    """Validate a config mapping (plus env overrides) or raise ConfigError listing every problem.
+
+    ``base_dir`` (the config file's directory) anchors the file's relative paths, so every
+    command finds the same database and state whatever its working directory.
+    """
     data = dict(data or {})
     for env, key in _ENV_OVERRIDES.items():
         value = read_secret(env)
         if value:
             data[key] = value
+    if base_dir is not None:
+        from doorman.state import anchor_paths
+
+        anchor_paths(data, base_dir)
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
@@ -503,4 +517,4 @@ def load_settings(path: str | Path | None) -> Settings:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError([f"{p}: the top level must be a mapping"])
-    return parse_settings(data)
+    return parse_settings(data, p.parent)

@@ -32,7 +32,7 @@ from doorman.auth.lockout import (
     RedisFailureGuard,
 )
 from doorman.auth.nonces import MemoryNonceStore, NonceStore, RedisNonceStore
-from doorman.auth.pepper import load_pepper
+from doorman.auth.pepper import PEPPER_FILE_NAME, load_pepper
 from doorman.auth.principal import Principal
 from doorman.auth.settings import AuthSettings
 from doorman.auth.signature import verify_signature
@@ -137,7 +137,11 @@ class Authenticator:
         self.clock = clock
         self.on_alert = on_alert
         self.cfg = auth_settings or getattr(settings, "auth", None) or AuthSettings()
-        self.pepper = pepper if pepper is not None else load_pepper()
+        if pepper is None:
+            from doorman.state import state_dir
+
+            pepper = load_pepper(state_dir(settings) / PEPPER_FILE_NAME)
+        self.pepper = pepper
         self.cache = KeyCache(self.cfg.cache_size, self.cfg.cache_ttl_s, clock)
         self.nonces: NonceStore = (
             RedisNonceStore(redis) if redis is not None else MemoryNonceStore(clock)

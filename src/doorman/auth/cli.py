@@ -1,8 +1,9 @@
 """``doorman keys ...``: key life cycle from the command line (same KeyService as the admin API).
 
 Every command brings the schema up to date first, so ``keys create`` works before the first
-``serve``. Run it in the same working directory as ``serve`` (or set ``DOORMAN_PEPPER``): the
-zero-config pepper lives in ``./.doorman/pepper``.
+``serve``. Commands find the pepper as ``serve`` does, whatever the working directory (see
+:mod:`doorman.state`), and stop with a clear error when it is not the one the database's keys
+were made with.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from doorman.auth.pepper import PepperMismatch, pepper_for
 from doorman.auth.service import KeyService
 from doorman.config import ConfigError, Settings, load_settings
 from doorman.db.engine import create_engine
 from doorman.db.migrate import upgrade_async
 from doorman.errors import DoormanError
+from doorman.state import state_dir
 
 keys_app = typer.Typer(help="Create, list, revoke and rotate API keys.", no_args_is_help=True)
 
@@ -47,7 +50,8 @@ def _run(config: Path | None, action: Callable[[KeyService], Awaitable[T]]) -> T
         await upgrade_async(settings.database_url)
         engine = create_engine(settings.database_url)
         try:
-            return await action(KeyService(engine, settings))
+            pepper = await pepper_for(engine, state_dir(settings))
+            return await action(KeyService(engine, settings, pepper=pepper))
         finally:
             await engine.dispose()
 
@@ -56,6 +60,9 @@ def _run(config: Path | None, action: Callable[[KeyService], Awaitable[T]]) -> T
     except DoormanError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None
+    except PepperMismatch as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _print_json(data: Any) -> None:

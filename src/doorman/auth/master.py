@@ -1,18 +1,21 @@
 """The master key: the one credential of the admin API.
 
 ``DOORMAN_MASTER_KEY`` (env, ``_FILE`` or ``.env``) when set. Otherwise the first start generates
-one (:func:`ensure_master_key` returns it once so the server can print it) and stores only its
-SHA-256 in the ``settings`` table. A 256-bit random secret needs no salt or pepper, and a plain
+one (:func:`ensure_master_key` returns it once), stores only its SHA-256 in the ``settings``
+table and writes the key to a 0600 file in the state directory (:func:`announce_master_key`),
+printing it only when stderr is a terminal. A 256-bit random secret needs no salt or pepper, and a plain
 hash keeps the master key valid if the pepper is ever replaced.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 import time
 import weakref
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -35,6 +38,38 @@ _CACHE_TTL_S = 5.0
 _hash_cache: weakref.WeakKeyDictionary[AsyncEngine, tuple[float, str | None]] = (
     weakref.WeakKeyDictionary()
 )
+
+
+MASTER_KEY_FILE = "master-key"
+
+
+def write_master_key_file(plaintext: str, directory: Path) -> Path:
+    """Keep a new master key in a 0600 file (atomically replaced) and return its path.
+
+    The key is generated before the server binds its port: a start that then fails (port in
+    use) must not lose it, and it must not land in a log stream that is not a terminal.
+    """
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = directory / MASTER_KEY_FILE
+    tmp = directory / f".{MASTER_KEY_FILE}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(f"DOORMAN_MASTER_KEY={plaintext}\n")
+    os.replace(tmp, path)
+    return path
+
+
+def announce_master_key(plaintext: str, directory: Path, *, interactive: bool) -> str:
+    """What ``serve`` prints about a new master key: the key itself only on a terminal."""
+    path = write_master_key_file(plaintext, directory)
+    lines = ["Doorman generated a master key (only its hash is stored in the database)."]
+    if interactive:
+        lines.append(f"  DOORMAN_MASTER_KEY={plaintext}")
+    lines.append(
+        f"  It is in {path} (mode 0600): move it to your secret store as DOORMAN_MASTER_KEY, "
+        "then delete the file."
+    )
+    return "\n".join(lines)
 
 
 def _sha256(value: str) -> str:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from doorman.auth import keys as keymat
-from doorman.auth.pepper import load_pepper
+from doorman.auth.pepper import PEPPER_FILE_NAME, load_pepper
 from doorman.config import Settings
 from doorman.db.models import ApiKey, AuditEntry, User
 from doorman.errors import BadRequest, NotFound, Unprocessable
@@ -171,7 +172,7 @@ class KeyService:
     ) -> None:
         self.engine = engine
         self.settings = settings
-        self.pepper = pepper if pepper is not None else load_pepper()
+        self.pepper = pepper if pepper is not None else load_pepper(_pepper_path(settings))
         self.clock = clock
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
@@ -446,3 +447,9 @@ class KeyService:
         if row is None:
             raise NotFound(f"no user with id '{user_id}'", code="user_not_found")
         return row
+
+
+def _pepper_path(settings: Settings) -> Path:
+    from doorman.state import state_dir
+
+    return state_dir(settings) / PEPPER_FILE_NAME

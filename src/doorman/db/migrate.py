@@ -52,7 +52,9 @@ def _upgrade_sync(connection: Connection, revision: str) -> None:
     before = _current_sync(connection)
     command.upgrade(cfg, revision)
     after = _current_sync(connection)
-    if after != before:
+    # Only where logging was set up (serve: JSON on stderr; the CLI: stderr): an unconfigured
+    # structlog would print on stdout, into a command's --json output.
+    if after != before and structlog.is_configured():
         log.info("database_migrated", from_revision=before or "empty", to_revision=after)
 
 

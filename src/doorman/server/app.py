@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from doorman.auth.pepper import PepperMismatch
 from doorman.config import Settings
 from doorman.embeddings import EmbeddingsPipeline
 from doorman.errors import DoormanError, InternalError, NotFound
@@ -70,14 +71,19 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastPathApp:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        gw, new_master = await build_gateway(settings)
+        try:
+            gw, new_master = await build_gateway(settings)
+        except PepperMismatch as exc:
+            print(f"Doorman cannot start: {exc}", file=sys.stderr, flush=True)
+            raise
         if new_master:
-            print(
-                "\nDoorman generated a master key (shown once; only its hash is stored):\n"
-                f"  DOORMAN_MASTER_KEY={new_master}\n",
-                file=sys.stderr,
-                flush=True,
+            from doorman.auth.master import announce_master_key
+            from doorman.state import state_dir
+
+            text = announce_master_key(
+                new_master, state_dir(settings), interactive=sys.stderr.isatty()
             )
+            print(f"\n{text}\n", file=sys.stderr, flush=True)
         app.state.doorman = gw
         app.state.pipeline = Pipeline(gw)
         app_state["live"] = (gw, app.state.pipeline)

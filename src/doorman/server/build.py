@@ -19,6 +19,7 @@ async def build_gateway(settings: Settings) -> tuple[Gateway, str | None]:
     """
     from doorman.auth.authenticator import Authenticator
     from doorman.auth.master import ensure_master_key
+    from doorman.auth.pepper import pepper_for
     from doorman.auth.service import KeyService
     from doorman.cache.runtime import ResponseCache
     from doorman.db.engine import create_engine
@@ -29,12 +30,14 @@ async def build_gateway(settings: Settings) -> tuple[Gateway, str | None]:
     from doorman.observe.anomaly import AnomalyDetector
     from doorman.observe.metrics import Metrics
     from doorman.screen import InputScreener
+    from doorman.state import state_dir
     from doorman.upstream.dispatch import Dispatcher
     from doorman.upstream.pool import UpstreamPool, uses_embedded_sim
 
     gw = Gateway(settings)
     await upgrade_async(settings.database_url)
     gw.engine = create_engine(settings.database_url)
+    pepper = await pepper_for(gw.engine, state_dir(settings))  # PepperMismatch: refuse to start
     new_master = await ensure_master_key(gw.engine)
     gw.redis = connect_redis(settings.redis_url) if settings.redis_url else None
     gw.metrics = Metrics()
@@ -54,7 +57,9 @@ async def build_gateway(settings: Settings) -> tuple[Gateway, str | None]:
             **fields,
         )
 
-    gw.authenticator = Authenticator(gw.engine, settings, gw.redis, on_alert=auth_alert)
+    gw.authenticator = Authenticator(
+        gw.engine, settings, gw.redis, pepper=pepper, on_alert=auth_alert
+    )
     gw.limiter = Limiter.create(settings.limits, gw.redis, settings.zone)
     gw.limiter.on_queue_depth = gw.metrics.set_queue_depth
     if settings.ledger_enabled:
@@ -63,7 +68,7 @@ async def build_gateway(settings: Settings) -> tuple[Gateway, str | None]:
         gw.ledger = Ledger.disabled()
     await gw.ledger.start()
     if settings.anomaly.enabled:
-        keys = KeyService(gw.engine, settings)
+        keys = KeyService(gw.engine, settings, pepper=pepper)
 
         async def suspend(user_id: str, *, reason: str) -> object:
             info = await keys.suspend_user(user_id, reason=reason)
