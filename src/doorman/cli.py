@@ -57,12 +57,6 @@ def _main(
     ),
 ) -> None:
     """Doorman: a gateway for LLM APIs — keys, limits, budgets, screening, retries, costs."""
-    import structlog
-
-    # Commands print their results (often --json) on stdout; what they log goes to stderr.
-    # `serve` configures its own logging.
-    if not structlog.is_configured():
-        structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
 
 
 @app.command()

@@ -68,10 +68,12 @@ def test_db_upgrade_command(
     config = tmp_path / "doorman.yaml"
     config.write_text(f"database_url: '{database_url}'\n")
     runner = CliRunner()
-    for _ in range(2):
-        result = runner.invoke(db_app, ["upgrade", "--config", str(config)])
-        assert result.exit_code == 0, result.output
-        assert f"revision {head_revision()}" in result.output
+    first = runner.invoke(db_app, ["upgrade", "--config", str(config)])
+    assert first.exit_code == 0, first.output
+    assert f"upgraded from empty to {head_revision()}" in first.output
+    again = runner.invoke(db_app, ["upgrade", "--config", str(config)])
+    assert again.exit_code == 0, again.output
+    assert f"revision {head_revision()}" in again.output and "nothing to do" in again.output
     current = runner.invoke(db_app, ["current", "--config", str(config)])
     assert current.output.strip() == head_revision()
 

@@ -27,8 +27,13 @@ def _database_url(config: Path | None) -> str:
 def upgrade_command(config: Path | None = ConfigOption) -> None:
     """Apply pending migrations (safe to run any time; a no-op when up to date)."""
     url = _database_url(config)
+    before = current_revision(url)
     upgrade(url)
-    typer.echo(f"database at revision {current_revision(url)} (head {head_revision()})")
+    after = current_revision(url)
+    if after != before:
+        typer.echo(f"database upgraded from {before or 'empty'} to {after} (head {head_revision()})")
+    else:
+        typer.echo(f"database at revision {after} (head {head_revision()}): nothing to do")
 
 
 @db_app.command("current")

@@ -52,8 +52,8 @@ def _upgrade_sync(connection: Connection, revision: str) -> None:
     before = _current_sync(connection)
     command.upgrade(cfg, revision)
     after = _current_sync(connection)
-    # Only where logging was set up (serve: JSON on stderr; the CLI: stderr): an unconfigured
-    # structlog would print on stdout, into a command's --json output.
+    # Only where logging was set up (serve: JSON on stderr): an unconfigured structlog would
+    # print on stdout, into a CLI command's --json output (`db upgrade` prints its own line).
     if after != before and structlog.is_configured():
         log.info("database_migrated", from_revision=before or "empty", to_revision=after)
 
