@@ -100,6 +100,10 @@ def test_sdk_transcribes_padded_speech_and_the_provider_gets_no_silence(
     # The provider heard the speech part (within 100 ms) and reports that duration.
     assert abs(sent - clips.speech_seconds) <= 0.100
     assert result.duration == pytest.approx(sent, abs=0.001)
+    # The provider's segment (0..duration of what it heard) comes back on the upload's timeline.
+    (segment,) = result.segments or []
+    assert abs(segment.start - (LEAD_S + clips.speech_start)) <= 0.1
+    assert abs(segment.end - (LEAD_S + clips.speech_end)) <= 0.1
     received = LEAD_S + TRAIL_S + (clips.speech_end - clips.speech_start) + 0.0
     silence_in = received - clips.speech_seconds
     assert sent - clips.speech_seconds <= 0.1 * silence_in  # >= 90% of the silence removed

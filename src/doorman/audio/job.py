@@ -22,6 +22,7 @@ class AudioJob:
     upload_name: str = "audio.flac"
     upload_type: str = "audio/flac"
     trimmed: bool = False
+    kept: list[tuple[float, float]] = field(default_factory=list)  # seconds of the upload sent
     silent: bool = False  # no speech at all: answered without an upstream call
     boundary: str = field(default_factory=lambda: "doorman-" + os.urandom(12).hex())
 

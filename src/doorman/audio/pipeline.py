@@ -132,6 +132,7 @@ class DecodeAndTrim:
             aggressiveness=audio.vad_aggressiveness,
         )
         job.trimmed = True
+        job.kept = [(s / clip.sample_rate, e / clip.sample_rate) for s, e in trimmed.kept]
         job.sent_seconds = trimmed.seconds
         job.silent = trimmed.silent
         if not trimmed.silent:
@@ -227,7 +228,12 @@ class TranscriptionPipeline(Pipeline):
         await self.finish(ex)
         headers = self.response_headers(ex)
         headers["content-type"] = reply.headers.get("content-type", "application/json")
-        return Reply(reply.status, headers, body=reply.body or b"")
+        body = reply.body or b""
+        if job.trimmed and job.form.response_format == "verbose_json":
+            from doorman.audio.timeline import remap_verbose
+
+            body = remap_verbose(body, job.kept)  # times where they were said in the upload
+        return Reply(reply.status, headers, body=body)
 
     def response_headers(self, ex: Exchange) -> dict[str, str]:
         headers = super().response_headers(ex)
