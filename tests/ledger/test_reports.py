@@ -98,7 +98,8 @@ def test_parse_age() -> None:
     assert reports.parse_age("90d") == timedelta(days=90)
     assert reports.parse_age("12h") == timedelta(hours=12)
     assert reports.parse_age("2w") == timedelta(days=14)
-    for bad in ("", "abc", "-3d", "0d"):
+    assert reports.parse_age("30min") == timedelta(minutes=30)
+    for bad in ("", "abc", "-3d", "0d", "3m", "10s", "90"):
         with pytest.raises(ValueError):
             reports.parse_age(bad)
 

@@ -120,11 +120,15 @@ def test_export_shows_progress_on_a_terminal_and_nothing_when_piped(
 def test_prune_shows_progress_on_a_terminal_and_only_its_result_when_piped(
     config: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    args = ["ledger", "prune", "--older-than", "30d", "--config", str(config)]
+    args = ["ledger", "prune", "--older-than", "30d", "--yes", "--config", str(config)]
     piped = CliRunner().invoke(make_app(), args)
     assert piped.exit_code == 0
-    assert piped.output == "deleted 1 ledger row older than 30d\n"  # stdout and stderr
-    _stdout, terminal = on_a_terminal(monkeypatch, lambda: prune(older_than="1d", config=config))
+    lines = piped.output.splitlines()  # stdout and stderr: what goes, then the result
+    assert lines[0].startswith("1 ledger row older than 30d, before ")
+    assert lines[1:] == ["deleted 1 ledger row older than 30d"]
+    _stdout, terminal = on_a_terminal(
+        monkeypatch, lambda: prune(older_than="1d", dry_run=False, yes=True, config=config)
+    )
     assert b"deleting ledger rows older than 1d" in terminal
 
 

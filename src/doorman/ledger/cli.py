@@ -256,15 +256,39 @@ def export(
 
 @ledger_app.command("prune")
 def prune(
-    older_than: str = typer.Option(..., "--older-than", help="Age such as 90d, 12h or 2w."),
+    older_than: str = typer.Option(
+        ..., "--older-than", help="Age with its unit: 90d, 12h, 30min or 2w ('m' is refused)."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would go; delete nothing."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Delete without asking (scripts)."),
     config: Path | None = ConfigOption,
 ) -> None:
-    """Delete ledger rows older than the given age."""
+    """Delete ledger rows older than the given age: shows what goes, asks first on a terminal."""
     try:
         age = reports.parse_age(older_than)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--older-than") from None
     settings = _settings(config)
+    now = datetime.now(UTC)
+    cutoff = now - age
+    count, oldest = _run(settings, lambda engine: reports.count_older(engine, cutoff))
+    rows = f"{count} ledger row{'s' if count != 1 else ''}"
+    span = f" (from {oldest:%Y-%m-%d %H:%M} UTC)" if oldest is not None else ""
+    typer.echo(f"{rows} older than {older_than}, before {cutoff:%Y-%m-%d %H:%M} UTC{span}")
+    if dry_run or count == 0:
+        typer.echo("dry run: nothing deleted" if dry_run else "nothing to delete")
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            typer.echo(
+                f"refusing to delete {rows} without confirmation: pass --yes "
+                "(or run on a terminal to be asked)",
+                err=True,
+            )
+            raise typer.Exit(1)
+        if not typer.confirm(f"Delete {rows}?", default=False):
+            typer.echo("nothing deleted")
+            raise typer.Exit(1)
     with progress(f"deleting ledger rows older than {older_than}"):
-        deleted = _run(settings, lambda engine: reports.prune(engine, older_than=age))
+        deleted = _run(settings, lambda engine: reports.prune(engine, older_than=age, now=now))
     typer.echo(f"deleted {deleted} ledger row{'s' if deleted != 1 else ''} older than {older_than}")

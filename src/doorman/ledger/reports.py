@@ -7,6 +7,7 @@ and folded into local days here, so both SQLite and PostgreSQL give the same ans
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -375,16 +376,37 @@ async def prune(engine: AsyncEngine, *, older_than: timedelta, now: datetime | N
     return int(result.rowcount or 0)
 
 
+_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$")
+_AGE_UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "min": 60}
+
+
 def parse_age(text: str) -> timedelta:
-    """'90d', '12h', '30m', '2w' -> timedelta (a bare number means days)."""
-    value = text.strip().lower()
-    units = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
-    unit = value[-1] if value and value[-1] in units else "d"
-    number = value[:-1] if value and value[-1] in units else value
-    try:
-        amount = float(number)
-    except ValueError:
-        raise ValueError(f"not a duration: '{text}' (use e.g. 90d, 12h, 2w)") from None
+    """'90d', '12h', '30min', '2w' -> timedelta; a missing or ambiguous unit is refused.
+
+    ``m`` could be minutes or months and a bare number anything, so neither is guessed: a
+    prune that reads '3m' as three minutes deletes almost every row. Seconds are refused too:
+    no retention policy is counted in seconds, so ``10s`` is a typo.
+    """
+    match = _AGE.match(text.lower())
+    if match is None:
+        raise ValueError(f"not an age: '{text}'; use a number and a unit: 90d, 12h, 30min, 2w")
+    amount, unit = float(match.group(1)), match.group(2)
+    if unit == "m":
+        raise ValueError(
+            f"'{text}' is ambiguous (minutes or months?); write {match.group(1)}min for minutes "
+            f"or {int(amount * 30)}d for about {match.group(1)} months"
+        )
+    if unit not in _AGE_UNITS:
+        raise ValueError(
+            f"unknown unit '{unit}' in '{text}'; use w, d, h or min (e.g. 90d, 12h, 30min)"
+        )
     if amount <= 0:
-        raise ValueError(f"duration must be positive: '{text}'")
-    return timedelta(seconds=amount * units[unit])
+        raise ValueError(f"the age must be positive: '{text}'")
+    return timedelta(seconds=amount * _AGE_UNITS[unit])
+
+
+async def count_older(engine: AsyncEngine, cutoff: datetime) -> tuple[int, datetime | None]:
+    """How many rows are older than ``cutoff``, and the oldest one's time (what prune deletes)."""
+    async with engine.connect() as conn:
+        row = (await conn.execute(select(func.count(), func.min(L.ts)).where(L.ts < cutoff))).one()
+    return int(row[0] or 0), row[1]

@@ -50,6 +50,10 @@ class Report:
     def rows(self, family: str) -> list[Outcome]:
         return [o for o in self.outcomes if o.probe.family == family]
 
+    def failed(self) -> list[Outcome]:
+        """Probes that got no verdict: unreachable target, refused key, upstream errors."""
+        return [o for o in self.outcomes if o.error is not None]
+
     def false_positives(self) -> list[Outcome]:
         return [o for o in self.outcomes if not o.probe.is_attack and o.blocked]
 
@@ -125,31 +129,51 @@ def render(report: Report, console: Console) -> None:
     table.add_column("block rate", justify="right")
     for family in report.families():
         rows = report.rows(family)
-        blocked = sum(o.blocked for o in rows)
+        ran = [o for o in rows if o.error is None]
+        blocked = sum(o.blocked for o in ran)
         label = "false-positive rate" if family == BENIGN else "block rate"
-        rate = blocked / len(rows) if rows else 0.0
+        # A rate over probes that never ran would be a made-up 0%.
+        rate = f"{blocked / len(ran):.0%}" if ran else "n/a"
         table.add_row(
             family,
             str(len(rows)),
             str(blocked),
-            str(sum(o.flagged for o in rows)),
-            str(sum(o.error is not None for o in rows)),
-            f"{rate:.0%} ({label})" if family == BENIGN else f"{rate:.0%}",
+            str(sum(o.flagged for o in ran)),
+            str(len(rows) - len(ran)),
+            f"{rate} ({label})" if family == BENIGN else rate,
         )
     console.print(table)
     false_positives = report.false_positives()
+    benign_ran = [o for o in report.rows(BENIGN) if o.error is None]
     if false_positives:
         console.print("[bold red]False positives (benign prompts that were blocked):[/bold red]")
         for outcome in false_positives:
-            console.print(f"  - {outcome.probe.label}")
+            console.print(f"  - {outcome.probe.label}", markup=False)
+    elif benign_ran:
+        console.print(f"[green]No false positives[/green] in {len(benign_ran)} benign prompts.")
+    failed = report.failed()
+    if failed:
+        console.print(f"[bold red]{failure_summary(report)}[/bold red]", highlight=False)
+
+
+def failure_summary(report: Report) -> str:
+    """Why the run is not a result: how many probes did not run, and the likely cause."""
+    failed = report.failed()
+    total = len(report.outcomes)
+    refused = [o for o in failed if o.status in (401, 403)]
+    first = (refused or failed)[0]
+    head = (
+        f"{len(failed)} of {total} probes did not run"
+        if len(failed) < total
+        else f"No probe ran: all {total} failed"
+    )
+    if refused:
+        cause = f"the gateway refused the key ({first.error}); pass a valid --key"
+    elif first.status is None:
+        cause = f"the target could not be reached ({first.error}); check --target"
     else:
-        console.print("[green]No false positives.[/green]")
-    errors = [o for o in report.outcomes if o.error]
-    if errors:
-        console.print(
-            f"[yellow]{len(errors)} probes failed for other reasons[/yellow], e.g. "
-            f"{errors[0].error} on '{errors[0].probe.label}'"
-        )
+        cause = f"e.g. {first.error} on '{first.probe.label}'"
+    return f"{head}: {cause}. The rates above do not count them."
 
 
 def redteam(
@@ -170,3 +194,5 @@ def redteam(
             )
         )
     render(report, Console())
+    if report.failed():
+        raise typer.Exit(1)  # an incomplete run is not a result a script may trust
