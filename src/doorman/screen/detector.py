@@ -13,9 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from doorman.screen.candidates import candidate_views
 from doorman.screen.classifier import Classifier, load_json_gz
+from doorman.screen.families import match_families
+from doorman.screen.features import tokenize
+from doorman.screen.hidden import hidden_segments
 from doorman.screen.matching import match_rules
-from doorman.screen.normalize import normalize
+from doorman.screen.mentions import rules_score
+from doorman.screen.normalize import Normalized, canonical, normalize
+from doorman.screen.rules_multilingual import match_multilingual
 from doorman.screen.similarity import TemplateIndex
 
 DEFAULT_THRESHOLD = 0.75
@@ -29,6 +35,7 @@ SIGNAL_WEIGHT = {
     "encoded_rot13": 0.2,
     "encoded_urlencoded": 0.05,
     "encoded_tag_chars": 0.0,
+    "hidden_markup": 0.3,
 }
 SIMILARITY_WEIGHT = 0.97
 
@@ -83,24 +90,26 @@ class InjectionDetector:
 
     def detect(self, text: str) -> Detection:
         norm = normalize(text)
-        best_rules = best_sim = best_clf = 0.0
-        matched: list[str] = []
+        views, signals = _all_views(text, norm)
+        multilingual = match_multilingual(text, norm.main, norm.tokens[0])
+        best_rules, best_sim, best_clf = multilingual.score, 0.0, 0.0
+        matched: list[str] = list(multilingual.rules)
         best_view, best_view_score = "text", -1.0
-        for index, (origin, view) in enumerate(norm.views):
-            tokens = norm.tokens[index]
+        for index, (origin, view, tokens) in enumerate(views):
             rule = match_rules(view, tokens, joined=index in norm.joined)
-            sim = self.templates.similarity(view, tokens)
-            clf = self.classifier.probability(view, tokens) if tokens else 0.0
-            for name in rule.rules:
+            book = match_families(view, tokens)
+            for name in rule.rules + book.rules:
                 if name not in matched:
                     matched.append(name)
-            best_rules = max(best_rules, rule.score)
+            rule_score = max(rules_score(rule, view), book.score)
+            sim = self.templates.similarity(view, tokens)
+            clf = self.classifier.probability(view, tokens) if tokens else 0.0
+            best_rules = max(best_rules, rule_score)
             best_sim = max(best_sim, sim)
             best_clf = max(best_clf, clf)
-            view_score = max(rule.score, sim, clf)
+            view_score = max(rule_score, sim, clf)
             if view_score > best_view_score:
                 best_view, best_view_score = origin, view_score
-        signals = norm.signals()
         return Detection(
             score=fuse(best_rules, best_sim, best_clf, signals),
             rules=best_rules,
@@ -110,3 +119,20 @@ class InjectionDetector:
             signals=signals,
             view=best_view,
         )
+
+
+def _all_views(text: str, norm: Normalized) -> tuple[list[tuple[str, str, list[str]]], list[str]]:
+    """normalize()'s views, then the triggered candidates (reversed, rot13, leet, punctuation
+    noise) and the hidden places of a document, each as (origin, view, tokens); plus signals."""
+    views = [(origin, view, norm.tokens[i]) for i, (origin, view) in enumerate(norm.views)]
+    known = {origin for origin, _ in norm.views}
+    for origin, view in candidate_views(text, norm.main, norm.tokens[0], known):
+        views.append((origin, view, tokenize(view)))
+    signals = norm.signals()
+    segments, talks = hidden_segments(text)
+    for segment in segments:
+        view = canonical(segment)
+        views.append(("hidden", view, tokenize(view)))
+    if talks:
+        signals.append("hidden_markup")
+    return views, signals
