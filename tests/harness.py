@@ -67,7 +67,7 @@ def start_sim(workdir: Path, *args: str) -> Proc:
         stdout=log_path.open("wb"),
         stderr=subprocess.STDOUT,
     )
-    if not wait_port("127.0.0.1", port, 20):
+    if not wait_port("127.0.0.1", port, 60):  # generous: CLI start-up imports a lot
         popen.kill()
         raise RuntimeError(f"sim did not start: {log_path.read_text()}")
     return Proc(popen, port, log_path)
@@ -142,7 +142,7 @@ def start_serve(
         stderr=subprocess.STDOUT,
     )
     proc = Proc(popen, port, log_path)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # generous: a loaded machine starts slowly
     while time.monotonic() < deadline:
         if popen.poll() is not None:
             raise RuntimeError(f"gateway exited: {proc.log()}")

@@ -63,6 +63,8 @@ class Exchange:
     cache: Any = None  # doorman.cache.stage.CacheNote when the tier caches answers
     saved_usd: float = 0.0  # a cache hit: what the original call cost
     routed_to: str | None = None  # the model a virtual model (routes:) picked
+    output_guard: Any = None  # screen.output.OutputGuard when the tier screens answers
+    canary: str | None = None  # per-request marker added to the system prompt
     upstream_started: float | None = None
     upstream_ms: float | None = None
     ttft_ms: float | None = None

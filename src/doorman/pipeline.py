@@ -32,6 +32,9 @@ from doorman.errors import BadRequest, DoormanError, ModelNotFound, PermissionDe
 from doorman.exchange import Exchange
 from doorman.ledger.task_label import TASK_HEADER, checked_task_label
 from doorman.routing import routed_model
+from doorman.screen.output import OutputBlocked
+from doorman.screen.output_stage import GuardOutput, add_canary, guard_body
+from doorman.screen.output_stream import guard_stream
 from doorman.upstream.deployment import Deployment, Wire, deployments_for
 from doorman.upstream.dispatch import UpstreamReply
 from doorman.upstream.translate import translate_request, translate_response, translate_stream
@@ -202,6 +205,7 @@ class Pipeline:
             Route(gw),
             CacheLookup(gw),
             Admit(gw),
+            GuardOutput(gw),
         ]
 
     async def run(self, ex: Exchange) -> Reply:
@@ -249,6 +253,8 @@ class Pipeline:
         else:
             body["max_tokens"] = max_tokens
         body.pop("metadata", None) if wire == "openai" else None
+        if ex.canary is not None:
+            add_canary(body, wire, ex.canary)
         return body
 
     async def forward(self, ex: Exchange) -> Reply:
@@ -285,13 +291,16 @@ class Pipeline:
         if reply.deployment.model != ex.model:
             ex.flags.append("fallback")
         if ex.stream:
+            stream: AsyncIterator[bytes] = self._relay(ex, reply, deadline)
+            if ex.output_guard is not None:
+                stream = guard_stream(stream, ex.wire, ex.output_guard, self._blocked(ex))
             return record_stream(
                 self.gw,
                 ex,
                 Reply(
                     200,
                     self.response_headers(ex),
-                    stream=self._relay(ex, reply, deadline),
+                    stream=stream,
                     on_abandon=lambda: self._abandon(ex, reply),
                 ),
             )
@@ -304,16 +313,37 @@ class Pipeline:
             parsed = orjson.loads(body)
         except orjson.JSONDecodeError:
             parsed = None
+        blocked: OutputBlocked | None = None
         if isinstance(parsed, dict):
             usage = usage_from_body(reply.wire, parsed)
             if reply.wire != ex.wire:
-                body = orjson.dumps(translate_response(ex.wire, reply.wire, parsed))
+                parsed = translate_response(ex.wire, reply.wire, parsed)
+                body = orjson.dumps(parsed)
+            if ex.output_guard is not None:
+                try:
+                    if guard_body(ex, parsed):
+                        body = orjson.dumps(parsed)
+                except OutputBlocked as exc:
+                    blocked = exc
         ex.usage = usage or Usage(input_tokens=ex.input_tokens)
         ex.status = reply.status
+        if blocked is not None:  # the provider billed it: settle, record, then refuse
+            ex.status, ex.error_code = blocked.status_code, blocked.code
+            await self.finish(ex)
+            raise blocked
         await self.finish(ex)
-        await store_answer(self.gw, ex, reply.body)
+        await store_answer(self.gw, ex, body)
         headers = self.response_headers(ex)
         return Reply(reply.status, headers, body=body)
+
+    @staticmethod
+    def _blocked(ex: Exchange) -> Callable[[OutputBlocked], None]:
+        """What a stream ended by output screening records (before the relay settles)."""
+
+        def note(exc: OutputBlocked) -> None:
+            ex.error_code = exc.code
+
+        return note
 
     async def _abandon(self, ex: Exchange, reply: UpstreamReply) -> None:
         """The client went away before the first event was relayed: free and settle anyway.

@@ -29,6 +29,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from doorman.screen.output import OutputSettings
+
 InjectionAction = Literal["block", "flag", "shadow", "off"]
 DataAction = Literal["redact", "block", "flag", "shadow", "off"]
 PiiKind = Literal["email", "phone", "credit_card"]
@@ -140,6 +142,7 @@ class ScreeningSettings(BaseModel):
         description="text inside these tags in a user message is screened as indirect",
     )
     trust: Trust = Field(default_factory=lambda: Trust())
+    output: OutputSettings = Field(default_factory=lambda: OutputSettings())
     system_injection: SystemInjectionPolicy = Field(default_factory=lambda: SystemInjectionPolicy())
     unscreenable: UnscreenablePolicy = Field(default_factory=lambda: UnscreenablePolicy())
     offload: OffloadSettings = Field(default_factory=lambda: OffloadSettings())

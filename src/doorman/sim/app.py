@@ -202,7 +202,7 @@ def create_sim_app(options: SimOptions | None = None) -> Starlette:
         n = int(requested) if isinstance(requested, int) and requested > 0 else DEFAULT_REPLY_TOKENS
         n = min(n, sim.options.max_reply_tokens)
         last = messages[-1] if messages and isinstance(messages[-1], dict) else {}
-        text = sim.reply_text(str(last.get("content", "")), n)
+        text = _scripted(body, wire, last) or sim.reply_text(str(last.get("content", "")), n)
         call = _tool_call(body, wire, last, text)
         if call is not None:
             text = ""
@@ -217,6 +217,7 @@ def create_sim_app(options: SimOptions | None = None) -> Starlette:
             ).hexdigest()
         )
         ctx = _Reply(wire, rid, model, text, input_tokens, output_tokens, truncated, body, call)
+        ctx.request_scripted = _scripted(body, wire, last) is not None
         if wire == "anthropic":
             ctx.cache_read, ctx.cache_write = sim.prompt_cache.anthropic(body, model)
         else:
@@ -344,6 +345,28 @@ def create_sim_app(options: SimOptions | None = None) -> Starlette:
     return Starlette(routes=routes)
 
 
+def _scripted(body: dict[str, Any], wire: str, last: dict[str, Any]) -> str | None:
+    """Test scripts in the last user turn: ``SIM:SAY <text>`` answers exactly <text>;
+    ``SIM:ECHO_SYSTEM`` answers with the whole system prompt (a leaking model)."""
+    content = last.get("content")
+    if not isinstance(content, str) or not content.startswith("SIM:"):
+        return None
+    if content.startswith("SIM:SAY "):
+        return content[len("SIM:SAY ") :]
+    if content.strip() == "SIM:ECHO_SYSTEM":
+        if wire == "anthropic":
+            system = body.get("system")
+            if isinstance(system, list):
+                return " ".join(str(b.get("text", "")) for b in system if isinstance(b, dict))
+            return str(system or "")
+        return " ".join(
+            str(m.get("content"))
+            for m in body.get("messages") or []
+            if isinstance(m, dict) and m.get("role") in ("system", "developer")
+        )
+    return None
+
+
 def _vector(text: str, dims: int) -> list[float]:
     """A unit vector derived from the text's hash (stable across runs and processes)."""
     raw = hashlib.shake_256(text.encode()).digest(dims * 2)
@@ -408,6 +431,7 @@ class _Reply:
     call: tuple[str, str, str] | None = None
     cache_read: int = 0  # prompt tokens served from the simulated prompt cache
     cache_write: int = 0  # prompt tokens written to it (Anthropic)
+    request_scripted: bool = False  # a SIM: test script: streamed in 7-character pieces
 
     def anthropic_usage(self, output_tokens: int) -> dict[str, int]:
         """Anthropic counts the three kinds of prompt tokens separately."""
@@ -487,8 +511,11 @@ async def _stream(sim: _Sim, r: _Reply, disconnect: bool) -> AsyncIterator[bytes
     o = sim.options
     if o.ttft_ms:
         await asyncio.sleep(o.ttft_ms / 1000)
-    pieces = r.text.split(" ")
-    pieces = [pieces[0]] + [" " + p for p in pieces[1:]]
+    if r.request_scripted:
+        pieces = [r.text[i : i + 7] for i in range(0, len(r.text), 7)] or [""]
+    else:
+        pieces = r.text.split(" ")
+        pieces = [pieces[0]] + [" " + p for p in pieces[1:]]
     cut = len(pieces) // 2 if disconnect else None
     if r.wire == "anthropic":
         yield _sse(
