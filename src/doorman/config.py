@@ -25,6 +25,7 @@ from doorman.observe.settings import AlertSettings, AnomalySettings
 from doorman.routing import RouteRule, route_problems
 from doorman.screen.settings import ScreeningSettings, effective_settings
 from doorman.secrets import read_secret
+from doorman.tool_policy import ToolPolicy
 from doorman.upstream.settings import ReliabilitySettings
 
 
@@ -187,6 +188,7 @@ class TierSettings(Strict):
     screening: dict[str, Any] | None = Field(None, description="overrides of `screening`")
     degraded: DegradedPolicy | None = None
     anomaly_action: Literal["alert", "suspend"] = "alert"
+    tools: ToolPolicy | None = Field(None, description="tools this tier may declare")
     cache: TierCache = Field(default_factory=TierCache, description="response cache")
     audio: TierAudioSettings = Field(default_factory=TierAudioSettings)
 

@@ -35,6 +35,7 @@ from doorman.routing import routed_model
 from doorman.screen.output import OutputBlocked
 from doorman.screen.output_stage import GuardOutput, add_canary, guard_body
 from doorman.screen.output_stream import guard_stream
+from doorman.tool_policy import EnforceToolPolicy
 from doorman.upstream.deployment import Deployment, Wire, deployments_for
 from doorman.upstream.dispatch import UpstreamReply
 from doorman.upstream.translate import translate_request, translate_response, translate_stream
@@ -201,6 +202,7 @@ class Pipeline:
         self.stages: list[Stage] = [
             Authenticate(gw),
             Validate(gw),
+            EnforceToolPolicy(gw),
             Screen(gw),
             Route(gw),
             CacheLookup(gw),
