@@ -106,8 +106,9 @@ def test_build_limits_scopes() -> None:
 
 def test_prices() -> None:
     assert default_price("gpt-4o-2024-08-06") == default_price("gpt-4o")
+    # Claude: cache reads at 0.1x input, 5-minute cache writes at 1.25x input.
     assert default_price("claude-3-5-haiku-20241022") == Price(input=0.8, output=4.0,
-                                                               cached_input=0.08)
+                                                               cached_input=0.08, cache_write=1.0)
     assert default_price("my-local-llama") is None
     model = ModelSettings(provider="openai", upstream_model="gpt-4o-mini")
     assert price_for("fast", model) == Price(input=0.15, output=0.60, cached_input=0.075)
