@@ -79,7 +79,7 @@ def test_export_jsonl_and_csv_then_prune(config: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert "request_id" in rows[0] and len(rows) <= 4
 
-    result = runner.invoke(app, ["ledger", "prune", "--older-than", "30d", "--config", str(config)])
+    result = runner.invoke(app, ["ledger", "prune", "--older-than", "30d", "--yes", "--config", str(config)])
     assert result.exit_code == 0, result.output
     assert "deleted 1 ledger row " in result.stdout
     result = runner.invoke(app, ["ledger", "export", "--config", str(config)])

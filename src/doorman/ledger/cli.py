@@ -143,7 +143,10 @@ def _spend_table(rows: list[SpendRow], by: str, days: int, user: str | None) -> 
         title += f" (user {escape(user)})"
     table = Table(title=title, show_footer=bool(rows))
     total = _total(rows)
-    table.add_column(by, footer="total")
+    # Key ids, users and models are what the table is about: never cut them; the counts give
+    # way on a narrow terminal.
+    widest = max((len(r.group or "-") for r in rows), default=5)
+    table.add_column(by, footer="total", no_wrap=True, min_width=min(widest, 48))
     for name, attr in _COUNT_COLUMNS:
         table.add_column(name, justify="right", footer=f"{getattr(total, attr):,}")
     table.add_column("cost (USD)", justify="right", footer=f"{total.cost_usd:,.4f}")

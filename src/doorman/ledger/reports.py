@@ -45,7 +45,7 @@ class SpendRow:
         return self.cache_hits / self.requests if self.requests else 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = micro_dollars(asdict(self))
         data["cache_hit_rate"] = self.cache_hit_rate
         return data
 
@@ -68,7 +68,7 @@ class BudgetStatus:
         self.monthly_remaining_usd = _remaining(self.monthly_budget_usd, self.spent_month_usd)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return micro_dollars(asdict(self))
 
 
 @dataclass(slots=True)
@@ -91,9 +91,18 @@ class Totals:
     ttft_ms_p95: float | None
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = micro_dollars(asdict(self))
         data["since"] = self.since.isoformat()
         return data
+
+
+def micro_dollars(data: dict[str, Any]) -> dict[str, Any]:
+    """Dollar fields (``*_usd``) rounded to the micro-dollar: sums of float costs carry noise
+    like 0.0005512000000000002 that no bill has, and JSON readers would print it."""
+    for name, value in data.items():
+        if name.endswith("_usd") and isinstance(value, float):
+            data[name] = round(value, 6)
+    return data
 
 
 def _remaining(budget: float | None, spent: float) -> float | None:
