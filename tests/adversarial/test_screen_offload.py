@@ -96,3 +96,20 @@ def test_too_many_waiting_heavy_bodies_get_503_not_an_unbounded_queue() -> None:
         (503, "screening_busy", "1")
     }
     assert all(not r.blocked for r in results if not isinstance(r, DoormanError))
+
+
+@pytest.mark.parametrize(
+    ("main_file", "mode"), [("/srv/venv/bin/doorman", "process"), ("/home/me/app.py", "thread")]
+)
+def test_auto_mode_uses_processes_only_under_the_doorman_command(
+    monkeypatch: pytest.MonkeyPatch, main_file: str, mode: str
+) -> None:
+    """A spawned worker re-imports the main script: safe for the doorman command, not for a
+    library user's script, which gets threads."""
+    import sys
+    import types
+
+    fake_main = types.ModuleType("__main__")
+    fake_main.__file__ = main_file
+    monkeypatch.setitem(sys.modules, "__main__", fake_main)
+    assert InputScreener(ScreeningSettings()).offload.mode == mode
