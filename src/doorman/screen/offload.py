@@ -71,6 +71,10 @@ def _running_as_doorman() -> bool:
     return os.path.basename(str(getattr(main, "__file__", ""))) == "doorman"
 
 
+def _noop() -> None:
+    """Submitted once per worker by :meth:`Offload.warm` to make it start."""
+
+
 class Offload:
     """Runs :meth:`InputScreener.evaluate` for large bodies on a bounded worker pool."""
 
@@ -130,8 +134,17 @@ class Offload:
         finally:
             self._waiting -= 1
 
+    def warm(self) -> None:
+        """Start the worker processes now, so the first large body does not wait for one to
+        start and load the classifier (seconds on a busy machine)."""
+        if self.mode == "process":
+            pool = self._pool()
+            for _ in range(self.settings.workers):
+                pool.submit(_noop)
+
     def close(self) -> None:
+        """Stop the workers and wait for them (blocking: call it from a thread)."""
         with self._lock:
             executor, self._executor = self._executor, None
         if executor is not None:
-            executor.shutdown(wait=False, cancel_futures=True)
+            executor.shutdown(wait=True, cancel_futures=True)

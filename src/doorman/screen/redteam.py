@@ -189,7 +189,11 @@ def redteam(
     with progress("sending red-team probes", len(probes())) as advance:
         report = asyncio.run(
             run_redteam(
-                target, key, model, concurrency=concurrency, request_timeout=timeout,
+                target,
+                key,
+                model,
+                concurrency=concurrency,
+                request_timeout=timeout,
                 on_result=advance,
             )
         )

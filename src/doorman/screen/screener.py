@@ -15,6 +15,7 @@ A screening failure fails closed: the verdict blocks with ``screening_unavailabl
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import threading
@@ -228,7 +229,7 @@ class InputScreener:
 
     async def aclose(self) -> None:
         """Stop the screening workers, if any were started."""
-        self.offload.close()
+        await asyncio.to_thread(self.offload.close)
 
     # -- internals ---------------------------------------------------------------------------
 

@@ -85,6 +85,7 @@ async def build_gateway(settings: Settings) -> tuple[Gateway, str | None]:
         )
         await gw.anomaly.start()
     gw.screener = InputScreener(settings.screening)
+    gw.screener.offload.warm()  # worker processes load the classifier now, not on a request
     gw.cache = ResponseCache.create(settings.response_cache, gw.redis, gw.metrics)
     if uses_embedded_sim(settings):
         from doorman.sim.embedded import EmbeddedSim
