@@ -78,8 +78,13 @@ def with_noise(workdir: Path, clip: np.ndarray, noise: str) -> bytes:
         return clean.read_bytes()
     bed, mixed = workdir / "bed.wav", workdir / "mixed.wav"
     seconds = f"{len(clip) / RATE}"
-    subprocess.run(["sox", "-n", "-r", str(RATE), "-c", "1", str(bed), "synth", seconds, noise,
-                    "vol", "0.02"], check=True, capture_output=True)  # fmt: skip
+    if noise == "motor":  # a 0.4 s whine every 2 s, as loud as quiet speech: not steady
+        repeats = str(int(len(clip) / RATE / 2) - 1)
+        synth = ["synth", "0.4", "sine", "600", "vol", "0.05", "pad", "0", "1.6", "repeat", repeats]
+    else:
+        synth = ["synth", seconds, noise, "vol", "0.02"]
+    subprocess.run(["sox", "-n", "-r", str(RATE), "-c", "1", str(bed), *synth], check=True,
+                   capture_output=True)  # fmt: skip
     subprocess.run(["sox", "-m", str(clean), str(bed), str(mixed)], check=True, capture_output=True)
     return mixed.read_bytes()
 
@@ -131,7 +136,7 @@ def main() -> None:
         print("| background | detector | words kept | removable silence cut | all non-speech "
               "cut | seconds sent |")  # fmt: skip
         print("|---|---|---:|---:|---:|---:|")
-        for noise in ("none", "whitenoise", "pinknoise", "brownnoise"):
+        for noise in ("none", "whitenoise", "pinknoise", "brownnoise", "motor"):
             data = with_noise(workdir, clip, noise)
             for detector in ("webrtc", "energy"):
                 words, removed, cut, sent = accuracy(data, speech, detector)
