@@ -113,3 +113,52 @@ def test_auto_mode_uses_processes_only_under_the_doorman_command(
     fake_main.__file__ = main_file
     monkeypatch.setitem(sys.modules, "__main__", fake_main)
     assert InputScreener(ScreeningSettings()).offload.mode == mode
+
+
+_PARENT = """
+import sys, time
+from doorman.screen import InputScreener, ScreeningSettings
+screener = InputScreener(ScreeningSettings.model_validate({"offload": {"mode": "process"}}))
+screener.offload.warm()
+pool = screener.offload._pool()
+while not getattr(pool, "_processes", None):
+    time.sleep(0.05)
+print(" ".join(str(pid) for pid in pool._processes), flush=True)
+time.sleep(600)
+"""
+
+
+def test_workers_leave_when_the_gateway_is_killed(tmp_path: Any) -> None:
+    """SIGKILL gives the gateway no chance to stop its workers; they must not live on."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "parent.py"
+    script.write_text(_PARENT)
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        pids = [int(p) for p in parent.stdout.readline().split()]
+        assert pids
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        with open(f"/proc/{pid}/stat") as fh:  # a zombie waiting for init counts as gone
+            return fh.read().split()[2] != "Z"
+
+    deadline = time.monotonic() + 60  # a bound on waiting, not a performance assertion
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    leftover = [pid for pid in pids if alive(pid)]
+    for pid in leftover:
+        os.kill(pid, signal.SIGKILL)
+    assert not leftover, "screening workers outlived their gateway"

@@ -26,6 +26,7 @@ import multiprocessing
 import os
 import sys
 import threading
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
@@ -39,12 +40,22 @@ if TYPE_CHECKING:
 _worker: InputScreener | None = None
 
 
+PARENT_POLL_S = 1.0
 WORKER_NICENESS = 10  # added to the gateway's: the event loop wins the CPU when both want it
 
 
-def _init_worker(settings: dict[str, Any]) -> None:
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose gateway died (SIGKILL, OOM) would wait on its task queue forever: the
+    queue's pipe stays open in the worker itself. Poll the parent and leave with it."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_S)
+    os._exit(0)
+
+
+def _init_worker(settings: dict[str, Any], parent: int) -> None:
     from doorman.screen.screener import InputScreener
 
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)
     global _worker
@@ -100,7 +111,7 @@ class Offload:
                         max_workers=self.settings.workers,
                         mp_context=multiprocessing.get_context("spawn"),
                         initializer=_init_worker,
-                        initargs=(self.screener.settings.model_dump(mode="json"),),
+                        initargs=(self.screener.settings.model_dump(mode="json"), os.getpid()),
                     )
                 else:
                     self._executor = ThreadPoolExecutor(
