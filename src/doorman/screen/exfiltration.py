@@ -89,7 +89,8 @@ RULES: tuple[AnchoredRule, ...] = (
         r"\s+(?:data|list|records|emails?|details|messages|information)|customer\s+(?:list|data|"
         r"records)|credentials|api\s+keys?|passwords?|session\s+tokens?|contacts|everything\s+"
         r"(?:above|so\s+far|we\s+discussed))\b.{0,60}?\b(?:to|at|into|via|using|with)\b\s*"
-        r"(?:https?://|[\w.+-]+@[\w-]+\.\w+|\w+\.\w+/|the\s+(?:following|external|attacker)|this\s+"
+        r"(?:https?://|[\w.+-]+@[\w-]+\.\w+|\w+\.\w+/|[\w.-]+\.(?:com|net|org|io|dev|co|example|"
+        r"info|biz|xyz)\b|the\s+(?:following|external|attacker)|this\s+"
         r"(?:address|url|endpoint|webhook)|(?:a\s+)?webhook|(?:an?\s+)?(?:external|outside|remote)"
         r"|the\s+(?:fetch|http|mail|email)\w*\s+tool)",
         "send forward email mail post upload transmit share leak exfiltrate copy sync submit "

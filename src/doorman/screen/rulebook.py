@@ -56,8 +56,43 @@ class BookMatch:
 NO_MATCH = BookMatch(0.0, (), ())
 
 
+WINDOW = 1000  # characters per window of a long text
+OVERLAP = 300  # shared by neighbouring windows, so a match this short is never cut in two
+_WORD_RE = re.compile(r"[a-z0-9']+")
+
+
+def _windows(text: str) -> list[tuple[str, set[str]]]:
+    """Overlapping windows of a long text, cut at spaces, each with its word set."""
+    out: list[tuple[str, set[str]]] = []
+    start, size = 0, len(text)
+    while start < size:
+        end = min(size, start + WINDOW)
+        if end < size:
+            space = text.rfind(" ", start + WINDOW - OVERLAP, end)
+            end = space if space > start else end
+        piece = text[start:end]
+        out.append((piece, set(_WORD_RE.findall(piece))))
+        if end >= size:
+            break
+        back = text.find(" ", end - OVERLAP, end)
+        start = back + 1 if back > start else end - OVERLAP
+    return out
+
+
+def _found(rule: AnchoredRule, text: str, pieces: list[tuple[str, set[str]]] | None) -> bool:
+    if pieces is None:
+        return rule.pattern.search(text) is not None
+    return any(rule.may_match(p, w) and rule.pattern.search(p) for p, w in pieces)
+
+
 def run_rules(rules: Iterable[AnchoredRule], text: str, words: set[str]) -> BookMatch:
-    hits = [r for r in rules if r.may_match(text, words) and r.pattern.search(text)]
+    """Rules whose anchors meet ``words`` run on ``text``; on a long text only on the
+    windows that hold their anchors (every pattern spans far less than :data:`OVERLAP`)."""
+    candidates = [r for r in rules if r.may_match(text, words)]
+    if not candidates:
+        return NO_MATCH
+    pieces = _windows(text) if len(text) > 2 * WINDOW else None
+    hits = [r for r in candidates if _found(r, text, pieces)]
     if not hits:
         return NO_MATCH
     families: dict[str, float] = {}

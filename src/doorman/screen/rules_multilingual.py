@@ -286,9 +286,10 @@ def match_multilingual(raw: str, canonical: str, tokens: list[str]) -> Multiling
     latin = tuple(g for g in _LATIN_RULES if len(words & _GATES[g.lang]) >= needed)
     hits = _run(latin, canonical[:MAX_CHARS]) if latin else []
     if not raw.isascii():
-        plain = _INVISIBLE_RE.sub("", unicodedata.normalize("NFKC", raw[:MAX_CHARS])).casefold()
-        present = tuple(g for g in _SCRIPT_RULES if _SCRIPT_RE[g.lang].search(plain))
+        head = raw[:MAX_CHARS]
+        present = tuple(g for g in _SCRIPT_RULES if _SCRIPT_RE[g.lang].search(head))
         if present:
+            plain = _INVISIBLE_RE.sub("", unicodedata.normalize("NFKC", head)).casefold()
             hits.extend(_run(present, plain))
     if not hits:
         return NO_MATCH
