@@ -9,7 +9,7 @@ for every prompt, so each has a trigger:
 - **heavy leetspeak** ("1gn0r3 4ll pr3v10u2"): several tokens mixing letters and digits; every
   digit is folded, including 2, 6 and 9 that the canonical view leaves alone;
 - **case and punctuation noise** ("IgN.o-Re;, aLL.. pRe*vious"): punctuation inside or stuck
-  to words, often enough to be deliberate; all punctuation is removed.
+  to words, often enough to be deliberate; it is removed (sentence punctuation stays).
 
 Each candidate is a new detection view; the request is untouched.
 """
@@ -35,7 +35,7 @@ _MIXED_RE = re.compile(r"\b(?=[a-z@$]*\d)(?=\d*[a-z])[a-z0-9@$]{3,}\b")
 _DIGIT_WORD_RE = re.compile(r"[a-z0-9@$!|€]*\d[a-z0-9@$!|€]*")
 _NOISE_RE = re.compile(r"(?<=[a-z])[^\sa-z0-9]+(?=[a-z])|(?<=\s)[^\sa-z0-9\"(\[<#]+(?=[a-z])")
 _LETTER_DIGIT_RE = re.compile(r"[a-z][0-9]|[0-9][a-z]")
-_NON_WORD_RE = re.compile(r"[^a-z0-9\s]+")
+_STUCK_RE = re.compile(r"(?<=[a-z])[_~*'^`]+(?=\s|$)")  # "instructions_" "prompt~"
 SAMPLE = 600  # tokens looked at by the triggers
 
 
@@ -63,8 +63,10 @@ def candidate_views(
             table = {**_LEET_ALL, ord("1"): one}
             leet = _DIGIT_WORD_RE.sub(lambda m, t=table: m.group(0).translate(t), lower)  # type: ignore[misc]
             out.append((f"leet_{one}", " ".join(leet.split())))
-    # (a long document is not disguised as a whole: only short texts are checked)
-    noise = len(_NOISE_RE.findall(view)) if len(view) <= 4000 else 0
-    if noise >= 2 and noise * 6 >= view.count(" ") + 1:
-        out.append(("punctuation", " ".join(_NON_WORD_RE.sub("", view).split())))
+    # noise runs through a disguised text: its first 4,000 characters decide
+    head = view[:4000]
+    noise = len(_NOISE_RE.findall(head))
+    if noise >= 2 and noise * 6 >= head.count(" ") + 1:
+        cleaned = _STUCK_RE.sub("", _NOISE_RE.sub("", view))
+        out.append(("punctuation", " ".join(cleaned.split())))
     return out
