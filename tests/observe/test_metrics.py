@@ -102,3 +102,18 @@ def test_render_without_multiprocess_uses_given_registry() -> None:
     m.observe_rejection("budget")
     body, _ = render_metrics(m)
     assert b'doorman_rejections_total{reason="budget"} 1.0' in body
+
+
+def test_transcriptions_count_audio_seconds_received_and_sent() -> None:
+    m = Metrics()
+    m.observe_request(LedgerRow(
+        request_id="a1", tier="free", requested_model="whisper", served_model="whisper",
+        status=200, audio_seconds_received=20.0, audio_seconds_sent=5.2, audio_saved_usd=0.00148,
+    ))  # fmt: skip
+    m.observe_request(LedgerRow(request_id="c1", tier="free", served_model="sim-small", status=200))
+    body, _ = m.render()
+    s = samples(body)
+    assert value(s, "doorman_audio_seconds_total", direction="received", model="whisper") == 20.0
+    assert value(s, "doorman_audio_seconds_total", direction="sent", model="whisper") == 5.2
+    assert value(s, "doorman_audio_trim_saved_usd_total", model="whisper") == 0.00148
+    assert not any(k[0].startswith("doorman_audio") and ("model", "sim-small") in k[1] for k in s)

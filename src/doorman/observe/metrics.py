@@ -101,6 +101,15 @@ class Metrics:
             "doorman_alerts", "Alert events emitted, by kind and severity.",
             ["kind", "severity"], registry=r,
         )  # fmt: skip
+        self.audio_seconds = Counter(
+            "doorman_audio_seconds",
+            "Transcription audio by direction: received (as uploaded), sent (after trimming).",
+            ["direction", "model"], registry=r,
+        )  # fmt: skip
+        self.audio_saved = Counter(
+            "doorman_audio_trim_saved_usd", "Dollars silence trimming kept from the provider.",
+            ["model"], registry=r,
+        )  # fmt: skip
 
     # --- one call per request -------------------------------------------------------------
     def observe_request(self, row: LedgerRow, gateway_ms: float | None = None) -> None:
@@ -130,6 +139,14 @@ class Metrics:
             upstream.observe(row.upstream_ms / 1000.0)
         if row.ttft_ms is not None:
             ttft.observe(row.ttft_ms / 1000.0)
+        if row.audio_seconds_received is not None:
+            self._observe_audio(row, row.requested_model or model)
+
+    def _observe_audio(self, row: LedgerRow, model: str) -> None:
+        self.audio_seconds.labels("received", model).inc(row.audio_seconds_received or 0.0)
+        self.audio_seconds.labels("sent", model).inc(row.audio_seconds_sent or 0.0)
+        if row.audio_saved_usd:
+            self.audio_saved.labels(model).inc(row.audio_saved_usd)
 
     def _new_series(self, status: int, model: str, tier: str, provider: str | None) -> tuple[Any, ...]:
         """The labelled children one request touches, looked up once per label combination.
