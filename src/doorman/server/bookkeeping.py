@@ -181,4 +181,5 @@ async def finish_exchange(gw: Gateway, ex: Exchange) -> None:
         attempts=ex.attempts,
         stream=ex.stream,
         flags=row.flags,
+        cache=getattr(ex.cache, "status", None),  # hit | miss | bypass | refresh, or None
     )
