@@ -7,7 +7,8 @@ for every prompt, so each has a trigger:
 - **reversed text** ("snoitcurtsni suoiverp lla erongi"): more reversed common words than plain;
 - **ROT13** of a whole message mixed with plain words (normalize needs rot13 to dominate);
 - **heavy leetspeak** ("1gn0r3 4ll pr3v10u2"): several tokens mixing letters and digits; every
-  digit is folded, including 2, 6 and 9 that the canonical view leaves alone;
+  digit is folded, including 2, 6 and 9 that the canonical view leaves alone, and "1" becomes
+  "i" or "l", whichever makes a known word;
 - **case and punctuation noise** ("IgN.o-Re;, aLL.. pRe*vious"): punctuation inside or stuck
   to words, often enough to be deliberate; it is removed (sentence punctuation stays).
 
@@ -39,11 +40,33 @@ _STUCK_RE = re.compile(r"(?<=[a-z])[_~*'^`]+(?=\s|$)")  # "instructions_" "promp
 SAMPLE = 600  # tokens looked at by the triggers
 
 
+def _unleet(word: str, vocabulary: frozenset[str]) -> str:
+    """Fold every digit of a leeted word; "1" reads as "i" or "l" ("4ll", "1gn0r3",
+    "gu4rdr41l5"): the first reading found in ``vocabulary`` wins, "i" everywhere otherwise."""
+    folded = word.translate(_LEET_ALL)
+    ones = [i for i, c in enumerate(word) if c == "1"]
+    if not ones or len(ones) > 4 or folded in vocabulary:
+        return folded
+    chars = list(folded)
+    for mask in range(1, 1 << len(ones)):
+        for bit, at in enumerate(ones):
+            chars[at] = "l" if mask >> bit & 1 else "i"
+        guess = "".join(chars)
+        if guess in vocabulary:
+            return guess
+    return folded
+
+
 def candidate_views(
-    raw: str, view: str, tokens: list[str], known: set[str]
+    raw: str,
+    view: str,
+    tokens: list[str],
+    known: set[str],
+    vocabulary: frozenset[str] = frozenset(),
 ) -> list[tuple[str, str]]:
     """Extra (origin, view) pairs for a text ``raw`` whose canonical view is ``view`` (with its
-    ``tokens``); origins in ``known`` (already produced by normalize) are skipped."""
+    ``tokens``); origins in ``known`` (already produced by normalize) are skipped.
+    ``vocabulary`` (known words) resolves the "1" of heavy leetspeak to "i" or "l"."""
     out: list[tuple[str, str]] = []
     sample = tokens[:SAMPLE]
     if len(sample) < 2:
@@ -58,11 +81,8 @@ def candidate_views(
             out.append(("rot13", view.translate(_ROT13)))
     lower = raw[:20_000].lower()
     if len(_LETTER_DIGIT_RE.findall(lower, 0, 4000)) >= 3 and len(_MIXED_RE.findall(lower)) >= 3:
-        # "1" reads as "i" or "l": one view each ("4ll" -> "all", "1gn0r3" -> "ignore")
-        for one in ("i", "l"):
-            table = {**_LEET_ALL, ord("1"): one}
-            leet = _DIGIT_WORD_RE.sub(lambda m, t=table: m.group(0).translate(t), lower)  # type: ignore[misc]
-            out.append((f"leet_{one}", " ".join(leet.split())))
+        leet = _DIGIT_WORD_RE.sub(lambda m: _unleet(m.group(0), vocabulary), lower)
+        out.append(("leet", " ".join(leet.split())))
     # noise runs through a disguised text: its first 4,000 characters decide
     head = view[:4000]
     noise = len(_NOISE_RE.findall(head))

@@ -78,6 +78,8 @@ class InjectionDetector:
         self.classifier = classifier
         self.templates = templates if templates is not None else TemplateIndex.load()
         self.threshold = threshold
+        # known words, to read the "1" of heavy leetspeak as "i" or "l"
+        self.vocabulary = frozenset(w for w in classifier.weights if " " not in w)
 
     @classmethod
     def from_files(cls, classifier: Path, templates: Path) -> InjectionDetector:
@@ -90,7 +92,7 @@ class InjectionDetector:
 
     def detect(self, text: str) -> Detection:
         norm = normalize(text)
-        views, signals = _all_views(text, norm)
+        views, signals = _all_views(text, norm, self.vocabulary)
         multilingual = match_multilingual(text, norm.main, norm.tokens[0])
         best_rules, best_sim, best_clf = multilingual.score, 0.0, 0.0
         matched: list[str] = list(multilingual.rules)
@@ -121,12 +123,14 @@ class InjectionDetector:
         )
 
 
-def _all_views(text: str, norm: Normalized) -> tuple[list[tuple[str, str, list[str]]], list[str]]:
+def _all_views(
+    text: str, norm: Normalized, vocabulary: frozenset[str]
+) -> tuple[list[tuple[str, str, list[str]]], list[str]]:
     """normalize()'s views, then the triggered candidates (reversed, rot13, leet, punctuation
     noise) and the hidden places of a document, each as (origin, view, tokens); plus signals."""
     views = [(origin, view, norm.tokens[i]) for i, (origin, view) in enumerate(norm.views)]
     known = {origin for origin, _ in norm.views}
-    for origin, view in candidate_views(text, norm.main, norm.tokens[0], known):
+    for origin, view in candidate_views(text, norm.main, norm.tokens[0], known, vocabulary):
         views.append((origin, view, tokenize(view)))
     signals = norm.signals()
     segments, talks = hidden_segments(text)
