@@ -140,6 +140,22 @@ class Validate:
                     param="model",
                 )
         ex.model = model
+        # Counted here, before screening: an oversized prompt is refused before any work on it.
+        count_input(self.gw, ex)
+
+
+def count_input(gw: Gateway, ex: Exchange) -> None:
+    """Count everything the provider bills as input and hold it to ``max_input_tokens``."""
+    assert ex.tier is not None
+    ex.input_tokens = gw.count_input_tokens(ex)
+    cap = ex.tier.max_input_tokens
+    if cap is not None and ex.input_tokens > cap:
+        raise BadRequest(
+            f"messages: the prompt has {ex.input_tokens} tokens (messages, tools, schemas, images and "
+            f"documents all count); tier '{ex.tier_name}' allows {cap}.",
+            code="input_tokens_exceeded",
+            param="messages",
+        )
 
 
 class Screen:
@@ -161,6 +177,7 @@ class Screen:
             ex.body = verdict.body
             ex.request = validate_chat(ex.body, ex.wire, self.gw.settings.server)
             ex.billed = billed_input(ex.request)
+            count_input(self.gw, ex)
 
 
 class Route:
@@ -180,14 +197,6 @@ class Admit:
     async def __call__(self, ex: Exchange) -> None:
         gw = self.gw
         assert ex.tier is not None and ex.principal is not None
-        ex.input_tokens = gw.count_input_tokens(ex)
-        cap = ex.tier.max_input_tokens
-        if cap is not None and ex.input_tokens > cap:
-            raise BadRequest(
-                f"The prompt has {ex.input_tokens} tokens; tier '{ex.tier_name}' allows {cap}.",
-                code="input_tokens_exceeded",
-                param="messages",
-            )
         assert ex.request is not None
         admission = await gw.admit(ex, requested_max_tokens(ex.request))
         ex.max_tokens = admission.max_tokens

@@ -62,17 +62,17 @@ def validate_chat(body: dict[str, Any], wire: Wire, server: ServerSettings) -> R
     messages = request.messages
     if not messages:
         raise BadRequest(
-            "'messages' must contain at least one message.", code="empty_prompt", param="messages"
+            "messages: must contain at least one message.", code="empty_prompt", param="messages"
         )
     if len(messages) > server.max_messages:
         raise BadRequest(
-            f"Too many messages: {len(messages)} > {server.max_messages}.",
+            f"messages: too many messages: {len(messages)} > {server.max_messages}.",
             code="too_many_messages",
             param="messages",
         )
     if isinstance(request, ChatRequest) and request.n is not None and request.n > 1:
         raise BadRequest(
-            "'n' greater than 1 is not supported by this gateway.",
+            "n: values greater than 1 are not supported by this gateway.",
             code="invalid_value",
             param="n",
         )
@@ -84,7 +84,7 @@ def billed_input(request: Request) -> BilledInput:
     billed = openai_input(request) if isinstance(request, ChatRequest) else anthropic_input(request)
     if not billed.has_prompt:
         raise BadRequest(
-            "The prompt is empty: no message has any text or other content.",
+            "messages: the prompt is empty: no message has any text or other content.",
             code="empty_prompt",
             param="messages",
         )
@@ -98,7 +98,7 @@ def check_tier_caps(
     messages = request.messages
     if tier.max_messages is not None and len(messages) > tier.max_messages:
         raise BadRequest(
-            f"Too many messages for tier '{tier_name}': {len(messages)} > {tier.max_messages}.",
+            f"messages: too many messages for tier '{tier_name}': {len(messages)} > {tier.max_messages}.",
             code="too_many_messages",
             param="messages",
         )
@@ -106,7 +106,7 @@ def check_tier_caps(
         chars = billed.chars
         if chars > tier.max_chars:
             raise BadRequest(
-                f"The prompt is too long for tier '{tier_name}': {chars} characters > "
+                f"messages: the prompt is too long for tier '{tier_name}': {chars} characters > "
                 f"{tier.max_chars} (messages, names, tools, schemas and tool calls all count).",
                 code="prompt_too_long",
                 param="messages",

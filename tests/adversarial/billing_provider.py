@@ -336,11 +336,12 @@ class BillingProvider:
         yield event("message_start", {"message": {
             "id": "msg_bill", "type": "message", "role": "assistant", "model": bill.model,
             "content": [], "usage": {"input_tokens": bill.input_tokens, "output_tokens": 1}}})  # fmt: skip
-        index, current = -1, ""
+        index, current, raw = -1, "", 0
         for kind, piece in pieces:
             if self.token_s:
                 await asyncio.sleep(self.token_s)
-            bill.output_tokens += math.ceil(_tokens(piece) * CLAUDE_RATIO)
+            raw += _tokens(piece)
+            bill.output_tokens = math.ceil(raw * CLAUDE_RATIO)
             block = {"text": "text", "thinking": "thinking"}.get(kind, "tool_use")
             if block != current:
                 if current:

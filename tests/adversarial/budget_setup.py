@@ -99,7 +99,7 @@ def name_heavy(n: int = 30) -> list[dict[str, Any]]:
 
 def adversarial_body(wire: str, kind: str, max_tokens: int, mode: str = "text") -> dict[str, Any]:
     """One request of the reviewer's mix: tool-, image-, name- or schema-heavy."""
-    ask = f"Answer briefly. Reply in {mode} style."
+    ask = f"Tell me about ledgers. Reply in {mode} style."
     model = ANTHROPIC_MODEL if wire == "anthropic" else OPENAI_MODEL
     body: dict[str, Any] = {"model": model, "max_tokens": max_tokens}
     if kind == "tool":

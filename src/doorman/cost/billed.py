@@ -63,9 +63,12 @@ class BilledInput:
             if prompt and not self.has_prompt and not value.isspace():
                 self.has_prompt = True
 
-    def json(self, value: Any) -> None:
+    def json(self, value: Any, *, pretty: bool = False) -> None:
+        """A JSON value the provider renders into the prompt. ``pretty``: count it indented,
+        as a provider that pretty-prints it would bill it (the upper bound of the two)."""
         if value is not None:
-            self.texts.append(orjson.dumps(value).decode())
+            option = orjson.OPT_INDENT_2 if pretty else 0
+            self.texts.append(orjson.dumps(value, option=option).decode())
 
     def pdf(self, raw: bytes | None) -> None:
         pages = pdf_pages(raw) if raw else None
@@ -196,7 +199,7 @@ def anthropic_input(req: A.MessagesRequest) -> BilledInput:
                 billed.framing += ANTHROPIC_SERVER_TOOL
             billed.text(tool.name)
             billed.text(tool.description)
-            billed.json(tool.input_schema)
+            billed.json(tool.input_schema, pretty=True)
     if req.tool_choice is not None:
         billed.framing += BLOCK_TOKENS
         billed.text(req.tool_choice.name)
@@ -227,7 +230,7 @@ def _anthropic_block(billed: BilledInput, block: Any) -> None:
         billed.framing += TOOL_TOKENS
         billed.text(block.id)
         billed.text(block.name)
-        billed.json(block.input)
+        billed.json(block.input, pretty=True)
     elif isinstance(block, A.ToolResultBlock):
         billed.has_prompt = True
         billed.framing += TOOL_TOKENS

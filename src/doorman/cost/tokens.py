@@ -74,6 +74,28 @@ def _encoding_name(model: str) -> str:
     return CL100K
 
 
+# Long strings that recur across requests (system prompts, tool definitions, schemas) are
+# tokenized once: hashing a string is far cheaper than BPE. Bounded in entries and size.
+_CACHE_MIN_CHARS = 32
+_CACHE_MAX_CHARS = 8_192
+_CACHE_ENTRIES = 4096
+_cache: dict[tuple[str, str], int] = {}
+
+
+def count_cached(encoding: str, text: str) -> int:
+    """Tokens of ``text`` in ``encoding``, remembered for recurring long strings."""
+    if not _CACHE_MIN_CHARS <= len(text) <= _CACHE_MAX_CHARS:
+        return len(get_encoding(encoding).encode_ordinary(text))
+    key = (encoding, text)
+    n = _cache.get(key)
+    if n is None:
+        n = len(get_encoding(encoding).encode_ordinary(text))
+        if len(_cache) >= _CACHE_ENTRIES:
+            _cache.pop(next(iter(_cache)))
+        _cache[key] = n
+    return n
+
+
 def count_text(text: str, model: str = "") -> int:
     if not text:
         return 0
@@ -90,9 +112,7 @@ class CountProfile:
 
     def tokens(self, billed: BilledInput) -> int:
         """An upper bound of the input tokens the provider bills for ``billed``."""
-        enc = get_encoding(self.encoding)
-        encode = enc.encode_ordinary
-        text = sum(len(encode(t)) for t in billed.texts)
+        text = sum(count_cached(self.encoding, t) for t in billed.texts)
         if self.safety != 1.0:
             text = math.ceil(text * self.safety)
         images = sum(self.image.tokens(i.size, i.detail) for i in billed.images)

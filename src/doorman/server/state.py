@@ -17,6 +17,7 @@ from doorman.config import DegradedPolicy, Settings
 from doorman.cost.tokens import CountProfile, count_profile
 from doorman.errors import DoormanError, ServiceUnavailable
 from doorman.exchange import Exchange
+from doorman.upstream.deployment import deployments_for
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -82,7 +83,8 @@ class Gateway:
     def count_input_tokens(self, ex: Exchange) -> int:
         """An upper bound of the input tokens any deployment that may serve ``ex`` bills."""
         assert ex.billed is not None
-        profiles = {self.count_profile(dep) for dep in ex.deployments} or {
+        deployments = ex.deployments or deployments_for(self.settings, ex.model)
+        profiles = {self.count_profile(dep) for dep in deployments} or {
             count_profile(ex.model, "openai", self.settings.limits.count_safety_factor)
         }
         return max(profile.tokens(ex.billed) for profile in profiles)
