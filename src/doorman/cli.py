@@ -101,6 +101,9 @@ def serve(
     )
     if server.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="doorman-metrics-")
+    from doorman.server.protocol import guarded_protocol, raise_open_files_limit
+
+    raise_open_files_limit(server.max_connections)
     uvicorn.run(
         "doorman.server.factory:app_from_env",
         factory=True,
@@ -108,10 +111,11 @@ def serve(
         port=server.port,
         workers=server.workers,
         loop="uvloop",
-        http="httptools",
+        # httptools plus header/body deadlines, a head size limit and a connection cap
+        http=guarded_protocol(server),
+        timeout_keep_alive=server.keepalive_timeout_s,  # type: ignore[arg-type]
         log_level="warning",
         access_log=False,
-        h11_max_incomplete_event_size=server.max_header_bytes,
         proxy_headers=False,  # X-Forwarded-For counts only from server.trusted_proxies (app)
         timeout_graceful_shutdown=10,
         server_header=False,  # do not advertise the stack

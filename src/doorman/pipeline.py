@@ -38,6 +38,7 @@ from doorman.screen.output_stream import guard_stream
 from doorman.tool_policy import EnforceToolPolicy
 from doorman.upstream.deployment import Deployment, Wire, deployments_for
 from doorman.upstream.dispatch import UpstreamReply
+from doorman.upstream.stream_errors import scrub_error_data
 from doorman.upstream.translate import translate_request, translate_response, translate_stream
 from doorman.upstream.wire import StreamMeter, Usage, usage_from_body
 from doorman.validation import (
@@ -406,6 +407,9 @@ class Pipeline:
                     first = False
                 if line.startswith(b"data:"):
                     data = line[5:].strip()
+                    clean = scrub_error_data(data, reply)  # error events may echo secrets
+                    if clean is not data:
+                        data, line = clean, b"data: " + clean + b"\n"
                     keep = meter.feed(data)
                     if translator is not None:
                         out = translator.feed(event_name, data)

@@ -6,6 +6,7 @@ per connection, and WAL lets the CLI read while ``serve`` writes.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ def _sqlite_engine(url: str, database: str | None, overrides: dict[str, Any]) ->
         # One shared connection, otherwise every connection sees its own empty database.
         options.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
     else:
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
+        create_private_file(Path(database).expanduser())  # type: ignore[arg-type]
     options.update(overrides)
     engine = _create_async_engine(url, **options)
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas(wal=not in_memory))
@@ -55,9 +56,28 @@ def _sqlite_engine(url: str, database: str | None, overrides: dict[str, Any]) ->
 def create_sync_sqlite_engine(url: str) -> Engine:
     """A blocking engine on the same SQLite file, with the same pragmas, for a writer thread."""
     parsed = make_url(url).set(drivername="sqlite+pysqlite")
+    if parsed.database:
+        create_private_file(Path(parsed.database).expanduser())
     engine = _create_engine(parsed)
     event.listen(engine, "connect", _sqlite_pragmas(wal=True))
     return engine
+
+
+def create_private_file(path: Path) -> None:
+    """Create the SQLite file 0600 (its directory 0700 when we create it) before SQLite does.
+
+    SQLite would create it with the process umask (usually 0644: keys' hashes, the audit log
+    and the ledger readable by every local user); it gives the ``-wal`` and ``-shm`` files the
+    database file's own mode, so those follow. An existing file is left as its owner set it.
+    """
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:  # another process won the race; it created it the same way
+        return
+    os.close(fd)
 
 
 def _sqlite_pragmas(*, wal: bool) -> Any:

@@ -151,11 +151,17 @@ def _upstream_message(raw: bytes, secrets: tuple[str | None, ...] = ()) -> str:
         if not (isinstance(err, dict) and isinstance(err.get("message"), str)):
             return "upstream error"
         message, limit = str(err["message"])[:4000], 500
+    return scrub_secrets(message, secrets)[:limit]
+
+
+def scrub_secrets(message: str, secrets: tuple[str | None, ...] = ()) -> str:
+    """``message`` without the given secrets, typed secrets (provider, AWS, GitHub keys,
+    private keys) or anything shaped like a credential."""
     for secret in secrets:
         if secret:
             message = message.replace(secret, "[redacted]")
-    message = redact(message, scan(message))  # provider, AWS, GitHub keys; private keys
-    return _CREDENTIAL_RE.sub("[redacted]", message)[:limit]
+    message = redact(message, scan(message))
+    return _CREDENTIAL_RE.sub("[redacted]", message)
 
 
 class Dispatcher:

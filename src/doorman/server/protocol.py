@@ -1,0 +1,200 @@
+"""uvicorn's httptools protocol with the bounds a public listener needs.
+
+uvicorn bounds neither the time a client may take to send its request head or body nor, with
+httptools, the size of that head (``h11_max_incomplete_event_size`` applies to h11 only). A few
+hundred connections that trickle a byte at a time then hold sockets and memory for ever. This
+subclass adds, per connection:
+
+- a header deadline: the request line and headers must arrive within ``header_timeout_s`` of
+  the connection opening (or of the first byte of the next request on a kept-alive one);
+- a body deadline: the whole body must arrive within ``body_timeout_s`` of the headers;
+- a head size limit counted on the raw bytes, so one endless header line is refused early
+  (431) instead of being buffered;
+- a cap on open connections per worker: past it a new connection gets 503 and is closed.
+
+A refusal is written straight to the socket with ``connection: close``: no ASGI app runs for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from dataclasses import dataclass
+from typing import Any, cast
+
+import orjson
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from doorman.config import ServerSettings
+
+_HEADER_OVERHEAD = 4  # ": " and CRLF around each header
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLimits:
+    header_timeout_s: float
+    body_timeout_s: float
+    max_header_bytes: int
+    max_connections: int
+
+    @classmethod
+    def from_settings(cls, server: ServerSettings) -> ConnectionLimits:
+        return cls(
+            header_timeout_s=server.header_timeout_s,
+            body_timeout_s=server.body_timeout_s,
+            max_header_bytes=server.max_header_bytes,
+            max_connections=server.max_connections,
+        )
+
+
+def _error_body(status: int, code: str, message: str) -> bytes:
+    """OpenAI's error shape: the path (and so the caller's wire format) may be unknown yet."""
+    etype = "invalid_request_error" if status < 500 else "service_unavailable"
+    return orjson.dumps(
+        {"error": {"message": message, "type": etype, "param": None, "code": code}}
+    )
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    def __init__(self, *args: Any, limits: ConnectionLimits, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._limits = limits
+        self._in_head = True  # between requests or inside a request line / headers
+        self._head_bytes = 0
+        self._refused = False
+        self._timer: asyncio.TimerHandle | None = None
+
+    # -- connection ---------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > self._limits.max_connections:
+            self._refuse(503, "too_many_connections", "The gateway has too many open connections; retry shortly.")  # fmt: skip
+            return
+        self._arm(self._limits.header_timeout_s, self._head_timed_out)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
+        if self._in_head:
+            if self._timer is None:  # the first bytes of the next request on a kept-alive one
+                self._arm(self._limits.header_timeout_s, self._head_timed_out)
+            self._head_bytes += len(data)
+        super().data_received(data)
+        if (
+            self._in_head
+            and not self._refused
+            and self._head_bytes > self._limits.max_header_bytes
+        ):
+            self._too_large()
+
+    def send_400_response(self, msg: str) -> None:
+        if not self._refused:  # a refusal already answered; the parser just noticed
+            super().send_400_response(msg)
+
+    # -- parser callbacks ---------------------------------------------------------------------
+    def on_headers_complete(self) -> None:
+        self._disarm()
+        self._in_head = False
+        self._head_bytes = 0
+        size = len(self.url) + sum(len(n) + len(v) + _HEADER_OVERHEAD for n, v in self.headers)
+        if size > self._limits.max_header_bytes:
+            self._too_large()
+            raise _Refused  # stop the parser: no app runs for this request
+        super().on_headers_complete()
+        self._arm(self._limits.body_timeout_s, self._body_timed_out)
+
+    def on_body(self, body: bytes) -> None:
+        if not self._refused:
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if self._refused:
+            return
+        self._disarm()
+        self._in_head = True
+        super().on_message_complete()
+
+    # -- refusals -----------------------------------------------------------------------------
+    def _too_large(self) -> None:
+        limit = self._limits.max_header_bytes
+        self._refuse(431, "headers_too_large",
+                     f"The request line and headers exceed the limit of {limit} bytes.")  # fmt: skip
+
+    def _head_timed_out(self) -> None:
+        self._timer = None
+        if self.cycle is not None and not self.cycle.response_complete:
+            # Still answering the previous request (pipelining): judge the head after that.
+            self._arm(self._limits.header_timeout_s, self._head_timed_out)
+            return
+        if self._head_bytes == 0:
+            self._close()  # an idle connection: nothing to answer
+        else:
+            self._refuse(408, "request_timeout",
+                         "The request headers did not arrive in time.")  # fmt: skip
+
+    def _body_timed_out(self) -> None:
+        self._timer = None
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_started:
+            cycle.disconnected = True  # the app sees http.disconnect; its sends are dropped
+            cycle.message_event.set()
+            self._refuse(408, "request_timeout", "The request body did not arrive in time.")
+        else:
+            self._close()
+
+    def _refuse(self, status: int, code: str, message: str) -> None:
+        self._refused = True
+        self._disarm()
+        if self.transport.is_closing():
+            return
+        body = _error_body(status, code, message)
+        head = [STATUS_LINE[status]]
+        for name, value in self.server_state.default_headers:
+            head += [name, b": ", value, b"\r\n"]
+        head += [
+            b"content-type: application/json\r\n",
+            b"content-length: " + str(len(body)).encode() + b"\r\n",
+            b"connection: close\r\n\r\n",
+        ]
+        self.transport.write(b"".join(head) + body)
+        self.transport.close()
+
+    def _close(self) -> None:
+        self._refused = True
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def _arm(self, delay: float, callback: Any) -> None:
+        self._disarm()
+        self._timer = self.loop.call_later(delay, callback)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+
+class _Refused(Exception):
+    """Raised from a parser callback to stop parsing a request that was refused."""
+
+
+def guarded_protocol(server: ServerSettings) -> type[asyncio.Protocol]:
+    """The ``http=`` value for ``uvicorn.run``: picklable, so it reaches every worker."""
+    limits = ConnectionLimits.from_settings(server)
+    return cast(type[asyncio.Protocol], functools.partial(GuardedHttpToolsProtocol, limits=limits))
+
+
+def raise_open_files_limit(max_connections: int) -> None:
+    """Let the process hold ``max_connections`` sockets plus its own files, within the hard
+    limit: a low soft limit would turn the connection cap into accept() failures."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = max_connections + 256
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
