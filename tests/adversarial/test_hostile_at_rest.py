@@ -100,3 +100,21 @@ def test_mid_stream_upstream_errors_reach_the_client_without_secrets(gw: Gateway
     assert PROVIDER_KEY not in text and PROVIDER_KEY[:20] not in text
     assert "[redacted]" in text
     assert PROVIDER_KEY not in gw.proc.log()
+
+
+SIGNED_TIER = {"signed": {"require_signature": True, "requests_per_minute": 60}}
+
+
+@pytest.mark.postgres
+def test_signed_requests_without_a_shared_nonce_store_refuse_to_start(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    config = {"database_url": postgres_url, "tiers": SIGNED_TIER}
+    with pytest.raises(RuntimeError) as refused:
+        start_gateway(tmp_path / "replica", config).stop()
+    message = str(refused.value)
+    assert "gateway exited" in message
+    assert "no shared nonce store" in message and "redis_url" in message
+    # The operator who knows this is the only process says so, and it starts.
+    config["auth"] = {"single_replica": True}
+    start_gateway(tmp_path / "single", config).stop()

@@ -51,3 +51,37 @@ class RedisNonceStore:
     async def claim(self, scope: str, nonce: str, ttl_s: int) -> bool:
         ok = await self._redis.set(f"{self._prefix}{{{scope}}}:{nonce}", b"1", nx=True, ex=ttl_s)
         return bool(ok)
+
+
+async def unshared_nonce_problem(settings: Any, engine: Any) -> str | None:
+    """Why this process must not start, when signed requests would keep their replay nonces
+    per process while other processes serve the same keys; None when that is safe.
+
+    Without Redis each process remembers only the nonces it saw itself, so a signed request
+    captured once can be replayed on every other worker or replica. Several workers without
+    Redis are refused by the config check; several replicas show as a shared PostgreSQL
+    database, which a single process may confirm with ``auth.single_replica: true``.
+    """
+    if settings.redis_url or engine.dialect.name != "postgresql":
+        return None
+    if settings.auth.single_replica:
+        return None
+    from sqlalchemy import select
+
+    from doorman.db.models import ApiKey
+
+    required = sorted(name for name, tier in settings.tiers.items() if tier.require_signature)
+    async with engine.connect() as conn:
+        signing_keys = await conn.scalar(
+            select(ApiKey.id).where(ApiKey.signing_salt.is_not(None)).limit(1)
+        )
+    if not required and signing_keys is None:
+        return None
+    what = f"tiers {', '.join(required)} require signed requests" if required else (
+        "signing keys exist")  # fmt: skip
+    return (
+        f"{what}, but there is no shared nonce store: on a PostgreSQL database shared by "
+        "several replicas, a signed request replayed on another replica would be accepted. "
+        "Set redis_url (every replica the same), or, if this is the only gateway process "
+        "using this database, set auth.single_replica: true."
+    )

@@ -22,6 +22,11 @@ class AuthSettings(BaseModel):
     lockout_base_s: float = Field(default=30.0, gt=0)
     lockout_max_s: float = Field(default=3600.0, gt=0)
     last_used_flush_s: float = Field(default=30.0, gt=0)
+    single_replica: bool = Field(
+        default=False,
+        description="confirm that only one gateway process uses this PostgreSQL database, so "
+        "signed requests may keep their replay nonces in memory (otherwise set redis_url)",
+    )
 
 
 class ConsoleSettings(BaseModel):

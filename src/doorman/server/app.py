@@ -20,6 +20,7 @@ from doorman.errors import DoormanError, InternalError, NotFound
 from doorman.pipeline import Pipeline
 from doorman.server.build import build_gateway, close_gateway
 from doorman.server.http import error_response, request_id_for, wire_for_path
+from doorman.server.openapi import openapi_json
 from doorman.server.ops import ops_routes
 from doorman.server.proxy import FastPathApp, ProxyEndpoint
 from doorman.server.state import Gateway
@@ -119,6 +120,7 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastPathApp:
         *(Route(path, endpoint, methods=["POST"]) for path, endpoint in proxies.items()),
         Route("/v1/audio/transcriptions", transcribe, methods=["POST"]),
         *ops_routes(),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
         Mount("/admin", routes=[*key_admin_routes, *ledger_admin_routes, *insight_admin_routes]),
     ]
     if settings.console.enabled:

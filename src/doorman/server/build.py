@@ -11,6 +11,10 @@ from doorman.server.state import Gateway
 log = structlog.get_logger("doorman.server")
 
 
+class StartupRefused(RuntimeError):
+    """The settings would run but break a guarantee; the message says what to change."""
+
+
 async def build_gateway(settings: Settings) -> tuple[Gateway, str | None]:
     """Migrate the database, connect the stores and return (gateway, new master key or None).
 
@@ -19,6 +23,7 @@ async def build_gateway(settings: Settings) -> tuple[Gateway, str | None]:
     """
     from doorman.auth.authenticator import Authenticator
     from doorman.auth.master import ensure_master_key
+    from doorman.auth.nonces import unshared_nonce_problem
     from doorman.auth.pepper import pepper_for
     from doorman.auth.service import KeyService
     from doorman.cache.runtime import ResponseCache
@@ -40,6 +45,11 @@ async def build_gateway(settings: Settings) -> tuple[Gateway, str | None]:
     pepper = await pepper_for(gw.engine, state_dir(settings))  # PepperMismatch: refuse to start
     new_master = await ensure_master_key(gw.engine)
     gw.redis = connect_redis(settings.redis_url) if settings.redis_url else None
+    refused = await unshared_nonce_problem(settings, gw.engine)
+    if refused is not None:
+        log.error("startup_refused", reason=refused)
+        await gw.engine.dispose()
+        raise StartupRefused(refused)
     gw.metrics = Metrics()
     if settings.server.metrics_token_env:
         gw.metrics_token = read_secret(settings.server.metrics_token_env)
