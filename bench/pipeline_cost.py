@@ -51,7 +51,7 @@ async def run(
     os.environ.setdefault("DOORMAN_MASTER_KEY", "dm-master-bench-" + "x" * 32)
     with tempfile.TemporaryDirectory() as tmp:
         settings = settings_for(tmp, redis_url, screen, ledger)
-        gw, _ = await build_gateway(settings, "http://127.0.0.1:9")
+        gw, _ = await build_gateway(settings)
         try:
             from doorman.auth.service import KeyService
 

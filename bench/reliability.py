@@ -278,7 +278,7 @@ async def open_breaker_decision(n: int = 20_000) -> float:
             "models": {"m": {"provider": "p"}},
         }
     )
-    pool = UpstreamPool(settings, "http://127.0.0.1:9")
+    pool = UpstreamPool(settings)
     dispatcher = Dispatcher(settings, pool)
     deps = deployments_for(settings, "m")
     dispatcher.breakers.get(deps[0].key).trip("bench")

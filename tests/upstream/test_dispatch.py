@@ -134,7 +134,7 @@ async def make(upstream_a: Scripted, upstream_b: Scripted) -> AsyncIterator[Make
                 },
             }
         )
-        pool = UpstreamPool(settings, "http://127.0.0.1:1")
+        pool = UpstreamPool(settings)
         sleeps: list[float] = []
 
         async def record(seconds: float) -> None:
