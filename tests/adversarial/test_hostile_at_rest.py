@@ -82,7 +82,7 @@ def test_database_wal_and_state_directory_are_private(gw: Gateway) -> None:
     for path in files:
         assert path.exists(), path
         assert _mode(path) == 0o600, (path, oct(_mode(path)))
-    dot = gw.workdir / ".doorman"
+    dot = state / ".doorman"  # the generated state lives next to the SQLite file
     assert _mode(dot) == 0o700
     for path in dot.iterdir():
         assert _mode(path) == 0o600, path
