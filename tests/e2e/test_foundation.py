@@ -139,12 +139,13 @@ def test_zero_config_anthropic_stream_yields_text_and_usage(default_gateway: Pro
         run_cli(workdir, "keys", "create", "--user", "v", "--tier", "free", "--json").stdout
     )["key"]
     claude = anthropic.Anthropic(base_url=default_gateway.url, api_key=key, max_retries=0)
-    with claude.messages.stream(model="sim-claude", max_tokens=6, messages=MSG) as stream:  # type: ignore[arg-type]
+    # Longer than output screening's hold-back window (160 characters), which delays the start.
+    with claude.messages.stream(model="sim-claude", max_tokens=80, messages=MSG) as stream:  # type: ignore[arg-type]
         pieces = list(stream.text_stream)
         final = stream.get_final_message()
     assert len(pieces) > 1  # streamed, not one block
     assert final.content[0].type == "text" and "".join(pieces) == final.content[0].text
-    assert final.usage.output_tokens == 6 and final.usage.input_tokens > 0
+    assert final.usage.output_tokens == 80 and final.usage.input_tokens > 0
 
 
 # ----------------------------------------------------------------------------- the sim alone
