@@ -9,16 +9,9 @@ import httpx
 import openai
 import pytest
 
-from harness import Gateway, Proc, start_gateway, start_sim
+from harness import Gateway, Proc, start_gateway
 
 AWS_KEY = "AKIA" + "IOSFODNN7EXAMPLE"
-
-
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proc]:
-    proc = start_sim(tmp_path_factory.mktemp("sim"))
-    yield proc
-    proc.stop()
 
 
 @pytest.fixture(scope="module")

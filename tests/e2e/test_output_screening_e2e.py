@@ -9,17 +9,10 @@ import anthropic
 import openai
 import pytest
 
-from harness import Gateway, Proc, sim_config, start_gateway, start_sim
+from harness import Gateway, Proc, sim_config, start_gateway
 
 AWS = "AKIA" + "IOSFODNN7EXAMPLE"
 SYSTEM = "You are the helpdesk bot of Acme. Internal escalation code is 4471."
-
-
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proc]:
-    proc = start_sim(tmp_path_factory.mktemp("sim"))
-    yield proc
-    proc.stop()
 
 
 @pytest.fixture(scope="module")
