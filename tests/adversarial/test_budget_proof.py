@@ -86,7 +86,10 @@ def test_300_concurrent_adversarial_requests_over_3_replicas_never_overspend(
     key = str(gateways[0].create_key("proof", "budget")["key"])
     replies = asyncio.run(_fire(gateways, key))
     counts = Counter(status for status, _ in replies)
-    assert set(counts) <= {200, 429}, Counter(replies)
+    # A refusal is a 429, or, when a Redis round trip misses its deadline on a loaded machine, a
+    # fail-closed 503 `limits_unavailable`: neither reaches the provider, so neither can overspend.
+    assert set(counts) <= {200, 429, 503}, Counter(replies)
+    assert {code for status, code in replies if status == 503} <= {"limits_unavailable"}, Counter(replies)
     assert counts[200] >= 1  # in-flight worst cases hold the budget: few fit at once
     bills = provider_bills(provider)
     provider_usd = sum(bill_usd(b) for b in bills)

@@ -88,10 +88,16 @@ def test_budget_is_never_exceeded_by_300_concurrent_requests(replicas: tuple[Pro
 def test_rpm_50_admits_at_most_50_of_200_across_replicas(replicas: tuple[Proc, list[Gateway]]) -> None:
     _, gws = replicas
     key = gws[1].create_key("rpm-user", "rpm50")["key"]
+    started = time.monotonic()
     responses = asyncio.run(fire(gws, key, 200, {"model": "priced", "messages": MSG, "max_tokens": 2}))
+    elapsed = time.monotonic() - started
     statuses = Counter(r.status_code for r in responses)
     assert set(statuses) <= {200, 429}, statuses
-    assert 45 <= statuses[200] <= 50, statuses  # GCRA may refuse a few at the very edge, never admit more
+    # GCRA allows a burst of 50 and then one request per 1.2 s emission interval: a burst that takes
+    # longer than that on a loaded machine has earned one more admission per elapsed interval.
+    # It may refuse a few at the very edge, never admit more.
+    allowed = 50 + int(elapsed / 1.2)
+    assert 45 <= statuses[200] <= allowed, (statuses, elapsed)
 
 
 def test_abandoned_streams_do_not_leak_concurrency(replicas: tuple[Proc, list[Gateway]]) -> None:
