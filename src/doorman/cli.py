@@ -139,6 +139,9 @@ def sim(
     api_key: str | None = typer.Option(
         None, "--api-key", help="Answer 401 to any other credential, like a real provider."
     ),
+    ignore_max_tokens: bool = typer.Option(
+        False, help="Answer max-reply-tokens whatever max_tokens says (a non-compliant provider)."
+    ),
 ) -> None:
     """Run the simulated provider (OpenAI and Anthropic wire formats) as its own server."""
     import uvicorn
@@ -166,6 +169,7 @@ def sim(
         max_reply_tokens=max_reply_tokens,
         seed=seed,
         api_key=api_key,
+        ignore_max_tokens=ignore_max_tokens,
     )
     err.print(f"doorman sim listening on http://{host}:{port}", highlight=False)
     uvicorn.run(

@@ -27,7 +27,7 @@ from doorman.cache.stage import (
     release_cache,
     store_answer,
 )
-from doorman.cost.tokens import may_reason_unseen
+from doorman.cost.tokens import get_encoding, may_reason_unseen
 from doorman.errors import BadRequest, DoormanError, ModelNotFound, PermissionDenied
 from doorman.exchange import Exchange
 from doorman.ledger.task_label import TASK_HEADER, checked_task_label
@@ -38,8 +38,14 @@ from doorman.screen.output_stream import guard_stream
 from doorman.tool_policy import EnforceToolPolicy
 from doorman.upstream.deployment import Deployment, Wire, deployments_for
 from doorman.upstream.dispatch import UpstreamReply
+from doorman.upstream.output_cap import MAX_TOKENS_FLAG, clip_body, stream_ending
 from doorman.upstream.stream_errors import scrub_error_data
-from doorman.upstream.translate import translate_request, translate_response, translate_stream
+from doorman.upstream.translate import (
+    StreamTranslator,
+    translate_request,
+    translate_response,
+    translate_stream,
+)
 from doorman.upstream.wire import StreamMeter, Usage, usage_from_body
 from doorman.validation import (
     billed_input,
@@ -58,6 +64,13 @@ log = structlog.get_logger("doorman.request")
 def cost_trailer(ex: Exchange) -> bytes:
     """The last bytes of every relayed stream: an SSE comment with the settled cost."""
     return f": x-doorman-cost-usd={ex.cost_usd:.8f}\n\n".encode()
+
+
+def sent_max_tokens(ex: Exchange, dep: Deployment) -> int:
+    """The ``max_tokens`` sent to ``dep``: the admitted cap, or the deployment's own if lower."""
+    if dep.settings.max_output_tokens is not None:
+        return min(ex.max_tokens, dep.settings.max_output_tokens)
+    return ex.max_tokens
 
 
 class Stage(Protocol):
@@ -250,9 +263,7 @@ class Pipeline:
         """The body for one deployment, in its wire format; raises Untranslatable."""
         body = dict(ex.body)
         body["model"] = dep.upstream_model
-        max_tokens = ex.max_tokens
-        if dep.settings.max_output_tokens is not None:
-            max_tokens = min(max_tokens, dep.settings.max_output_tokens)
+        max_tokens = sent_max_tokens(ex, dep)
         if wire != ex.wire:
             body = translate_request(ex.wire, wire, body)
         if wire == "openai":
@@ -328,6 +339,11 @@ class Pipeline:
         blocked: OutputBlocked | None = None
         if isinstance(parsed, dict):
             usage = usage_from_body(reply.wire, parsed)
+            cut, delivered = self._cap_body(ex, reply, parsed, usage)
+            if cut:
+                body = orjson.dumps(parsed)
+            if usage is None:  # unreported: billed for what is delivered
+                usage = Usage(input_tokens=ex.input_tokens, output_tokens=delivered)
             if reply.wire != ex.wire:
                 parsed = translate_response(ex.wire, reply.wire, parsed)
                 body = orjson.dumps(parsed)
@@ -347,6 +363,20 @@ class Pipeline:
         await store_answer(self.gw, ex, body)
         headers = self.response_headers(ex)
         return Reply(reply.status, headers, body=body)
+
+    def _cap_body(
+        self, ex: Exchange, reply: UpstreamReply, parsed: dict[str, Any], usage: Usage | None
+    ) -> tuple[bool, int]:
+        """Cut a full answer that ran past the ``max_tokens`` sent (see ``output_cap``)."""
+        enc = get_encoding(self.gw.count_profile(reply.deployment).encoding)
+        cap = sent_max_tokens(ex, reply.deployment)
+        reported = usage.output_tokens if usage is not None else None
+        cut, delivered = clip_body(
+            reply.wire, parsed, cap, enc.encode_ordinary, enc.decode, reported
+        )
+        if cut:
+            ex.flags.append(MAX_TOKENS_FLAG)
+        return cut, delivered
 
     @staticmethod
     def _blocked(ex: Exchange) -> Callable[[OutputBlocked], None]:
@@ -411,6 +441,18 @@ class Pipeline:
                     if clean is not data:
                         data, line = clean, b"data: " + clean + b"\n"
                     keep = meter.feed(data)
+                    if meter.capped:  # the provider ran past max_tokens: cut, end, close
+                        data = meter.clipped or data
+                        ending = stream_ending(
+                            reply.wire, meter.last_event, meter.block_index,
+                            (ex.input_tokens, meter.counted_output),
+                            with_usage=wants_usage or translator is not None,
+                        )  # fmt: skip
+                        events = [(event_name, data), *ending]
+                        yield b"".join(self._emit(events, translator, pending_event))
+                        ex.flags.append(MAX_TOKENS_FLAG)
+                        resp.close()  # the provider stops generating (and billing)
+                        break
                     if translator is not None:
                         out = translator.feed(event_name, data)
                         event_name = None
@@ -439,7 +481,7 @@ class Pipeline:
                 if now >= next_renew and ex.reservation is not None:
                     next_renew = now + renew_every
                     await self.gw.limiter.renew(ex.reservation)
-            if not meter.done and ex.error_code is None:
+            if not meter.done and not meter.capped and ex.error_code is None:
                 ex.error_code = "upstream_stream_incomplete"
         except Exception as exc:  # upstream broke mid-stream: the client already has a 200
             ex.error_code = "upstream_stream_error"
@@ -456,6 +498,22 @@ class Pipeline:
         # Settled: the cost is known. A final SSE comment carries it (headers left long ago);
         # SDKs skip comment lines.
         yield cost_trailer(ex)
+
+    @staticmethod
+    def _emit(
+        events: list[tuple[str | None, bytes]],
+        translator: StreamTranslator | None,
+        pending_event: bytes,
+    ) -> list[bytes]:
+        """SSE bytes for the client from provider events (``event:`` name, ``data:`` payload)."""
+        if translator is not None:
+            return [b for name, data in events for b in translator.feed(name, data)]
+        out = []
+        for i, (name, data) in enumerate(events):
+            # The crossing event's own `event:` line is already pending (relayed as read).
+            head = pending_event if i == 0 else (f"event: {name}\n".encode() if name else b"")
+            out.append(head + b"data: " + data + b"\n\n")
+        return out
 
     def error_headers(self, ex: Exchange) -> dict[str, str]:
         """Headers of a refused or failed request: the limits evaluated so far and its cost."""
@@ -482,6 +540,7 @@ class Pipeline:
             hidden_output_cap=ex.max_tokens if hidden else None,
             max_output=ex.max_tokens,
             encoding=profile.encoding,
+            cap=sent_max_tokens(ex, dep),
         )
 
     def response_headers(self, ex: Exchange) -> dict[str, str]:

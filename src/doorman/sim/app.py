@@ -57,6 +57,9 @@ class SimOptions:
     rpm: int | None = None
     seed: int | None = None
     api_key: str | None = None  # when set, other credentials get 401 like a real provider
+    # a provider that ignores max_tokens: answers max_reply_tokens whatever was asked
+    # (per request: the script SIM:IGNORE_MAX_TOKENS in the last user turn)
+    ignore_max_tokens: bool = False
 
 
 @dataclass
@@ -202,12 +205,15 @@ def create_sim_app(options: SimOptions | None = None) -> Starlette:
         n = int(requested) if isinstance(requested, int) and requested > 0 else DEFAULT_REPLY_TOKENS
         n = min(n, sim.options.max_reply_tokens)
         last = messages[-1] if messages and isinstance(messages[-1], dict) else {}
+        ignore = sim.options.ignore_max_tokens or _ignores_max_tokens(last)
+        if ignore:
+            n = sim.options.max_reply_tokens
         text = _scripted(body, wire, last) or sim.reply_text(str(last.get("content", "")), n)
         call = _tool_call(body, wire, last, text)
         if call is not None:
             text = ""
         output_tokens = count_text(text or (call[2] if call else ""), model)
-        truncated = isinstance(requested, int) and output_tokens >= requested
+        truncated = isinstance(requested, int) and output_tokens >= requested and not ignore
         sim.stats.input_tokens += input_tokens
         sim.stats.output_tokens += output_tokens
         rid = (
@@ -365,6 +371,11 @@ def _scripted(body: dict[str, Any], wire: str, last: dict[str, Any]) -> str | No
             if isinstance(m, dict) and m.get("role") in ("system", "developer")
         )
     return None
+
+
+def _ignores_max_tokens(last: dict[str, Any]) -> bool:
+    content = last.get("content")
+    return isinstance(content, str) and content.startswith("SIM:IGNORE_MAX_TOKENS")
 
 
 def _vector(text: str, dims: int) -> list[float]:

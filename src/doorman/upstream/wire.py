@@ -10,6 +10,7 @@ import orjson
 
 from doorman.cost.tokens import encoding_for, get_encoding
 from doorman.upstream.deployment import Wire
+from doorman.upstream.output_cap import TokenBudget
 
 
 @dataclass(slots=True)
@@ -87,6 +88,11 @@ class StreamMeter:
     generated but not yet delivered, at most ``max_output`` (the ``max_tokens`` sent); and the
     full ``hidden_output_cap`` when the model could have been reasoning invisibly. Never below
     what was counted.
+
+    With ``cap`` set, output beyond it is cut (see :mod:`doorman.upstream.output_cap`): the event
+    that crosses the cap is shortened to fit — :attr:`clipped` holds its new payload — and
+    :attr:`capped` tells the relay to end the stream there. A stream cut at the cap is billed
+    for what was delivered.
     """
 
     def __init__(
@@ -101,6 +107,7 @@ class StreamMeter:
         hidden_output_cap: int | None = None,
         max_output: int | None = None,
         encoding: str | None = None,
+        cap: int | None = None,
     ) -> None:
         self.wire = wire
         self.model = model
@@ -116,6 +123,11 @@ class StreamMeter:
         self._output_reported = False
         enc = get_encoding(encoding) if encoding else encoding_for(model)
         self._encode = enc.encode_ordinary
+        self._budget = TokenBudget(cap, self._encode, enc.decode) if cap is not None else None
+        self.capped = False  # output reached past the cap: the relay ends the stream
+        self.clipped: bytes | None = None  # the crossing event's payload, cut at the cap
+        self.last_event: dict[str, Any] | None = None
+        self.block_index = 0  # Anthropic: the content block being streamed
 
     def feed(self, data: bytes) -> bool:
         """``data`` is the payload of one ``data:`` line."""
@@ -128,14 +140,35 @@ class StreamMeter:
             return True
         if not isinstance(event, dict):
             return True
+        self.last_event = event
         if self.wire == "anthropic":
             self._anthropic(event)
-            return True
-        return self._openai(event)
+            keep = True
+        else:
+            keep = self._openai(event)
+        if self.capped and self.clipped is None:
+            self.clipped = orjson.dumps(event)
+        return keep
 
     def _count(self, text: Any) -> None:
         if isinstance(text, str) and text:
             self.counted_output += len(self._encode(text))
+
+    def _take(self, holder: dict[str, Any], key: str) -> None:
+        """Count ``holder[key]``; with a cap, cut it where the cap falls (in place)."""
+        text = holder.get(key)
+        if not isinstance(text, str) or not text:
+            return
+        budget = self._budget
+        if budget is None:
+            self.counted_output += len(self._encode(text))
+            return
+        before = budget.used
+        kept = budget.take(text)
+        self.counted_output += budget.used - before
+        if budget.cut:
+            holder[key] = kept
+            self.capped = True
 
     def _openai(self, event: dict[str, Any]) -> bool:
         choices = event.get("choices")
@@ -158,7 +191,7 @@ class StreamMeter:
 
     def _openai_delta(self, delta: dict[str, Any]) -> None:
         for key in ("content", "refusal", "reasoning_content", "reasoning"):
-            self._count(delta.get(key))
+            self._take(delta, key)
         calls = delta.get("tool_calls")
         if isinstance(calls, list):
             for call in calls:
@@ -166,16 +199,16 @@ class StreamMeter:
                     continue
                 for inner in (call.get("function"), call.get("custom")):
                     if isinstance(inner, dict):
-                        self._count(inner.get("name"))
-                        self._count(inner.get("arguments"))
-                        self._count(inner.get("input"))
+                        self._take(inner, "name")
+                        self._take(inner, "arguments")
+                        self._take(inner, "input")
         legacy = delta.get("function_call")
         if isinstance(legacy, dict):
-            self._count(legacy.get("name"))
-            self._count(legacy.get("arguments"))
+            self._take(legacy, "name")
+            self._take(legacy, "arguments")
         audio = delta.get("audio")
         if isinstance(audio, dict):
-            self._count(audio.get("transcript"))
+            self._take(audio, "transcript")
 
     def _anthropic(self, event: dict[str, Any]) -> None:
         etype = event.get("type")
@@ -188,11 +221,13 @@ class StreamMeter:
                 self.usage.cache_write_tokens = usage.cache_write_tokens
                 self.usage.reported = True
         elif etype == "content_block_start":
+            index = event.get("index")
+            self.block_index = index if isinstance(index, int) else self.block_index
             block = event.get("content_block")
             if isinstance(block, dict):
-                self._count(block.get("name"))  # tool_use / server_tool_use
+                self._take(block, "name")  # tool_use / server_tool_use
                 for key in ("text", "thinking"):
-                    self._count(block.get(key))
+                    self._take(block, key)
                 tool_input = block.get("input")
                 if isinstance(tool_input, dict) and tool_input:
                     self._count(orjson.dumps(tool_input).decode())
@@ -200,7 +235,7 @@ class StreamMeter:
             delta = event.get("delta")
             if isinstance(delta, dict):
                 for key in ("text", "partial_json", "thinking"):
-                    self._count(delta.get(key))
+                    self._take(delta, key)
         elif etype == "message_delta":
             u = event.get("usage") or {}
             if isinstance(u, dict) and "output_tokens" in u:
@@ -220,7 +255,7 @@ class StreamMeter:
             return Usage(
                 u.input_tokens, u.output_tokens, u.cached_tokens, True, u.cache_write_tokens
             )
-        finished = self.done and self.finish_reason is not None
+        finished = (self.done and self.finish_reason is not None) or self.capped
         allowance = 0 if finished else self.unreported_allowance
         output = math.ceil(self.counted_output * self.safety) + allowance
         if self.max_output is not None:  # providers never bill more output than max_tokens
