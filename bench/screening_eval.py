@@ -10,7 +10,14 @@ transform of :mod:`doorman.screen.obfuscate` and re-screened; the figure is the 
 caught (issue #13's target: >= 90% per transform).
 
 Usage: ``.venv/bin/python bench/screening_eval.py [--markdown] [--iterations 300]
-[--sample 400] [--sources]``
+[--sample 400] [--sources] [--subset PREFIX,...] [--no-transforms] [--no-latency]
+[--build-sources PREFIX,...] [--misses FILE]``
+
+While iterating, ``--subset`` (source prefixes or family names), ``--no-transforms`` and
+``--no-latency`` keep a run to seconds; ``--misses`` writes every missed attack and false
+positive with its layer scores and rules, to group misses into patterns. ``--build-sources``
+names the sources rules were built from, and adds one row for them and one for every other
+attack: the second is the figure that tells whether a rule generalizes.
 """
 
 from __future__ import annotations
@@ -87,8 +94,18 @@ def latency(screener: InputScreener, text: str, iterations: int) -> tuple[float,
     return statistics.median(samples), p99, samples[-1]
 
 
+def _matches(record: dict[str, Any], prefixes: list[str]) -> bool:
+    return record["family"] in prefixes or record["source"].startswith(tuple(prefixes))
+
+
 def evaluate(
-    records: list[dict[str, Any]], flagged: Callable[[str], bool], sample: int, sources: bool
+    records: list[dict[str, Any]],
+    flagged: Callable[[str], bool],
+    sample: int,
+    sources: bool,
+    *,
+    transforms: bool = True,
+    build: list[str] | None = None,
 ) -> list[Row]:
     hits = {id(r): flagged(r["text"]) for r in records}
     attacks = [r for r in records if r["label"] == 1]
@@ -105,21 +122,34 @@ def evaluate(
     for lang in sorted({r["lang"] for r in attacks} - {"en"}):
         rows.append(row(f"    {lang}", [r for r in attacks if r["lang"] == lang]))
     generated = [r for r in attacks if r["source"].startswith("doorman-gen-b")]
+    is_generated = {id(r) for r in generated}
     rows.append(row("  of which generated (held-out templates)", generated))
     rows.append(
-        row("  of which packaged/held-out corpora", [r for r in attacks if r not in generated])
+        row(
+            "  of which packaged/held-out corpora",
+            [r for r in attacks if id(r) not in is_generated],
+        )
     )
+    if build:
+        built = [r for r in attacks if _matches(r, build)]
+        held = [r for r in attacks if not _matches(r, build)]
+        rows.append(row("  of which in sources rules were built from", built))
+        third = [r for r in held if id(r) not in is_generated]
+        rows.append(row("  of which held out from rule building: third-party", third))
+        gen_held = [r for r in held if id(r) in is_generated]
+        rows.append(row("  of which held out from rule building: generated", gen_held))
     if sources:
         for source in sorted({r["source"] for r in records}):
-            group = [r for r in records if r["source"] == source]
-            label = "attack" if group[0]["label"] else "FP"
-            rows.append(row(f"  source {source} ({label})", group))
+            for label, name in ((1, "attack"), (0, "FP")):
+                group = [r for r in records if r["source"] == source and r["label"] == label]
+                if group:
+                    rows.append(row(f"  source {source} ({name})", group))
 
     # obfuscation: of attacks caught in plain form, the share still caught after each transform
     rng = random.Random(2024)
     caught = [r["text"] for r in attacks if hits[id(r)] and r["lang"] == "en"]
     caught = rng.sample(caught, min(sample, len(caught)))
-    for kind in ALL_TRANSFORMS:
+    for kind in ALL_TRANSFORMS if transforms else ():
         kept = sum(flagged(obfuscate(t, kind, rng)) for t in caught)
         rows.append((f"  still caught after {kind}", kept, len(caught), f">= {KEEP_TARGET:.0%}"))
 
@@ -147,27 +177,61 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--sample", type=int, default=400, help="attacks per transform")
     parser.add_argument("--sources", action="store_true", help="one row per source too")
+    parser.add_argument(
+        "--subset", default="", help="comma-separated source prefixes or family names to keep"
+    )
+    parser.add_argument("--no-transforms", action="store_true", help="skip the transform rows")
+    parser.add_argument("--no-latency", action="store_true", help="skip the latency runs")
+    parser.add_argument(
+        "--build-sources",
+        default="",
+        help="comma-separated source prefixes (or families) rules were built from: adds a "
+        "row for them and one for every other attack",
+    )
+    parser.add_argument("--misses", type=Path, help="write missed attacks and FPs (JSONL)")
     args = parser.parse_args()
 
     records = load()
+    subset = [p for p in args.subset.split(",") if p]
+    if subset:
+        records = [r for r in records if _matches(r, subset)]
+        if not records:
+            parser.error(f"--subset {args.subset!r} matches no source or family")
     screener = InputScreener(ScreeningSettings(), cache_size=0)  # measure scans, not cache hits
     threshold = screener.detector.threshold
+    errors: list[dict[str, Any]] = []
 
     def flagged(text: str) -> bool:
         return screener.detect(text).score >= threshold
 
-    rows = evaluate(records, flagged, args.sample, args.sources)
+    build = [p for p in args.build_sources.split(",") if p]
+    rows = evaluate(
+        records, flagged, args.sample, args.sources, transforms=not args.no_transforms, build=build
+    )
+    if args.misses:
+        for r in records:
+            found = screener.detect(r["text"])
+            if (found.score >= threshold) != bool(r["label"]):
+                errors.append({**r, "score": round(found.score, 4), "rules": found.rules,
+                               "classifier": round(found.classifier, 4),
+                               "matched": found.matched})  # fmt: skip
+        with args.misses.open("w", encoding="utf-8") as fh:
+            fh.writelines(json.dumps(e, ensure_ascii=False) + "\n" for e in errors)
 
-    prompt = long_prompt(records)
-    n_tokens = count_text(prompt)
-    p50, p99, _ = latency(screener, prompt, args.iterations)
-    big = (prompt + "\n\n") * (100_000 // len(prompt) + 1)
-    big_p50, _, big_max = latency(screener, big[:100_000], max(10, args.iterations // 10))
+    p50 = p99 = big_p50 = big_max = float("nan")
+    n_tokens = 0
+    if not args.no_latency:
+        prompt = long_prompt(load())
+        n_tokens = count_text(prompt)
+        p50, p99, _ = latency(screener, prompt, args.iterations)
+        big = (prompt + "\n\n") * (100_000 // len(prompt) + 1)
+        big_p50, _, big_max = latency(screener, big[:100_000], max(10, args.iterations // 10))
 
     table = Table(title=f"Doorman input screening, development set (threshold {threshold:.3f})")
     for name, justify in (("family", "left"), ("n", "right"), ("rate", "right"),
                           ("95% CI", "right"), ("target", "right"), ("", "left")):  # fmt: skip
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    rows = [r for r in rows if r[2] or not subset]  # a subset leaves some groups empty
     for name, hit, n, target in rows:
         value = hit / n if n else 0.0
         low, high = wilson(hit, n)
@@ -176,17 +240,19 @@ def main() -> None:
         table.add_row(name, str(n), f"{value:.1%}", f"{low:.1%}-{high:.1%}", target, colour)
     console = Console(width=120)
     console.print(table)
-    console.print(
-        f"latency, {n_tokens}-token prompt: p50 {p50:.2f} ms, p99 {p99:.2f} ms (target p50 <= 1 ms); "
-        f"100 KB prompt: p50 {big_p50:.2f} ms, max {big_max:.2f} ms (target <= 10 ms); "
-        f"{args.iterations} iterations"
-    )
+    if not args.no_latency:
+        console.print(
+            f"latency, {n_tokens}-token prompt: p50 {p50:.2f} ms, p99 {p99:.2f} ms (target p50 "
+            f"<= 1 ms); 100 KB prompt: p50 {big_p50:.2f} ms, max {big_max:.2f} ms (target <= "
+            f"10 ms); {args.iterations} iterations"
+        )
     if args.markdown:
         print("\n| family | n | rate | 95% CI | target |\n|---|---:|---:|---:|---:|")
         for name, hit, n, target in rows:
             low, high = wilson(hit, n)
             value = hit / n if n else 0.0
             print(f"| {name.strip()} | {n} | {value:.1%} | {low:.1%}-{high:.1%} | {target} |")
+    if args.markdown and not args.no_latency:
         print(
             f"\nLatency ({n_tokens}-token prompt, {args.iterations} runs): p50 {p50:.2f} ms, "
             f"p99 {p99:.2f} ms. 100 KB: p50 {big_p50:.2f} ms, max {big_max:.2f} ms."

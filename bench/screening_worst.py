@@ -12,7 +12,9 @@ input's time over it. Shapes:
 - ``joined-words``: anchor words written together ("ignoreallprevious...") with no attack;
 - ``role-markers``: "ai: ... user" repeated (bounded-gap rules);
 - ``base64``: one long base64 blob of prose;
-- ``private-key``: "-----BEGIN PRIVATE KEY-----" headers without an end.
+- ``private-key``: "-----BEGIN PRIVATE KEY-----" headers without an end;
+- ``spaced-dash``: prose written "w-o-r-d-s l-i-k-e t-h-i-s" (the spaced-out candidate view);
+- ``punct-noise``: prose with case and punctuation noise ("pR*o.SE") (the noise candidate view).
 
 Usage: ``.venv/bin/python bench/screening_worst.py [--kb 100] [--repeat 3] [--only spaced-mixed]``
 """
@@ -31,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from doorman.screen import InputScreener, ScreeningSettings
+from doorman.screen.obfuscate import obfuscate
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL = ROOT / "data" / "screening" / "eval.jsonl.gz"
@@ -73,6 +76,8 @@ def shapes(size: int) -> dict[str, list[str]]:
         "role-markers": [markers[:size]],
         "base64": [blob[:size]],
         "private-key": [(key * (size // len(key)))[:size]],
+        "spaced-dash": [" ".join("-".join(w) for w in prose.split())[:size]],
+        "punct-noise": [obfuscate(prose, "case_punct_noise", rng)[:size]],
     }
 
 

@@ -10,7 +10,13 @@ for every prompt, so each has a trigger:
   digit is folded, including 2, 6 and 9 that the canonical view leaves alone, and "1" becomes
   "i" or "l", whichever makes a known word;
 - **case and punctuation noise** ("IgN.o-Re;, aLL.. pRe*vious"): punctuation inside or stuck
-  to words, often enough to be deliberate; it is removed (sentence punctuation stays).
+  to words, often enough to be deliberate; it is removed (sentence punctuation stays) from the
+  raw text, before the canonical view's spaced-letter join can glue the pieces of two words
+  ("ra.W A~nswers" must not become "rawanswers");
+- **spaced-out characters, punctuation included** ("R-u-n-: b-a-s-h" or "r u n   c u r l"):
+  the canonical view joins spaced *letters* but leaves the separators around punctuation
+  ("run-:", "http : / /"), which breaks every pattern that spans a colon, a slash or a bracket;
+  when most of the text is spaced out, each spaced word is rebuilt whole.
 
 Each candidate is a new detection view; the request is untouched.
 """
@@ -18,6 +24,8 @@ Each candidate is a new detection view; the request is untouched.
 from __future__ import annotations
 
 import re
+
+from doorman.screen.normalize import canonical
 
 _COMMON = frozenset(
     "the and you your to of is in that it for are all be this with as on not what do now from "
@@ -37,7 +45,11 @@ _DIGIT_WORD_RE = re.compile(r"[a-z0-9@$!|€]*\d[a-z0-9@$!|€]*")
 _NOISE_RE = re.compile(r"(?<=[a-z])[^\sa-z0-9]+(?=[a-z])|(?<=\s)[^\sa-z0-9\"(\[<#]+(?=[a-z])")
 _LETTER_DIGIT_RE = re.compile(r"[a-z][0-9]|[0-9][a-z]")
 _STUCK_RE = re.compile(r"(?<=[a-z])[_~*'^`]+(?=\s|$)")  # "instructions_" "prompt~"
+_LEADING_NOISE_RE = re.compile(r"(?<=\s)[^\sa-z0-9\"(\[<#-]+(?=-*[a-z])")  # keeps "-c", "--x"
+_INNER_NOISE_RE = re.compile(r"(?<=[a-z])[^\sa-z0-9]+(?=[a-z])")
+_SPACED_SEPARATORS = ".-*/|,_~+"
 SAMPLE = 600  # tokens looked at by the triggers
+SPACED_HEAD = 2000  # characters the spaced-out trigger looks at
 
 
 def _unleet(word: str, vocabulary: frozenset[str]) -> str:
@@ -87,6 +99,39 @@ def candidate_views(
     head = view[:4000]
     noise = len(_NOISE_RE.findall(head))
     if noise >= 2 and noise * 6 >= head.count(" ") + 1:
-        cleaned = _STUCK_RE.sub("", _NOISE_RE.sub("", view))
-        out.append(("punctuation", " ".join(cleaned.split())))
+        cleaned = _LEADING_NOISE_RE.sub("", _INNER_NOISE_RE.sub("", raw.lower()))
+        out.append(("punctuation", canonical(_STUCK_RE.sub("", cleaned))))
+    unspaced = _unspaced(raw)
+    if unspaced is not None:
+        out.append(("unspaced", canonical(unspaced)))
     return out
+
+
+def _alternates(word: str) -> bool:
+    """``word`` is one character, a separator, one character, ...: "r-u-n-:" or "h.t.t.p"."""
+    if len(word) < 3 or len(word) % 2 == 0:
+        return False
+    sep = word[1]
+    return (
+        sep in _SPACED_SEPARATORS
+        and word.count(sep, 1) * 2 >= len(word) - 1
+        and all(c == sep for c in word[1::2])
+    )
+
+
+def _unspaced(raw: str) -> str | None:
+    """The text with every spaced-out word rebuilt, when most of its head is spaced out
+    (characters between single spaces, words between wider gaps; or every word written with a
+    separator between its characters); None otherwise. Prose pays one split of its head."""
+    head = raw[:SPACED_HEAD]
+    pieces = [p for p in head.split(" ") if p]
+    if len(pieces) < 4:
+        return None
+    singles = sum(len(p) == 1 for p in pieces)
+    if len(pieces) >= 8 and singles * 10 >= len(pieces) * 7 and "  " in head:
+        words = re.split(r" {2,}|\n", raw)
+        return " ".join(w.replace(" ", "") for w in words)
+    words = head.split()
+    if sum(map(_alternates, words)) * 10 >= len(words) * 6:
+        return " ".join(w[::2] if _alternates(w) else w for w in raw.split())
+    return None

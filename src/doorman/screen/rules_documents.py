@@ -156,4 +156,54 @@ RULES: tuple[AnchoredRule, ...] = (
         _AI_WORDS,
         "note message instruction instructions ps",
     ),
+    rule(
+        "hidden_for_machines",
+        "steering",
+        0.8,
+        r"\b(?:invisible|hidden|not\s+(?:visible|shown))\s+(?:to|from)\s+[^.]{0,40}?\b(?:visible|"
+        r"readable|shown|meant)\s+(?:only\s+)?(?:to|for)\s+(?:the\s+)?(?:llms?|ai|language\s+"
+        r"models?|automated)\b|\b(?:for|to)\s+(?:automated|ai|llm)[\s-]+(?:screening|review|"
+        r"ranking|evaluation|hiring|grading|scanning|assessment)\s+(?:systems?|tools?|software|"
+        r"models?|agents?)\b",
+        "invisible hidden not for to",
+        "llm llms ai language automated",
+    ),
+    rule(
+        "planted_endorsement",
+        "steering",
+        0.75,
+        r"\b(?:note|comment|message|assessment|verdict|endorsement|evaluation|remark)\s+(?:by|"
+        r"from)\s+(?:a|an|the|our)\s+(?:\w+\s+){0,3}(?:recruiters?|experts?|reviewers?|"
+        r"evaluators?|hiring\s+managers?|analysts?|examiners?|graders?|auditors?)\s*[:,-]"
+        r".{0,300}?\b(?:recommend\w*|hire|qualified|best\s+(?:candidate|resume|cv|applicant|"
+        r"submission|product)|top\s+candidate|exceptional|approve\w*|accept\w*)\b",
+        "note comment message assessment verdict endorsement evaluation remark",
+        "recruiter recruiters expert experts reviewer reviewers evaluator evaluators manager "
+        "managers analyst analysts examiner examiners grader graders auditor auditors",
+    ),
+    rule(
+        "use_this_to_judge",
+        "steering",
+        0.75,
+        r"\b(?:system|automated|internal|ai|model|llm)\s+(?:\w+\s+){0,3}(?:result|output|"
+        r"analysis|assessment|verdict|evaluation|score|conclusion)\b.{0,200}?\buse\s+this\s+"
+        r"(?:\w+\s+)?(?:to|when)\s+(?:evaluate|evaluating|rate|rating|rank|ranking|judge|"
+        r"judging|assess|assessing|score|scoring|decide|deciding|classify|classifying)\b",
+        "system automated internal ai model llm",
+        "use",
+        "evaluate evaluating rate rating rank ranking judge judging assess assessing score "
+        "scoring decide deciding classify classifying",
+    ),
+    rule(
+        "if_questioned_say",
+        "steering",
+        0.7,
+        r"\bif\s+(?:questioned|asked|queried|prompted|challenged|anyone\s+asks|someone\s+asks)"
+        r"(?:\s+(?:about|regarding|on)\s+[\w\s'-]{1,40}?)?\s*,?\s*(?:you\s+(?:must|should)\s+)?"
+        r"(?:report|state|claim|insist|answer|respond|reply|confirm|say)\s+that\s+(?:this|the|"
+        r"it)\b",
+        "if",
+        "questioned asked queried prompted challenged asks",
+        "report state claim insist answer respond reply confirm say",
+    ),
 )
