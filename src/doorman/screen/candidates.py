@@ -44,9 +44,17 @@ _MIXED_RE = re.compile(r"\b(?=[a-z@$]*\d)(?=\d*[a-z])[a-z0-9@$]{3,}\b")
 _DIGIT_WORD_RE = re.compile(r"[a-z0-9@$!|€]*\d[a-z0-9@$!|€]*")
 _NOISE_RE = re.compile(r"(?<=[a-z])[^\sa-z0-9]+(?=[a-z])|(?<=\s)[^\sa-z0-9\"(\[<#]+(?=[a-z])")
 _LETTER_DIGIT_RE = re.compile(r"[a-z][0-9]|[0-9][a-z]")
-_STUCK_RE = re.compile(r"(?<=[a-z])[_~*'^`]+(?=\s|$)")  # "instructions_" "prompt~"
+# noise stuck to a word's end: "instructions_" "prompt~" "in-", and before a closing quote or
+# bracket '"system."' (a lone sentence full stop before a space stays)
+_STUCK_RE = re.compile(
+    r"(?<=[a-z])(?:[-_~*'^`]+\.?|\.)(?=[\"'\]})>])|(?<=[a-z])[-_~*'^`]+(?=[\s:,;!?.]|$)"
+)
 _LEADING_NOISE_RE = re.compile(r"(?<=\s)[^\sa-z0-9\"(\[<#-]+(?=-*[a-z])")  # keeps "-c", "--x"
 _INNER_NOISE_RE = re.compile(r"(?<=[a-z])[^\sa-z0-9]+(?=[a-z])")
+_CODE_NOISE_RE = re.compile(r"(?<=[a-z])['~*^`]+(?=[a-z])|(?<=[a-z])[-.'~*_]+(?=://)")
+# a URL, an address, markup, an assignment, a path (not "/word")
+_CODE_HINT_RE = re.compile(r"://|[=@<>]|\$\(|.[/\\]")
+_BEFORE_MARKUP_RE = re.compile(r"^(?:[;,.!/]+(?=[\"'{<(])|[;,./]+(?=\[))")  # ',"system"', not "!["
 _SPACED_SEPARATORS = ".-*/|,_~+"
 SAMPLE = 600  # tokens looked at by the triggers
 SPACED_HEAD = 2000  # characters the spaced-out trigger looks at
@@ -99,8 +107,7 @@ def candidate_views(
     head = view[:4000]
     noise = len(_NOISE_RE.findall(head))
     if noise >= 2 and noise * 6 >= head.count(" ") + 1:
-        cleaned = _LEADING_NOISE_RE.sub("", _INNER_NOISE_RE.sub("", raw.lower()))
-        out.append(("punctuation", canonical(_STUCK_RE.sub("", cleaned))))
+        out.append(("punctuation", canonical(_denoise(raw.lower()))))
     unspaced = _unspaced(raw)
     if unspaced is not None:
         out.append(("unspaced", canonical(unspaced)))
@@ -135,3 +142,20 @@ def _unspaced(raw: str) -> str | None:
     if sum(map(_alternates, words)) * 10 >= len(words) * 6:
         return " ".join(w[::2] if _alternates(w) else w for w in raw.split())
     return None
+
+
+def _denoise(lower: str) -> str:
+    """Punctuation noise removed word by word. Prose words lose every mark inside them and the
+    marks stuck to their start; words that carry code or a URL ("https://a.b/c?d={x}",
+    'style="display:none"') lose only the marks that never belong there, so the URL, the path
+    or the JSON stays whole for the rules that read it."""
+    out = []
+    for word in lower.split():
+        if _CODE_HINT_RE.search(word):
+            out.append(_STUCK_RE.sub("", _BEFORE_MARKUP_RE.sub("", _CODE_NOISE_RE.sub("", word))))
+        else:
+            word = _BEFORE_MARKUP_RE.sub("", word)
+            out.append(
+                _STUCK_RE.sub("", _LEADING_NOISE_RE.sub("", " " + _INNER_NOISE_RE.sub("", word)))
+            )
+    return " ".join(w.strip() for w in out)
