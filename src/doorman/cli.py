@@ -195,6 +195,7 @@ def check_config(config: Path = typer.Argument(..., help="YAML config file to va
 
 
 def _mount_subcommands() -> None:
+    from doorman.approvals.cli import approvals_app
     from doorman.auth.cli import keys_app
     from doorman.db.cli import db_app
     from doorman.ledger.cli import ledger_app, usage
@@ -203,6 +204,7 @@ def _mount_subcommands() -> None:
     app.add_typer(keys_app, name="keys")
     app.add_typer(db_app, name="db")
     app.add_typer(ledger_app, name="ledger")
+    app.add_typer(approvals_app, name="approvals")
     app.command("usage")(usage)
     app.command("redteam")(redteam)
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from doorman.approvals.settings import ApprovalSettings
 from doorman.audio.settings import AudioSettings, TierAudioSettings
 from doorman.auth.settings import AuthSettings, ConsoleSettings
 from doorman.cache.settings import ResponseCacheSettings, TierCache
@@ -279,6 +280,9 @@ class Settings(Strict):
         default_factory=dict, description="virtual model -> routing rules (see doorman.routing)"
     )
     audio: AudioSettings = Field(default_factory=AudioSettings)
+    approvals: ApprovalSettings = Field(
+        default_factory=ApprovalSettings, description="tool calls withheld for approval"
+    )
 
     @field_validator("timezone")
     @classmethod

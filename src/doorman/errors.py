@@ -20,6 +20,7 @@ _OPENAI_TYPES: dict[int, str] = {
     403: "permission_error",
     404: "not_found_error",
     409: "conflict_error",
+    410: "invalid_request_error",
     413: "invalid_request_error",
     415: "invalid_request_error",
     422: "invalid_request_error",
@@ -34,6 +35,8 @@ _ANTHROPIC_TYPES: dict[int, str] = {
     401: "authentication_error",
     403: "permission_error",
     404: "not_found_error",
+    409: "invalid_request_error",
+    410: "not_found_error",
     413: "request_too_large",
     415: "invalid_request_error",
     422: "invalid_request_error",
@@ -125,6 +128,20 @@ class AuthenticationFailed(DoormanError):
 class PermissionDenied(DoormanError):
     status = 403
     default_code = "permission_denied"
+
+
+class Conflict(DoormanError):
+    """409: the target is in a state that refuses this action (e.g. already used)."""
+
+    status = 409
+    default_code = "conflict"
+
+
+class Gone(DoormanError):
+    """410: the target existed but is no longer usable (e.g. expired)."""
+
+    status = 410
+    default_code = "gone"
 
 
 class Unprocessable(DoormanError):

@@ -65,6 +65,7 @@ class Exchange:
     routed_to: str | None = None  # the model a virtual model (routes:) picked
     output_guard: Any = None  # screen.output.OutputGuard when the tier screens answers
     canary: str | None = None  # per-request marker added to the system prompt
+    approval_ids: list[str] = field(default_factory=list)  # tool calls withheld for approval
     upstream_started: float | None = None
     upstream_ms: float | None = None
     ttft_ms: float | None = None

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 import structlog
 
+from doorman.approvals.stage import approval_headers, withhold_full, withhold_relay
 from doorman.cache.stage import (
     CacheLookup,
     cache_headers,
@@ -317,6 +318,7 @@ class Pipeline:
             stream: AsyncIterator[bytes] = self._relay(ex, reply, deadline)
             if ex.output_guard is not None:
                 stream = guard_stream(stream, ex.wire, ex.output_guard, self._blocked(ex))
+            stream = withhold_relay(gw, ex, stream)  # calls needing a person's approval
             return record_stream(
                 self.gw,
                 ex,
@@ -353,6 +355,8 @@ class Pipeline:
                         body = orjson.dumps(parsed)
                 except OutputBlocked as exc:
                     blocked = exc
+            if blocked is None and await withhold_full(gw, ex, parsed):
+                body = orjson.dumps(parsed)
         ex.usage = usage or Usage(input_tokens=ex.input_tokens)
         ex.status = reply.status
         if blocked is not None:  # the provider billed it: settle, record, then refuse
@@ -556,6 +560,7 @@ class Pipeline:
         if not ex.stream:
             headers["x-doorman-cost-usd"] = f"{ex.cost_usd:.8f}"
         headers.update(cache_headers(ex))
+        headers.update(approval_headers(ex))
         self.gw.add_key_headers(ex, headers)
         return headers
 

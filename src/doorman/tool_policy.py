@@ -1,8 +1,10 @@
 """Tool policy per tier: which tools a caller may declare, checked before any upstream call.
 
-``tiers.<name>.tools: {allow: [...], deny: [...]}`` — names or shell-style patterns
-(``fs_*``). A declared tool that is denied, or not on a non-empty allow list, is refused with
-400 ``tool_not_allowed`` naming it: the model never learns the tool exists, so it cannot call it.
+``tiers.<name>.tools: {allow: [...], deny: [...], require_approval: [...]}`` — names or
+shell-style patterns (``fs_*``). A declared tool that is denied, or not on a non-empty allow list,
+is refused with 400 ``tool_not_allowed`` naming it: the model never learns the tool exists, so it
+cannot call it. A call the model makes to a tool matching ``require_approval`` is withheld from
+the caller until a person approves it (see :mod:`doorman.approvals`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from doorman.errors import BadRequest
 
@@ -24,6 +26,44 @@ class ToolPolicy(BaseModel):
 
     allow: list[str] | None = Field(None, description="only these tools (patterns); null: any")
     deny: list[str] = Field(default_factory=list, description="never these tools (patterns)")
+    require_approval: list[str] = Field(
+        default_factory=list,
+        description="calls to these tools (patterns) are withheld until a person approves them",
+    )
+
+    @model_validator(mode="after")
+    def _approval_needs_allowed(self) -> ToolPolicy:
+        """A pattern needing approval must name tools the tier may declare at all: otherwise
+        the setting reads as a safeguard but can never apply (the tool is refused outright)."""
+        problems = []
+        for i, pattern in enumerate(self.require_approval):
+            if not pattern.strip():
+                problems.append(f"require_approval.{i}: empty pattern")
+            elif any(fnmatchcase(pattern, d) for d in self.deny):
+                problems.append(
+                    f"require_approval.{i}: '{pattern}' is denied for this tier; a tool that "
+                    "needs approval must be allowed"
+                )
+            elif self.allow is not None and not any(
+                fnmatchcase(pattern, a) or fnmatchcase(a, pattern) for a in self.allow
+            ):
+                problems.append(
+                    f"require_approval.{i}: '{pattern}' matches no tool on this tier's allow "
+                    "list; a tool that needs approval must be allowed"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def needs_approval(self, name: str) -> bool:
+        """True when a call to ``name`` must wait for a person's approval."""
+        return any(fnmatchcase(name, pattern) for pattern in self.require_approval)
+
+    def may_need_approval(self, body: dict[str, Any]) -> bool:
+        """True when the request declares a tool whose calls would need approval."""
+        return bool(self.require_approval) and any(
+            self.needs_approval(name) for _, name in declared_tools(body)
+        )
 
     def refusal(self, name: str) -> str | None:
         """Why ``name`` may not be declared, or None when it may."""

@@ -161,6 +161,20 @@ class Actor:
 CLI_ACTOR = Actor("cli", "local")
 
 
+def audit_entry(
+    at: datetime, actor: Actor, action: str, target: str | None, details: dict[str, Any]
+) -> AuditEntry:
+    """One audit-log row; other services add it to their own transaction (all or nothing)."""
+    return AuditEntry(
+        at=at,
+        action=action,
+        actor=actor.name[:128],
+        target=target,
+        client_address=actor.address[:64] if actor.address else None,
+        details=details,
+    )
+
+
 class KeyService:
     def __init__(
         self,
@@ -418,16 +432,7 @@ class KeyService:
         target: str | None,
         details: dict[str, Any],
     ) -> None:
-        session.add(
-            AuditEntry(
-                at=self.now(),
-                action=action,
-                actor=actor.name[:128],
-                target=target,
-                client_address=actor.address[:64] if actor.address else None,
-                details=details,
-            )
-        )
+        session.add(audit_entry(self.now(), actor, action, target, details))
 
     @staticmethod
     async def _get_key(session: AsyncSession, key_id: str, *, lock: bool = False) -> ApiKey:

@@ -75,7 +75,15 @@ class CacheLookup:
         if cache is None or policy is None or policy.mode == "off" or ex.principal is None:
             return
         control = request_control(ex.headers)
-        if control == "bypass" or not (policy.cache_nondeterministic or is_deterministic(ex.body)):
+        # A request that may get a call needing approval is never answered from (or stored
+        # in) the cache: a replayed answer would skip the approval or repeat another's notice.
+        tools = tier.tools if tier is not None else None
+        needs_approval = tools is not None and tools.may_need_approval(ex.body)
+        if (
+            control == "bypass"
+            or needs_approval
+            or not (policy.cache_nondeterministic or is_deterministic(ex.body))
+        ):
             ex.cache = CacheNote("bypass")
             cache.metrics.lookups.labels("bypass").inc()
             return

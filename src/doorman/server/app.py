@@ -99,6 +99,8 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastPathApp:
             app_state.pop("embeddings", None)
             await close_gateway(gw)
 
+    from doorman.approvals.admin import routes as approval_admin_routes
+    from doorman.approvals.api import routes as approval_routes
     from doorman.auth.admin import routes as key_admin_routes
     from doorman.ledger.admin import routes as ledger_admin_routes
     from doorman.observe.admin import routes as insight_admin_routes
@@ -120,8 +122,17 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastPathApp:
         *(Route(path, endpoint, methods=["POST"]) for path, endpoint in proxies.items()),
         Route("/v1/audio/transcriptions", transcribe, methods=["POST"]),
         *ops_routes(),
+        *approval_routes,
         Route("/openapi.json", openapi_json, methods=["GET"]),
-        Mount("/admin", routes=[*key_admin_routes, *ledger_admin_routes, *insight_admin_routes]),
+        Mount(
+            "/admin",
+            routes=[
+                *key_admin_routes,
+                *ledger_admin_routes,
+                *insight_admin_routes,
+                *approval_admin_routes,
+            ],
+        ),
     ]
     if settings.console.enabled:
         routes.append(Mount("/console", routes=console_routes()))

@@ -21,6 +21,7 @@ async def build_gateway(settings: Settings) -> tuple[Gateway, str | None]:
     When a provider is the built-in simulator, it is started here on a private unix socket
     (never on the gateway's public port) and stopped by :func:`close_gateway`.
     """
+    from doorman.approvals.store import ApprovalStore
     from doorman.auth.authenticator import Authenticator
     from doorman.auth.master import ensure_master_key
     from doorman.auth.nonces import unshared_nonce_problem
@@ -77,6 +78,7 @@ async def build_gateway(settings: Settings) -> tuple[Gateway, str | None]:
     else:
         gw.ledger = Ledger.disabled()
     await gw.ledger.start()
+    gw.approvals = ApprovalStore(gw.engine, settings.approvals)
     if settings.anomaly.enabled:
         keys = KeyService(gw.engine, settings, pepper=pepper)
 

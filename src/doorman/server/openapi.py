@@ -259,6 +259,55 @@ def _admin_paths() -> dict[str, Any]:
         "/admin/overview": _admin("get", "Console overview", params=[days]),
         "/admin/screening": _admin("get", "Screening outcomes", params=[days, limit]),
         "/admin/providers": _admin("get", "Providers and breakers"),
+        **_approval_admin_paths(limit),
+    }
+
+
+def _approval_admin_paths(limit: dict[str, Any]) -> dict[str, Any]:
+    from doorman.approvals.admin import DecisionBody
+    from doorman.approvals.store import STATUSES
+
+    approval_id = _path("approval_id")
+    decision = DecisionBody.model_json_schema()
+    return {
+        "/admin/approvals": _admin(
+            "get",
+            "Tool calls withheld for approval (with their arguments)",
+            params=[_query("status", {"enum": list(STATUSES)}), limit],
+        ),
+        "/admin/approvals/{approval_id}/approve": _admin(
+            "post", "Approve a withheld tool call", params=[approval_id], body=decision
+        ),
+        "/admin/approvals/{approval_id}/deny": _admin(
+            "post", "Deny a withheld tool call", params=[approval_id], body=decision
+        ),
+    }
+
+
+def _approval_path() -> dict[str, Any]:
+    errors = _errors(OPENAI_ERROR)
+    conflict = {"description": "The approved call was already handed out",
+                "content": {JSON: {"schema": OPENAI_ERROR}}}  # fmt: skip
+    gone = {"description": "The approval expired", "content": {JSON: {"schema": OPENAI_ERROR}}}
+    return {
+        "/v1/approvals/{approval_id}": {
+            "get": {
+                "summary": "The decision on a withheld tool call (the call itself once approved, "
+                "handed out once)",
+                "tags": ["proxy"],
+                "security": [{"apiKey": []}, {"bearer": []}],
+                "parameters": [
+                    _path("approval_id"),
+                    _query("wait", {"type": "number", "minimum": 0, "maximum": 300}),
+                ],
+                "responses": {
+                    "200": {"description": "OK", "content": {JSON: {"schema": {"type": "object"}}}},
+                    **{c: e for c, e in errors.items() if c in ("401", "404", "422", "429")},
+                    "409": conflict,
+                    "410": gone,
+                },
+            }
+        }
     }
 
 
@@ -325,6 +374,7 @@ def openapi_document() -> bytes:
             "/v1/embeddings": _proxy(
                 "Embeddings (OpenAI format)", EMBEDDINGS_REQUEST, OPENAI_ERROR, "proxy"
             ),
+            **_approval_path(),
             **_admin_paths(),
             **_ops_paths(),
         },

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
     from sqlalchemy.ext.asyncio import AsyncEngine
 
+    from doorman.approvals.store import ApprovalStore
     from doorman.auth.authenticator import Authenticator
     from doorman.cache.runtime import ResponseCache
     from doorman.ledger.store import Ledger
@@ -58,6 +59,7 @@ class Gateway:
     limiter: Limiter
     authenticator: Authenticator
     ledger: Ledger
+    approvals: ApprovalStore  # tool calls withheld until a person approves them
     metrics: Metrics
     alerts: AlertSink
     anomaly: AnomalyDetector | None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import doorman.approvals.models  # registers the approvals table on Base.metadata
 import doorman.ledger.models  # noqa: F401  (registers the ledger tables on Base.metadata)
 from doorman.db.models import Base
 

@@ -1,0 +1,298 @@
+"""Withhold tool calls that need approval from an SSE stream, in the caller's wire format.
+
+Headers left before the first event, so a stream cannot carry ``x-doorman-approval``. Instead,
+when a withheld call has streamed in full (its arguments are needed for the record) it is
+recorded, then replaced in place by the notice as ordinary text — a text block at the same index
+(Anthropic) or a content delta (OpenAI) — followed by an SSE comment
+``: x-doorman-approval=<id>`` that SDKs skip and raw clients can read. Passing calls keep their
+order; OpenAI tool-call indexes are renumbered so the client sees no gap. When every call was
+withheld the stream ends with ``stop`` / ``end_turn``.
+
+Only installed when the tier has ``require_approval`` patterns; frames that cannot hold a tool
+call are passed on without being parsed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from doorman.approvals.store import WithheldCall, new_approval_id
+from doorman.approvals.withhold import anthropic_input, notice
+from doorman.errors import DoormanError
+from doorman.tool_policy import ToolPolicy
+from doorman.upstream.deployment import Wire
+
+Record = Callable[[Sequence[WithheldCall]], Awaitable[None]]
+
+
+def approval_comment(approval_id: str) -> bytes:
+    return f": x-doorman-approval={approval_id}\n\n".encode()
+
+
+def _sse(data: dict[str, Any], event: str | None = None) -> bytes:
+    head = f"event: {event}\n".encode() if event else b""
+    return head + b"data: " + orjson.dumps(data) + b"\n\n"
+
+
+@dataclass(slots=True)
+class _Open:
+    """A withheld call still streaming in."""
+
+    id: str
+    name: str
+    call_id: str | None = None
+    parts: list[str] = field(default_factory=list)
+    start: Any = None  # Anthropic: the input given on the start block
+    legacy: bool = False  # OpenAI ``function_call`` rather than ``tool_calls``
+
+
+class StreamWithholder:
+    """Rewrites one stream's frames. ``record`` stores finished withheld calls (awaited before
+    their notice is released, so the id works the moment the caller reads it)."""
+
+    def __init__(
+        self, wire: Wire, policy: ToolPolicy, record: Record, on_withheld: Callable[[str], None]
+    ) -> None:
+        self.wire = wire
+        self.policy = policy
+        self.record = record
+        self.on_withheld = on_withheld
+        self.open: dict[Any, _Open] = {}
+        self.passing: dict[Any, int | None] = {}  # OpenAI: (choice, index) -> client index
+        self.next_index: dict[int, int] = {}
+        self.passing_tools = 0  # Anthropic: tool_use blocks let through
+        self.withheld = 0
+
+    def _open(self, name: str, call_id: str | None = None, **kw: Any) -> _Open:
+        state = _Open(new_approval_id(), name, call_id, **kw)
+        self.withheld += 1
+        self.on_withheld(state.id)
+        return state
+
+    async def frame(self, frame: bytes) -> bytes:
+        """One complete SSE frame in, what the client gets for it out (maybe nothing)."""
+        if not self.open and b"tool" not in frame and b"function" not in frame:
+            return frame
+        data = None
+        for line in frame.split(b"\n"):
+            if line.startswith(b"data:"):
+                data = line[5:].strip()
+        if not data or data == b"[DONE]":
+            return frame
+        try:
+            event = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return frame
+        if not isinstance(event, dict):
+            return frame
+        if self.wire == "anthropic":
+            return await self._anthropic(event, frame)
+        return await self._openai(event, frame)
+
+    # ------------------------------------------------------------------ Anthropic
+    async def _anthropic(self, event: dict[str, Any], frame: bytes) -> bytes:
+        kind = event.get("type")
+        index = event.get("index")
+        if kind == "content_block_start":
+            block = event.get("content_block")
+            if isinstance(block, dict) and block.get("type") == "tool_use":
+                name = block.get("name")
+                if isinstance(name, str) and self.policy.needs_approval(name):
+                    cid = block.get("id")
+                    self.open[index] = self._open(
+                        name, cid if isinstance(cid, str) else None, start=block.get("input")
+                    )
+                    return b""
+                self.passing_tools += 1
+            return frame
+        state = self.open.get(index) if index is not None else None
+        if kind == "content_block_delta" and state is not None:
+            delta = event.get("delta")
+            if isinstance(delta, dict) and isinstance(delta.get("partial_json"), str):
+                state.parts.append(delta["partial_json"])
+            return b""
+        if kind == "content_block_stop" and state is not None:
+            del self.open[index]
+            call = {
+                "type": "tool_use",
+                "id": state.call_id,
+                "name": state.name,
+                "input": anthropic_input("".join(state.parts), state.start),
+            }
+            await self.record([WithheldCall(state.id, state.name, state.call_id, call)])
+            text = {"type": "text", "text": ""}
+            delta = {"type": "text_delta", "text": notice(state.name, state.id)}
+            return (
+                _sse({"type": "content_block_start", "index": index, "content_block": text},
+                     "content_block_start")
+                + _sse({"type": "content_block_delta", "index": index, "delta": delta},
+                       "content_block_delta")
+                + _sse({"type": "content_block_stop", "index": index}, "content_block_stop")
+                + approval_comment(state.id)
+            )  # fmt: skip
+        if kind == "message_delta" and self.withheld and not self.passing_tools:
+            delta = event.get("delta")
+            if isinstance(delta, dict) and delta.get("stop_reason") == "tool_use":
+                out = {**event, "delta": {**delta, "stop_reason": "end_turn"}}
+                return _sse(out, "message_delta")
+        return frame
+
+    # ------------------------------------------------------------------ OpenAI
+    async def _openai(self, event: dict[str, Any], frame: bytes) -> bytes:
+        choices = event.get("choices")
+        if not isinstance(choices, list):
+            return frame
+        changed = False
+        before = b""
+        new_choices: list[Any] = []
+        for choice in choices:
+            if not isinstance(choice, dict):
+                new_choices.append(choice)
+                continue
+            ci = choice.get("index", 0)
+            delta = choice.get("delta")
+            if isinstance(delta, dict):
+                new_delta, delta_changed = self._openai_delta(ci, delta)
+                if delta_changed:
+                    changed = True
+                    choice = {**choice, "delta": new_delta}
+            finish = choice.get("finish_reason")
+            if finish is not None:
+                done = [k for k in self.open if k[0] == ci]
+                if done:
+                    before += await self._openai_finish(event, ci, done)
+                passing = any(k[0] == ci and v is not None for k, v in self.passing.items())
+                if (
+                    finish in ("tool_calls", "function_call")
+                    and self._withheld_in(ci)
+                    and not passing
+                ):
+                    choice = {**choice, "finish_reason": "stop"}
+                    changed = True
+            new_choices.append(choice)
+        if not changed:
+            return before + frame
+        idle = all(
+            isinstance(c, dict) and not c.get("delta") and c.get("finish_reason") is None
+            for c in new_choices
+        )
+        if idle and not event.get("usage"):
+            return before  # the frame only carried withheld pieces
+        return before + b"data: " + orjson.dumps({**event, "choices": new_choices}) + b"\n\n"
+
+    def _withheld_in(self, ci: int) -> bool:
+        return any(k[0] == ci and v is None for k, v in self.passing.items())
+
+    def _openai_delta(self, ci: int, delta: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        changed = False
+        calls = delta.get("tool_calls")
+        if isinstance(calls, list):
+            kept = []
+            for call in calls:
+                if not isinstance(call, dict):
+                    kept.append(call)
+                    continue
+                key = (ci, call.get("index", 0))
+                raw_fn = call.get("function")
+                fn: dict[str, Any] = raw_fn if isinstance(raw_fn, dict) else {}
+                if key not in self.passing:
+                    name = fn.get("name")
+                    if isinstance(name, str) and self.policy.needs_approval(name):
+                        self.passing[key] = None
+                        self.open[key] = self._open(name, call.get("id"))
+                    else:
+                        self.passing[key] = self.next_index.get(ci, 0)
+                        self.next_index[ci] = self.passing[key] + 1  # type: ignore[operator]
+                state = self.open.get(key)
+                if self.passing[key] is None:
+                    if state is not None:
+                        if isinstance(call.get("id"), str):
+                            state.call_id = state.call_id or call["id"]
+                        if isinstance(fn.get("arguments"), str):
+                            state.parts.append(fn["arguments"])
+                    changed = True
+                    continue
+                if self.passing[key] != key[1]:
+                    call = {**call, "index": self.passing[key]}
+                    changed = True
+                kept.append(call)
+            if changed:
+                delta = {k: v for k, v in delta.items() if k != "tool_calls"}
+                if kept:
+                    delta["tool_calls"] = kept
+        legacy = delta.get("function_call")
+        if isinstance(legacy, dict):
+            key = (ci, "function_call")
+            if key not in self.passing:
+                name = legacy.get("name")
+                withhold = isinstance(name, str) and self.policy.needs_approval(name)
+                self.passing[key] = None if withhold else -1
+                if withhold:
+                    assert isinstance(name, str)
+                    self.open[key] = self._open(name, legacy=True)
+            if self.passing[key] is None:
+                state = self.open.get(key)
+                if state is not None and isinstance(legacy.get("arguments"), str):
+                    state.parts.append(legacy["arguments"])
+                delta = {k: v for k, v in delta.items() if k != "function_call"}
+                changed = True
+        return delta, changed
+
+    async def _openai_finish(self, event: dict[str, Any], ci: int, keys: list[Any]) -> bytes:
+        """Record the choice's withheld calls; their notices as one content delta."""
+        calls = []
+        for key in keys:
+            state = self.open.pop(key)
+            args = "".join(state.parts)
+            call: dict[str, Any] = (
+                {"name": state.name, "arguments": args}
+                if state.legacy
+                else {"id": state.call_id, "type": "function",
+                      "function": {"name": state.name, "arguments": args}}
+            )  # fmt: skip
+            calls.append(WithheldCall(state.id, state.name, state.call_id, call))
+        await self.record(calls)
+        text = "\n".join(notice(c.tool_name, c.id) for c in calls)
+        chunk = {
+            **{k: v for k, v in event.items() if k not in ("choices", "usage")},
+            "choices": [{"index": ci, "delta": {"content": text}, "finish_reason": None}],
+        }
+        comments = b"".join(approval_comment(c.id) for c in calls)
+        return b"data: " + orjson.dumps(chunk) + b"\n\n" + comments
+
+
+def error_frame(wire: Wire, exc: DoormanError) -> bytes:
+    """A terminal error event in the caller's format (the stream already answered 200)."""
+    return _sse(exc.body(wire), "error" if wire == "anthropic" else None)
+
+
+async def withhold_stream(
+    stream: AsyncIterator[bytes],
+    withholder: StreamWithholder,
+    on_error: Callable[[DoormanError], None],
+) -> AsyncIterator[bytes]:
+    """``stream`` (SSE bytes in the caller's format) with calls needing approval withheld."""
+    buffer = b""
+    try:
+        async for chunk in stream:
+            buffer += chunk
+            while b"\n\n" in buffer:
+                frame, buffer = buffer.split(b"\n\n", 1)
+                try:
+                    out = await withholder.frame(frame + b"\n\n")
+                except DoormanError as exc:  # the approval could not be recorded
+                    on_error(exc)
+                    yield error_frame(withholder.wire, exc)
+                    return
+                if out:
+                    yield out
+        if buffer:
+            yield buffer
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()  # the relay settles and records in its own finally
