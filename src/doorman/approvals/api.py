@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from doorman.errors import DoormanError, Unprocessable, WireFormat
-from doorman.server.http import error_response, request_id_for, signed_path
+from doorman.server.http import authenticate_get, error_response, request_id_for
 
 
 def caller_wire(request: Request) -> WireFormat:
@@ -47,13 +47,7 @@ async def get_approval(request: Request) -> Response:
     wire = caller_wire(request)
     request_id = request_id_for(request)
     try:
-        principal = await gw.authenticator.authenticate(
-            dict(request.headers),
-            request.method,
-            signed_path(request),
-            b"",
-            request.client.host if request.client else "unknown",
-        )
+        principal = await authenticate_get(request)
         store = gw.approvals
         wait = _wait_seconds(request, store.settings.max_wait_seconds)
         approval = await store.fetch(

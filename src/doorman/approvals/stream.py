@@ -15,6 +15,7 @@ call are passed on without being parsed.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ from doorman.approvals.withhold import anthropic_input, notice
 from doorman.errors import DoormanError
 from doorman.tool_policy import ToolPolicy
 from doorman.upstream.deployment import Wire
+from doorman.upstream.sse_frames import sse_frames
 
 Record = Callable[[Sequence[WithheldCall]], Awaitable[None]]
 
@@ -276,23 +278,16 @@ async def withhold_stream(
     on_error: Callable[[DoormanError], None],
 ) -> AsyncIterator[bytes]:
     """``stream`` (SSE bytes in the caller's format) with calls needing approval withheld."""
-    buffer = b""
-    try:
-        async for chunk in stream:
-            buffer += chunk
-            while b"\n\n" in buffer:
-                frame, buffer = buffer.split(b"\n\n", 1)
-                try:
-                    out = await withholder.frame(frame + b"\n\n")
-                except DoormanError as exc:  # the approval could not be recorded
-                    on_error(exc)
-                    yield error_frame(withholder.wire, exc)
-                    return
-                if out:
-                    yield out
-        if buffer:
-            yield buffer
-    finally:
-        aclose = getattr(stream, "aclose", None)
-        if aclose is not None:
-            await aclose()  # the relay settles and records in its own finally
+    async with aclosing(sse_frames(stream)) as frames:
+        async for frame, complete in frames:
+            if not complete:
+                yield frame
+                continue
+            try:
+                out = await withholder.frame(frame)
+            except DoormanError as exc:  # the approval could not be recorded
+                on_error(exc)
+                yield error_frame(withholder.wire, exc)
+                return
+            if out:
+                yield out

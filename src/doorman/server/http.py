@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from doorman.errors import DoormanError, WireFormat
+
+if TYPE_CHECKING:
+    from doorman.auth.principal import Principal
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
@@ -36,6 +39,19 @@ def scope_path(scope: Mapping[str, Any]) -> str:
 
 def signed_path(request: Request) -> str:
     return scope_path(request.scope)
+
+
+async def authenticate_get(request: Request) -> Principal:
+    """The API-key caller of a body-less ``GET`` route (``/v1/models``, ``/v1/approvals``):
+    the same checks, lock-outs and signatures as the proxy routes."""
+    principal: Principal = await request.app.state.doorman.authenticator.authenticate(
+        dict(request.headers),
+        request.method,
+        signed_path(request),
+        b"",
+        request.client.host if request.client else "unknown",
+    )
+    return principal
 
 
 def wire_for_path(path: str) -> WireFormat:

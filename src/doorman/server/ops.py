@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 
 from doorman.errors import AuthenticationFailed
 from doorman.observe.metrics import multiprocess_dir, render_metrics
-from doorman.server.http import signed_path
+from doorman.server.http import authenticate_get
 from doorman.server.state import Gateway
 from doorman.upstream.deployment import Wire
 from doorman.upstream.wire import request_headers
@@ -117,13 +117,7 @@ async def metrics(request: Request) -> Response:
 async def models(request: Request) -> Response:
     """Models this caller may use, in a shape both the OpenAI and Anthropic SDKs parse."""
     gw: Gateway = request.app.state.doorman
-    principal = await gw.authenticator.authenticate(
-        dict(request.headers),
-        request.method,
-        signed_path(request),
-        b"",
-        request.client.host if request.client else "unknown",
-    )
+    principal = await authenticate_get(request)
     tier = gw.settings.tiers.get(principal.tier)
     allowed = set(tier.models) if tier and tier.models else None
     if principal.allowed_models:
