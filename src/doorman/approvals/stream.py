@@ -26,7 +26,7 @@ from doorman.approvals.withhold import anthropic_input, notice
 from doorman.errors import DoormanError
 from doorman.tool_policy import ToolPolicy
 from doorman.upstream.deployment import Wire
-from doorman.upstream.sse_frames import sse_frames
+from doorman.upstream.sse_frames import sse_batches
 
 Record = Callable[[Sequence[WithheldCall]], Awaitable[None]]
 
@@ -278,16 +278,18 @@ async def withhold_stream(
     on_error: Callable[[DoormanError], None],
 ) -> AsyncIterator[bytes]:
     """``stream`` (SSE bytes in the caller's format) with calls needing approval withheld."""
-    async with aclosing(sse_frames(stream)) as frames:
-        async for frame, complete in frames:
+    async with aclosing(sse_batches(stream)) as batches:
+        async for frames, complete in batches:
             if not complete:
-                yield frame
+                yield frames[0]
                 continue
-            try:
-                out = await withholder.frame(frame)
-            except DoormanError as exc:  # the approval could not be recorded
-                on_error(exc)
-                yield error_frame(withholder.wire, exc)
-                return
-            if out:
-                yield out
+            out: list[bytes] = []
+            for frame in frames:
+                try:
+                    out.append(await withholder.frame(frame))
+                except DoormanError as exc:  # the approval could not be recorded
+                    on_error(exc)
+                    yield b"".join(out) + error_frame(withholder.wire, exc)
+                    return
+            if any(out):
+                yield b"".join(out)  # one write per upstream read

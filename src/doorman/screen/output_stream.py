@@ -10,14 +10,12 @@ never a silent truncation.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import aclosing
 from typing import Any
 
 import orjson
 
 from doorman.screen.output import OutputBlocked, OutputGuard
 from doorman.upstream.deployment import Wire
-from doorman.upstream.sse_frames import sse_frames
 
 
 def error_event(wire: Wire, exc: OutputBlocked) -> bytes:
@@ -72,20 +70,27 @@ async def guard_stream(
 ) -> AsyncIterator[bytes]:
     """``stream`` (SSE bytes in ``wire`` format) with its text screened by ``guard``."""
     frames = _Frames(wire)
-    async with aclosing(sse_frames(stream)) as events:  # closing it settles the relay
-        async for frame, complete in events:
-            if not complete:
-                yield frame
-                continue
-            try:
-                out = _frame(frame, frames, guard)
-            except OutputBlocked as exc:
-                if on_block is not None:
-                    on_block(exc)
-                yield error_event(wire, exc)
-                return
-            if out:
-                yield out
+    buffer = b""
+    try:
+        async for chunk in stream:
+            buffer += chunk
+            while b"\n\n" in buffer:
+                frame, buffer = buffer.split(b"\n\n", 1)
+                try:
+                    out = _frame(frame + b"\n\n", frames, guard)
+                except OutputBlocked as exc:
+                    if on_block is not None:
+                        on_block(exc)
+                    yield error_event(wire, exc)
+                    return
+                if out:
+                    yield out
+        if buffer:
+            yield buffer
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()  # the relay settles and records in its own finally
 
 
 def _frame(frame: bytes, frames: _Frames, guard: OutputGuard) -> bytes:
