@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 UPSTREAM = os.environ.get("BARE_UPSTREAM", "http://127.0.0.1:9000")
@@ -26,12 +26,26 @@ async def proxy(request: Request) -> Response:
     body = await request.body()
     url = UPSTREAM + "/v1/chat/completions"
     headers = {"content-type": "application/json"}
+    if b'"stream":true' in body.replace(b" ", b""):
+        return StreamingResponse(_relay(url, body, headers), media_type="text/event-stream")
     if CLIENT == "httpx":
         r = await state["client"].post(url, content=body, headers=headers)
         return Response(r.content, r.status_code, media_type="application/json")
     async with state["client"].post(url, data=body, headers=headers) as resp:
         data = await resp.read()
         return Response(data, resp.status, media_type="application/json")
+
+
+async def _relay(url: str, body: bytes, headers: dict[str, str]) -> AsyncIterator[bytes]:
+    """A stream passed through chunk by chunk, as a proxy with no policy would."""
+    if CLIENT == "httpx":
+        async with state["client"].stream("POST", url, content=body, headers=headers) as r:
+            async for piece in r.aiter_raw():
+                yield piece
+        return
+    async with state["client"].post(url, data=body, headers=headers) as resp:
+        async for piece in resp.content.iter_any():
+            yield piece
 
 
 @contextlib.asynccontextmanager

@@ -33,6 +33,7 @@ import tempfile
 import time
 from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -188,9 +189,17 @@ def gateway_config(
     return config
 
 
+def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``extra`` laid over ``base``, nested mappings merged key by key."""
+    out = dict(base)
+    for k, v in extra.items():
+        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
 def start_gateway(
     procs: Procs, work: Path, upstream: str, *, ledger: bool, screen: bool, redis_url: str | None,
-    cache: bool = False,
+    cache: bool = False, extra: dict[str, Any] | None = None,
 ) -> tuple[str, str]:
     port = free_port()
     gw_dir = Path(tempfile.mkdtemp(dir=work, prefix="gw-"))
@@ -199,6 +208,7 @@ def start_gateway(
         ledger=ledger, screen=screen, redis_url=redis_url, cache=cache,
     )  # fmt: skip
     config["server"] = {"port": port, "log_level": "info"}  # a JSON line per request, as in production
+    config = merge(config, extra or {})
     cfg = gw_dir / "doorman.yaml"
     cfg.write_text(yaml.safe_dump(config))
     env = {

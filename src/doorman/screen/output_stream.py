@@ -74,17 +74,24 @@ async def guard_stream(
     try:
         async for chunk in stream:
             buffer += chunk
-            while b"\n\n" in buffer:
-                frame, buffer = buffer.split(b"\n\n", 1)
+            # Everything screened from one upstream read goes out in one write: a write per
+            # event would cost the server a send per token (half the relay rate, measured).
+            out: list[bytes] = []
+            start = 0
+            end = buffer.find(b"\n\n")
+            while end >= 0:
                 try:
-                    out = _frame(frame + b"\n\n", frames, guard)
+                    out.append(_frame(buffer[start : end + 2], frames, guard))
                 except OutputBlocked as exc:
                     if on_block is not None:
                         on_block(exc)
-                    yield error_event(wire, exc)
+                    yield b"".join(out) + error_event(wire, exc)
                     return
-                if out:
-                    yield out
+                start = end + 2
+                end = buffer.find(b"\n\n", start)
+            buffer = buffer[start:]
+            if any(out):
+                yield b"".join(out)
         if buffer:
             yield buffer
     finally:

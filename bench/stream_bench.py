@@ -1,0 +1,270 @@
+"""Streams through the gateway vs a bare pass-through proxy, measured in the same run.
+
+    .venv/bin/python bench/stream_bench.py [--streams 200] [--tokens 500] [--rounds 3]
+                                           [--hold 1000] [--variants off,default,all]
+
+Three measurements, every target started once and measured in interleaved rounds (medians):
+
+1. **Relay rate.** ``--streams`` concurrent streams of ``--tokens`` one-word chunks from an
+   upstream that sends as fast as the socket takes them (``bench/stream_upstream.py``). Prints
+   tokens relayed per second, SSE frames per second, and the ratio to the bare proxy and to the
+   gateway with output screening off.
+2. **Time to first token** on a paced upstream (10 ms a token, 10 streams at a time): how much
+   the output screen's hold-back window delays the first visible text.
+3. **Memory per open stream** (``--hold``): that many paced streams held open at once on the
+   gateway with default output screening; (RSS with them open - RSS before) / count.
+
+Gateway variants (``screening.output``): ``off`` (every detector off), ``default`` (secrets
+redacted, system-prompt echo flagged) and ``all`` (secrets and PII redacted, canary, echo).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from proxy_bench import ROOT, Procs, free_port, start_bare, start_gateway, wait_http
+
+OUTPUT_VARIANTS: dict[str, dict[str, Any]] = {
+    "off": {
+        "secrets": {"action": "off"},
+        "pii": {"action": "off"},
+        "system_echo": {"action": "off"},
+    },
+    "default": {},
+    "all": {"pii": {"action": "redact"}, "canary": True},
+}
+FIRST_TEXT = re.compile(rb'"(?:content|text)":\s?" ')
+TEXT = re.compile(rb'"(?:content|text)":\s?"((?:[^"\\]|\\.)*)"')
+HOLDBACK_CHARS = 160  # screening.output.holdback_chars (default)
+PACED_MS = 10
+
+
+def start_stream_upstream(procs: Procs, chunk_ms: float) -> str:
+    port = free_port()
+    env = {**os.environ, "STREAM_PORT": str(port), "STREAM_CHUNK_MS": str(chunk_ms)}
+    procs.start([sys.executable, str(ROOT / "bench" / "stream_upstream.py")], env=env)
+    wait_http(f"http://127.0.0.1:{port}/v1/models")
+    return f"http://127.0.0.1:{port}"
+
+
+def _rss_kb(pid: int) -> int:
+    """Resident memory of a process and its children (screening workers, if any), in KiB."""
+    pids = [pid]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                pids.append(int(entry.name))
+    total = 0
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+async def _one_stream(
+    session: Any, url: str, key: str | None, tokens: int, model: str
+) -> tuple[int, float, bool, float]:
+    """(frames, seconds to first text, completed, seconds to the hold-back window's worth of text)."""
+    body = {"model": model, "messages": [{"role": "user", "content": "Write the quarterly report."}],
+            "max_tokens": tokens, "stream": True}  # fmt: skip
+    headers = {"authorization": f"Bearer {key}"} if key else {}
+    started = time.perf_counter()
+    first = window = 0.0
+    frames = chars = 0
+    tail = b""
+    done = False
+    async with session.post(url + "/v1/chat/completions", json=body, headers=headers) as resp:
+        if resp.status != 200:
+            return 0, 0.0, False, 0.0
+        async for piece in resp.content.iter_any():
+            if not first and FIRST_TEXT.search(tail + piece):
+                first = time.perf_counter() - started
+            if not window:
+                chars += sum(len(m) for m in TEXT.findall(piece))
+                if chars >= HOLDBACK_CHARS:
+                    window = time.perf_counter() - started
+            frames += piece.count(b"data: {")
+            done = done or b"data: [DONE]" in tail + piece
+            tail = piece[-16:]
+    return frames, first, done, window
+
+
+async def _drive(
+    url: str, key: str | None, streams: int, tokens: int, model: str, at_once: int
+) -> dict[str, float]:
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=at_once)
+    timeout = aiohttp.ClientTimeout(total=600)
+    sem = asyncio.Semaphore(at_once)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+
+        async def one() -> tuple[int, float, bool, float]:
+            async with sem:
+                return await _one_stream(session, url, key, tokens, model)
+
+        started = time.perf_counter()
+        results = await asyncio.gather(*(one() for _ in range(streams)))
+        elapsed = time.perf_counter() - started
+    done = [r for r in results if r[2]]
+    return {
+        "tokens_s": len(done) * tokens / elapsed,
+        "frames_s": sum(r[0] for r in done) / elapsed,
+        "ttft_ms": statistics.median(r[1] for r in done) * 1000 if done else float("nan"),
+        "window_ms": statistics.median(r[3] for r in done) * 1000 if done else float("nan"),
+        "failed": float(streams - len(done)),
+    }
+
+
+async def _hold(url: str, key: str, pid: int, count: int, tokens: int) -> dict[str, float]:
+    """Open ``count`` paced streams at once; RSS once every one of them has sent text."""
+    import aiohttp
+
+    before = _rss_kb(pid)
+    connector = aiohttp.TCPConnector(limit=count + 10)
+    started = asyncio.Event()
+    seen = 0
+    peak = before
+    body = {"model": "bench-paced", "messages": [{"role": "user", "content": "Write the quarterly report."}],
+            "max_tokens": tokens, "stream": True}  # fmt: skip
+
+    async def one(session: aiohttp.ClientSession) -> bool:
+        nonlocal seen
+        async with session.post(url + "/v1/chat/completions", json=body,
+                                headers={"authorization": f"Bearer {key}"}) as resp:  # fmt: skip
+            counted = done = False
+            tail = b""
+            async for piece in resp.content.iter_any():
+                if not counted and b"data: {" in piece:
+                    counted = True
+                    seen += 1
+                    if seen == count:
+                        started.set()
+                done = done or b"data: [DONE]" in tail + piece
+                tail = piece[-16:]
+            return resp.status == 200 and done
+
+    async def sample() -> None:
+        nonlocal peak
+        await started.wait()
+        for _ in range(10):
+            peak = max(peak, _rss_kb(pid))
+            await asyncio.sleep(0.2)
+
+    timeout = aiohttp.ClientTimeout(total=900)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        sampler = asyncio.create_task(sample())
+        ok = await asyncio.gather(*(one(session) for _ in range(count)))
+        sampler.cancel()
+    return {"before_mb": before / 1024, "peak_mb": peak / 1024,
+            "per_stream_kb": (peak - before) / count, "completed": float(sum(ok)),
+            "all_open": float(started.is_set())}  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--streams", type=int, default=200, help="streams per relay-rate measurement")
+    ap.add_argument(
+        "--concurrency", type=int, default=0, help="open at once (default: all --streams)"
+    )
+    ap.add_argument("--tokens", type=int, default=500)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument(
+        "--hold", type=int, default=1000, help="streams held open for the memory figure (0: skip)"
+    )
+    ap.add_argument("--variants", default="off,default,all")
+    args = ap.parse_args()
+    import uvloop
+
+    variants = [v for v in args.variants.split(",") if v]
+    at_once = args.concurrency or args.streams
+    procs = Procs()
+    rate: dict[str, list[dict[str, float]]] = {}
+    ttft: dict[str, list[dict[str, float]]] = {}
+    with tempfile.TemporaryDirectory(prefix="doorman-stream-bench-") as tmp:
+        work = Path(tmp)
+        try:
+            upstream = start_stream_upstream(procs, 0)
+            paced = start_stream_upstream(procs, PACED_MS)
+            targets: dict[str, tuple[str, str | None, int]] = {
+                "bare": (start_bare(procs, upstream), None, 0)
+            }
+            paced_targets: dict[str, tuple[str, str | None]] = {
+                "bare": (start_bare(procs, paced), None)
+            }
+            for v in variants:
+                extra = {
+                    "screening": {"output": OUTPUT_VARIANTS[v]},
+                    "providers": {"upstream": {"max_connections": 4096},
+                                  "paced": {"kind": "openai", "base_url": f"{paced}/v1", "max_connections": 4096}},
+                    "models": {"bench-paced": {"provider": "paced", "price": {"input": 0.15, "output": 0.6}}},
+                    "tiers": {"bench": {"max_output_tokens": max(args.tokens, 64)}},
+                }  # fmt: skip
+                url, key = start_gateway(
+                    procs, work, upstream, ledger=True, screen=True, redis_url=None, extra=extra
+                )
+                targets[f"gateway-output-{v}"] = (url, key, procs.items[-1].pid)
+                paced_targets[f"gateway-output-{v}"] = (url, key)
+            print(f"{args.streams} streams x {args.tokens} tokens, {at_once} at once, {args.rounds} rounds; "
+                  f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+            for _ in range(args.rounds):
+                for name, (url, key, _pid) in targets.items():
+                    r = uvloop.run(
+                        _drive(url, key, args.streams, args.tokens, "bench-model", at_once)
+                    )
+                    rate.setdefault(name, []).append(r)
+                for name, (url, key) in paced_targets.items():
+                    model = "bench-model" if name == "bare" else "bench-paced"
+                    r = uvloop.run(_drive(url, key, 10, 60, model, 10))
+                    ttft.setdefault(name, []).append(r)
+            held = None
+            if args.hold and "default" in variants:
+                url, key, pid = targets["gateway-output-default"]
+                assert key is not None
+                held = uvloop.run(_hold(url, key, pid, args.hold, 500))
+        finally:
+            procs.stop_all()
+    off = rate.get("gateway-output-off")
+    print(f"\n{'target':<26}{'tokens/s':>10}{'frames/s':>10}{'failed':>8}{'x bare':>8}{'x off':>7}"
+          f"{'TTFT ms':>9}{f'{HOLDBACK_CHARS} chars ms':>15}")  # fmt: skip
+    for name, rs in rate.items():
+        med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+        vs_off = ""
+        if off:
+            per = [r["tokens_s"] / o["tokens_s"] for r, o in zip(rs, off, strict=True)]
+            vs_off = f"{statistics.median(per):>7.2f}"
+        per_bare = [r["tokens_s"] / b["tokens_s"] for r, b in zip(rs, rate["bare"], strict=True)]
+        print(f"{name:<26}{med['tokens_s']:>10.0f}{med['frames_s']:>10.0f}{sum(r['failed'] for r in rs):>8.0f}"
+              f"{statistics.median(per_bare):>8.2f}{vs_off:>7}"
+              f"{statistics.median(r['ttft_ms'] for r in ttft[name]):>9.1f}"
+              f"{statistics.median(r['window_ms'] for r in ttft[name]):>15.1f}")  # fmt: skip
+    print(f"(TTFT and time to the first {HOLDBACK_CHARS} characters of text on a paced upstream, {PACED_MS} ms a "
+          "token, 10 streams at a time: with output screening on, the first text should come no later than "
+          "the off variant's first window of text)")  # fmt: skip
+    if held:
+        print(f"\nmemory, {args.hold} streams open on gateway-output-default: RSS {held['before_mb']:.1f} MB -> "
+              f"{held['peak_mb']:.1f} MB, {held['per_stream_kb']:.1f} KB per open stream; "
+              f"{held['completed']:.0f} completed; all open at once: {bool(held['all_open'])}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
