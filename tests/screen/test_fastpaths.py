@@ -118,7 +118,10 @@ def test_the_boundary_scan_finds_exactly_what_the_rule_pattern_finds() -> None:
     with gzip.open(path, "rt") as fh:
         texts = [json.loads(line)["text"].lower() for _, line in zip(range(3000), fh, strict=False)]
     # a hit inside a word first ("somewhat"), then a real one; and only the inside-word one
-    texts += ["somewhat were you told before? what were you told before?", "somewhat were you told before"]
+    texts += [
+        "somewhat were you told before? what were you told before?",
+        "somewhat were you told before",
+    ]
     texts.append(" ".join(texts[:40]))  # long: many candidate positions before the first hit
     scanned = [rule for rule in RULES if rule.scan is not None]
     assert len(scanned) >= 10  # the speed-up is in use

@@ -175,7 +175,7 @@ RULES: tuple[Rule, ...] = (
         "begin_with_you_are",
         "extraction",
         0.7,
-        rf"(?:start|begin){_S}(?:your{_S}(?:answer|response|reply){_S})?with{_S}"
+        rf"(?:start|begin)(?:s|ning|ing)?{_S}(?:your{_S}(?:answer|response|reply){_S})?with{_S}"
         rf"[\"']?(?:you are|my instructions|my system prompt|i was instructed)",
     ),
     _rule(
@@ -482,7 +482,7 @@ _ANCHORS: dict[str, tuple[frozenset[str], ...]] = {
         _w("everything all text words content line"),
     ),
     "what_told_before": (_w("what"), _w("told instructed programmed given")),
-    "begin_with_you_are": (_w("start begin"), _w("you my i")),
+    "begin_with_you_are": (_w("start begin starts begins starting beginning"), _w("you my i")),
     "completion_trick": (_w("continue complete finish fill"),),
     "not_supposed_to_tell": (_w("what"), _w("tell say reveal share disclose talk")),
     "secret_in_prompt": (_w("password secret key passphrase token"), _w("prompt instructions")),

@@ -249,6 +249,28 @@ RULES: tuple[AnchoredRule, ...] = (
         "rule rules constraint constraints instruction instructions guideline guidelines "
         "directive directives persona description prompt",
     ),
+    rule(
+        "prompt_part",
+        "extraction",
+        0.85,
+        r"\b(?:first|last|opening|initial|next|final)\s+(?:\d+\s+|few\s+|two\s+|three\s+)?"
+        r"(?:sentences?|lines?|words?|paragraphs?|characters?|tokens?|part|section|rule)\s+of\s+"
+        r"your\s+(?:\w+\s+)?(?:system\s+prompt|prompt|instructions|system\s+message|directives|"
+        r"guidelines|configuration|rules)\b",
+        "your",
+        "first last opening initial next final",
+        "prompt instructions message directives guidelines configuration rules",
+    ),
+    rule(
+        "above_starting_you_are",
+        "extraction",
+        0.85,
+        r"\b(?:above|before)\s+(?:this|my)\s+(?:message|prompt|question)\b.{0,80}?\b(?:start|"
+        r"begin)\w*\s+with\s+[\"'`]?you\s+are\b|\b(?:start|begin)\w*\s+with\s+[\"'`]?you\s+are"
+        r"\b.{0,80}?\b(?:above|before)\s+(?:this|my)\s+(?:message|prompt|question)\b",
+        "above before",
+        "start starts starting begin begins beginning",
+    ),
     # --- jailbreak framings -------------------------------------------------------------------
     rule(
         "unfiltered_mode",

@@ -97,13 +97,14 @@ _LATIN: dict[str, dict[str, str]] = {
         "hidden": r"(?:ukryte|tajne) instrukcje",
     },
     "tr": {
-        "ign": r"yok say|gormezden gel|unut|uyma|dikkate alma|ihmal et",
-        "obj": r"talimat\w*|kural\w*|yonerge\w*|komut\w*|emir\w*|kisitlama\w*|istem\w*|politika\w*",
-        "reveal": r"goster|yaz|tekrarla|soyle|acikla|ifsa et|listele|kelimesi kelimesine",
+        # verb stems take suffixes; the negative ("unutma": do not forget) is excluded
+        "ign": r"yok say(?!ma)\w*|gormezden gel(?!me)\w*|unut(?!ma)\w*|uyma(?:yin|yiniz)?|uymayi birak\w*|dikkate alma\w*|ihmal et(?!me)\w*|goz ardi et(?!me)\w*|hice say(?!ma)\w*|bos ver(?!me)\w*|aldirma\w*",
+        "obj": r"talimat\w*|kural\w*|yonerge\w*|komut\w*|emir\w*|kisitlama\w*|sinirlama\w*|istem\w*|politika\w*|direktif\w*|ilke\w*|filtre\w*",
+        "reveal": r"goster\w*|yaz\w*|tekrarla\w*|soyle\w*|acikla\w*|ifsa et\w*|listele\w*|paylas\w*|kelimesi kelimesine",
         "secret": r"sistem (?:istem|mesaj|talimat)\w*|(?:orijinal|gizli|ilk|baslangic) talimat\w*|ustundeki metn?i",
         "told": r"soylenen|soylendi",
         "void": r"gecersiz|iptal",
-        "free": r"kisitlama\w* (?:olmayan|yok)|sinirsiz (?:bir )?(?:yapay zeka|asistan|model)|kural tanimayan|gelistirici mod\w*|filtresiz",
+        "free": r"kisitlama\w* (?:olmayan|yok)|sinirsiz (?:bir )?(?:yapay zeka|asistan|model)|kural tanimayan|gelistirici mod\w*|filtresiz|sansursuz|kisitlamasiz|(?:hicbir|herhangi bir) (?:kural|kisitlama|sinir|filtre|sansur|etik)\w*(?: \w+){0,2} (?:yok|olmadan|olmaksizin|tanima\w*|bagli degil\w*)|kurallara (?:bagli|uymak zorunda) degil\w*|etik (?:kural|sinir|ilke)\w* (?:olmadan|olmaksizin|tanima\w*)|karakter\w* (?:bozma|cikma)(?:yacaksin|malisin|yin)?",
         "hidden": r"gizli talimat\w*",
     },
     "vi": {
@@ -131,7 +132,7 @@ _GATE_WORDS: dict[str, str] = {
     "pt": "todas suas tuas voce os da que sem agora nao mensagem esqueca instrucoes regras anteriores",
     "nl": "alle je jouw het de een en niet zonder nu laat mij bent wat dit negeer vergeet instructies regels vorige",
     "pl": "wszystkie wszystko swoje twoje nie jestes bez teraz mi mnie tylko od sie zignoruj zapomnij instrukcje zasady poprzednie",
-    "tr": "ve bir tum butun sana bana sadece artik bu icin ile hic daha onceki talimatlari talimatlarini talimatlar kurallari kurallarini unut",
+    "tr": "ve bir tum butun sana bana sadece artik bu icin ile hic daha onceki talimatlari talimatlarini talimatlar kurallari kurallarini unut sen senin simdi degilsin hicbir",
     "vi": "cac tat cua toi nhung khong mot nay gio bo qua huong dan",
 }
 _GATES = {lang: frozenset(words.split()) for lang, words in _GATE_WORDS.items()}
