@@ -17,6 +17,7 @@ from doorman.screen.candidates import candidate_views
 from doorman.screen.classifier import Classifier, load_json_gz
 from doorman.screen.families import match_families
 from doorman.screen.features import tokenize
+from doorman.screen.format_directive import CLASSIFIER_CAP, is_format_directive
 from doorman.screen.hidden import hidden_segments
 from doorman.screen.matching import match_rules
 from doorman.screen.mentions import rules_score
@@ -112,6 +113,14 @@ class InjectionDetector:
             view_score = max(rule_score, sim, clf)
             if view_score > best_view_score:
                 best_view, best_view_score = origin, view_score
+        if (
+            best_clf > CLASSIFIER_CAP
+            and best_rules == 0.0
+            and not signals
+            and text.isascii()  # the tokens would not show words of other scripts
+            and all(is_format_directive(tokens) for _, _, tokens in views)
+        ):
+            best_clf = CLASSIFIER_CAP  # thin evidence: see format_directive.py
         return Detection(
             score=fuse(best_rules, best_sim, best_clf, signals),
             rules=best_rules,
