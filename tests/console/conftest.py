@@ -45,6 +45,7 @@ CONSOLE_CONFIG: dict[str, Any] = {
     "tiers": {
         "pro": {"requests_per_minute": 1000, "daily_budget_usd": 0.01, "monthly_budget_usd": 1.0},
         "free": {"requests_per_minute": 1000, "daily_budget_usd": 0.001},
+        "agents": {"requests_per_minute": 1000, "tools": {"require_approval": ["send_*"]}},
     },
 }
 

@@ -1,5 +1,6 @@
 """The console in a real browser: sign in, charts drawn from the admin API, keys made and
-revoked for the openai SDK, a suspension lifted, no CSP violation, screenshots of every page.
+revoked for the openai SDK, a suspension lifted, withheld tool calls approved and denied, no CSP
+violation, screenshots of every page.
 
 Set DOORMAN_UPDATE_SCREENSHOTS=1 to refresh docs/console/*.png from this run.
 """
@@ -205,7 +206,7 @@ def test_screening_lists_request_ids_never_prompts(
     page.screenshot(path=str(shots / "screening.png"), full_page=True)
 
 
-def test_providers_and_approvals_pages(page: Any, gateway: Gateway, shots: Path) -> None:
+def test_providers_page(page: Any, gateway: Gateway, shots: Path) -> None:
     open_page(page, gateway, "providers")
     states = dict(
         page.eval_on_selector_all(
@@ -218,9 +219,50 @@ def test_providers_and_approvals_pages(page: Any, gateway: Gateway, shots: Path)
     assert "flaky → sim-small" in (page.text_content("#recent-failures") or "")
     assert "circuit breaker opened for dead/flaky" in (page.text_content("#breaker-alerts") or "")
     page.screenshot(path=str(shots / "providers.png"), full_page=True)
+
+
+def withheld_call(client: openai.OpenAI, to: str) -> str:
+    """A chat whose tool call needs approval; the approval id from the gateway's header."""
+    tool = {"type": "function", "function": {"name": "send_money", "parameters": {
+        "type": "object", "properties": {"to": {"type": "string"}}}}}  # fmt: skip
+    raw = client.chat.completions.with_raw_response.create(
+        model="sim-small", messages=[{"role": "user", "content": to}], tools=[tool]
+    )
+    return raw.headers["x-doorman-approval"]
+
+
+def test_approve_and_deny_withheld_calls(page: Any, gateway: Gateway, shots: Path) -> None:
+    client = sdk(gateway, new_key(gateway, "frank", "agents")["key"])
+    approve_id, deny_id = withheld_call(client, "alice"), withheld_call(client, "mallory")
     open_page(page, gateway, "approvals")
-    assert "do not exist" in (page.text_content("#approvals-placeholder") or "")
-    page.screenshot(path=str(shots / "approvals.png"))
+    rows = page.locator("#approvals tbody tr")
+    assert rows.count() == 2
+    with gateway.admin() as admin:
+        pending = admin.get("/admin/approvals", params={"status": "pending"}).json()["data"]
+    for approval in pending:  # the approver sees the arguments it is deciding on
+        row = page.locator(f"#approvals tr:has-text('{approval['id']}')")
+        assert row.locator("code.arguments").text_content() == approval["tool_call"]["function"]["arguments"]
+        assert "send_money" in (row.text_content() or "")
+    page.screenshot(path=str(shots / "approvals.png"), full_page=True)
+
+    page.click(f"button.approve[data-approval='{approve_id}']")
+    page.wait_for_selector(f"button.approve[data-approval='{approve_id}']", state="detached")
+    assert approve_id in (page.text_content("#notice") or "")
+    page.click(f"button.deny[data-approval='{deny_id}']")
+    page.wait_for_selector(f"button.deny[data-approval='{deny_id}']", state="detached")
+    assert "Nothing is waiting" in (page.text_content("#approvals") or "")
+
+    approved = client.get(f"/approvals/{approve_id}", cast_to=dict[str, Any])
+    assert approved["status"] == "approved" and approved["tool_call"]["function"]["name"] == "send_money"
+    denied = client.get(f"/approvals/{deny_id}", cast_to=dict[str, Any])
+    assert denied["status"] == "denied" and "tool_call" not in denied
+
+    page.click("#status-choice button[data-status=approved]")
+    page.wait_for_selector(f"#approvals tr:has-text('{approve_id}') .badge.approved")
+    with gateway.admin() as admin:
+        audit = admin.get("/admin/audit", params={"target": deny_id}).json()["data"]
+    assert [e["action"] for e in audit] == ["approval.deny"]
+    assert audit[0]["actor"].startswith("console:")  # the console session that decided
 
 
 def test_no_csp_violation_or_script_error_then_sign_out(
