@@ -62,6 +62,8 @@ class Exchange:
     cache_hit: bool = False
     cache: Any = None  # doorman.cache.stage.CacheNote when the tier caches answers
     saved_usd: float = 0.0  # a cache hit: what the original call cost
+    fast_digest: bytes | None = None  # the raw request's key on the cache-hit fast path
+    screen_clean: bool = False  # screening ran (or is off) and found nothing, changed nothing
     routed_to: str | None = None  # the model a virtual model (routes:) picked
     output_guard: Any = None  # screen.output.OutputGuard when the tier screens answers
     canary: str | None = None  # per-request marker added to the system prompt

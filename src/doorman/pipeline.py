@@ -1,6 +1,7 @@
 """The request path — one pipeline for the server and for ``doorman.Client``.
 
-    authenticate -> parse/validate -> screen -> route -> admit -> forward -> settle -> respond
+    authenticate -> [cache-hit fast path] -> parse/validate -> screen -> route -> cache
+    -> admit -> forward -> settle -> respond
 
 Each stage is a small object with one job; the order lives in ``Pipeline.stages``. A stage
 either fills in the :class:`Exchange` or raises a :class:`DoormanError`. ``finish`` runs exactly
@@ -20,6 +21,7 @@ import orjson
 import structlog
 
 from doorman.approvals.stage import approval_headers, withhold_full, withhold_relay
+from doorman.cache.fastpath import FastCacheHit
 from doorman.cache.stage import (
     CacheLookup,
     cache_headers,
@@ -180,6 +182,7 @@ class Screen:
     async def __call__(self, ex: Exchange) -> None:
         screener = self.gw.screener
         if screener is None:
+            ex.screen_clean = True
             return
         assert ex.tier is not None
         verdict = await screener.screen(
@@ -188,6 +191,9 @@ class Screen:
         ex.flags.extend(verdict.flags)
         if verdict.error is not None:
             raise verdict.error
+        # Nothing seen (shadow findings included), nothing changed: a repeat of exactly these
+        # bytes may be answered from the cache without screening again (cache/fastpath.py).
+        ex.screen_clean = not verdict.findings and not verdict.flags and verdict.body is ex.body
         if verdict.body is not ex.body:  # redacted: count what is actually sent
             ex.body = verdict.body
             ex.request = validate_chat(ex.body, ex.wire, self.gw.settings.server)
@@ -225,6 +231,7 @@ class Pipeline:
         self.gw = gw
         self.stages: list[Stage] = [
             Authenticate(gw),
+            FastCacheHit(gw),  # a repeat of a screened request whose answer is cached
             Validate(gw),
             EnforceToolPolicy(gw),
             Screen(gw),

@@ -112,6 +112,28 @@ def test_a_streamed_answer_is_stored_and_replayed_as_a_stream(gateway: Gateway, 
     assert upstream_requests(fresh_sim) == 1
 
 
+def test_a_streamed_hit_ends_with_the_cost_trailer(gateway: Gateway, fresh_sim: Proc) -> None:
+    """Like every relayed stream, a replayed one ends with the settled cost (zero) as an SSE
+    comment after the end marker, on both wire formats."""
+    key = new_key(gateway, "trailer", "private")
+    cases = [("/v1/chat/completions", {"model": "sim-small", "stream": True}, "data: [DONE]"),
+             ("/v1/messages", {"model": "sim-claude", "stream": True}, "event: message_stop")]  # fmt: skip
+    for path, extra, end in cases:
+        body = {"messages": MSG, "temperature": 0, "max_tokens": 5, **extra}
+        seen = []
+        for _ in range(2):
+            with httpx.stream("POST", gateway.url + path, json=body, timeout=30,
+                              headers={"authorization": f"Bearer {key}"}) as resp:  # fmt: skip
+                assert resp.status_code == 200
+                text = resp.read().decode()
+            seen.append((resp.headers["x-doorman-cache"], text))
+        assert [status for status, _ in seen] == ["miss", "hit"]
+        hit = seen[1][1]
+        assert hit.rstrip("\n").rsplit("\n", 1)[-1] == ": x-doorman-cost-usd=0.00000000", hit[-200:]
+        assert hit.index(end) < hit.index(": x-doorman-cost-usd=")
+    assert upstream_requests(fresh_sim) == 2
+
+
 def test_anthropic_stream_replay(gateway: Gateway, fresh_sim: Proc) -> None:
     client = anthropic.Anthropic(base_url=gateway.url, api_key=new_key(gateway, "claude-c", "private"),
                                  max_retries=0)  # fmt: skip

@@ -17,12 +17,13 @@ import asyncio
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter
 
 from doorman.cache.entry import CachedAnswer, CorruptEntry
+from doorman.cache.fastpath import FastRoutes
 from doorman.cache.settings import ResponseCacheSettings
 from doorman.cache.stores import CacheStore, MemoryStore, RedisStore
 
@@ -61,6 +62,12 @@ class CacheMetrics:
             "doorman_cache_coalesced", "Requests answered by waiting for an identical one in flight.",
             registry=r,
         )  # fmt: skip
+        self.fast_hits = Counter(
+            "doorman_cache_fast_hits",
+            "Hits answered right after authentication: byte-identical repeats of a request "
+            "already screened and routed (also counted in doorman_cache_lookups).",
+            registry=r,
+        )  # fmt: skip
         self.saved = Counter(
             "doorman_cache_saved_usd", "Dollars not spent thanks to cache hits.", registry=r,
         )  # fmt: skip
@@ -80,6 +87,10 @@ class ResponseCache:
         # key -> (the leader's event, when to stop trusting it): a leader that somehow never
         # let go must not make every later identical request wait out the full period.
         self._flights: dict[str, tuple[asyncio.Event, float]] = {}
+        # Raw requests already screened and routed -> their cache key (the hit fast path).
+        self.routes = FastRoutes(settings.max_entries)
+        # (tier, user, key, model) -> the caller's own limit specs, which a hit reserves.
+        self.hit_specs: dict[tuple[str, str, str, str], list[Any]] = {}
 
     @classmethod
     def create(

@@ -46,6 +46,8 @@ class CacheNote:
     ttl_s: int = 0
     ticket: Ticket | None = None
     answer: CachedAnswer | None = None
+    include_usage: bool = False  # a streamed hit: replay the usage chunk (OpenAI)
+    fast: bool = False  # answered by the fast path (doorman.cache.fastpath)
 
 
 def request_control(headers: dict[str, str]) -> Literal["bypass", "refresh"] | None:
@@ -66,7 +68,6 @@ SPEC_CACHE_SIZE = 10_000
 class CacheLookup:
     def __init__(self, gw: Gateway) -> None:
         self.gw = gw
-        self._own_specs: dict[tuple[str, str, str, str], list[Any]] = {}
 
     async def __call__(self, ex: Exchange) -> None:
         cache = self.gw.cache
@@ -87,6 +88,7 @@ class CacheLookup:
             ex.cache = CacheNote("bypass")
             cache.metrics.lookups.labels("bypass").inc()
             return
+        from doorman.cache.fastpath import remember_route
         from doorman.limits import effective_max_tokens
         from doorman.validation import requested_max_tokens
 
@@ -96,6 +98,7 @@ class CacheLookup:
         canon = canonical_request(ex.body, served_model=ex.model, wire=ex.wire, max_tokens=max_tokens)
         scope = scope_id(policy.scope, user_id=ex.principal.user_id, tier=ex.tier_name)
         key = cache_key(canon, scope)
+        remember_route(self.gw, ex, key)  # its byte-identical repeats may skip to the answer
         if control == "refresh":
             ex.cache = CacheNote("refresh", key, policy.ttl_seconds)
             cache.metrics.lookups.labels("refresh").inc()
@@ -105,42 +108,45 @@ class CacheLookup:
             ex.cache = CacheNote("miss", key, policy.ttl_seconds, ticket)
             cache.metrics.lookups.labels("miss").inc()
             return
-        ex.cache = CacheNote("hit", key, policy.ttl_seconds, answer=answer)
+        opts = ex.body.get("stream_options")
+        include_usage = isinstance(opts, dict) and bool(opts.get("include_usage"))
+        ex.cache = CacheNote("hit", key, policy.ttl_seconds, answer=answer, include_usage=include_usage)
         cache.metrics.lookups.labels("hit").inc()
-        cache.metrics.saved.inc(answer.cost_usd)
-        await self._admit_hit(ex, answer)
+        await admit_hit(self.gw, ex, answer)
 
-    async def _admit_hit(self, ex: Exchange, answer: CachedAnswer) -> None:
-        """A hit is one request for the caller's rate limits and nothing else.
 
-        Only the caller's own (user/key) limits apply: the model, provider and global limits
-        protect the provider's quota, which a hit does not touch. Refusals raise as usual.
-        """
-        from doorman.limits import Demand, build_limits, rate_limit_headers
+async def admit_hit(gw: Gateway, ex: Exchange, answer: CachedAnswer) -> None:
+    """A hit is one request for the caller's rate limits and nothing else.
 
-        gw = self.gw
-        assert ex.tier is not None and ex.principal is not None
-        p = ex.principal
-        spec_key = (ex.tier_name, p.user_id, p.key_id, ex.model)
-        own = self._own_specs.get(spec_key)
-        if own is None:  # immutable per (tier, user, key, model): built once
-            model = gw.settings.models[ex.model]
-            specs = build_limits(
-                ex.tier, ex.tier_name, p.user_id, p.key_id,
-                ex.model, model, model.provider, gw.settings.limits,
-            )  # fmt: skip
-            own = [s for s in specs if s.scope.kind in ("user", "key")]
-            if len(self._own_specs) >= SPEC_CACHE_SIZE:
-                self._own_specs.pop(next(iter(self._own_specs)))
-            self._own_specs[spec_key] = own
-        ex.reservation = await gw.limiter.reserve(own, Demand(requests=1), priority=ex.tier.priority)
-        ex.limit_headers = rate_limit_headers(ex.reservation)
-        ex.cache_hit = True
-        ex.usage = Usage()  # nothing billed: settles at zero tokens and zero dollars
-        ex.saved_usd = answer.cost_usd
-        ex.served = next((d for d in ex.deployments if d.model == answer.served_model), None)
-        if ex.served is None and ex.deployments:
-            ex.served = ex.deployments[0]
+    Only the caller's own (user/key) limits apply: the model, provider and global limits
+    protect the provider's quota, which a hit does not touch. Refusals raise as usual.
+    """
+    from doorman.limits import Demand, build_limits, rate_limit_headers
+
+    assert ex.tier is not None and ex.principal is not None and gw.cache is not None
+    p = ex.principal
+    own_specs = gw.cache.hit_specs
+    spec_key = (ex.tier_name, p.user_id, p.key_id, ex.model)
+    own = own_specs.get(spec_key)
+    if own is None:  # immutable per (tier, user, key, model): built once
+        model = gw.settings.models[ex.model]
+        specs = build_limits(
+            ex.tier, ex.tier_name, p.user_id, p.key_id,
+            ex.model, model, model.provider, gw.settings.limits,
+        )  # fmt: skip
+        own = [s for s in specs if s.scope.kind in ("user", "key")]
+        if len(own_specs) >= SPEC_CACHE_SIZE:
+            own_specs.pop(next(iter(own_specs)))
+        own_specs[spec_key] = own
+    ex.reservation = await gw.limiter.reserve(own, Demand(requests=1), priority=ex.tier.priority)
+    ex.limit_headers = rate_limit_headers(ex.reservation)
+    ex.cache_hit = True
+    ex.usage = Usage()  # nothing billed: settles at zero tokens and zero dollars
+    ex.saved_usd = answer.cost_usd
+    gw.cache.metrics.saved.inc(answer.cost_usd)  # admitted: these dollars are not spent
+    ex.served = next((d for d in ex.deployments if d.model == answer.served_model), None)
+    if ex.served is None and ex.deployments:
+        ex.served = ex.deployments[0]
 
 
 def cached_reply(ex: Exchange, headers: dict[str, str]) -> Reply:
@@ -152,10 +158,17 @@ def cached_reply(ex: Exchange, headers: dict[str, str]) -> Reply:
     headers["x-doorman-cost-usd"] = "0.00000000"
     if not ex.stream:
         return Reply(200, headers, body=note.answer.body)
-    opts = ex.body.get("stream_options")
-    include_usage = isinstance(opts, dict) and bool(opts.get("include_usage"))
     body = orjson.loads(note.answer.body)
-    return Reply(200, headers, stream=replay_stream(ex.wire, body, include_usage=include_usage))
+    return Reply(200, headers, stream=_replay(ex, body, note.include_usage))
+
+
+async def _replay(ex: Exchange, body: dict[str, Any], include_usage: bool) -> AsyncIterator[bytes]:
+    """The stored answer as SSE, ending like every relayed stream: with the cost trailer."""
+    from doorman.pipeline import cost_trailer
+
+    async for event in replay_stream(ex.wire, body, include_usage=include_usage):
+        yield event
+    yield cost_trailer(ex)  # settled before the reply was built: zero for a hit
 
 
 def cache_headers(ex: Exchange) -> dict[str, str]:

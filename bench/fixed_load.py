@@ -1,0 +1,103 @@
+"""Added latency at a fixed request rate: the gateway against the bare proxy, same run.
+
+    .venv/bin/python bench/fixed_load.py [--rate 200] [--duration 15] [--rounds 3] \\
+        [--variants full,noledger,cache]
+
+A throughput benchmark (``proxy_bench.py``, wrk with 50 connections) saturates the CPU and
+says what a request *costs*; it hides what a request *waits for* (a hand-off to another thread,
+a batch timer) because the CPU is busy with other requests meanwhile. This drives each target
+open-loop at a constant rate far below saturation with Debian's ``hey`` (``-c 10 -q RATE/10``,
+each of 10 workers sends at most RATE/10 requests per second) and reports p50/p90/p99 and what
+the gateway adds over the bare proxy at each percentile. Rounds are interleaved (bare, then
+every variant) and the table shows medians. Needs ``hey`` (Debian package ``hey``) and nginx
+for the instant upstream (otherwise the sim). Variants are those of ``proxy_bench.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from proxy_bench import PROMPT, Procs, start_bare, start_gateway, start_upstream
+
+PERCENTILES = ("50", "90", "99")
+
+
+def run_hey(url: str, key: str | None, duration: int, rate: int, workers: int, work: Path) -> dict[str, float]:
+    body = work / "body.json"
+    body.write_text(json.dumps(PROMPT))
+    args = ["hey", "-z", f"{duration}s", "-c", str(workers), "-q", str(max(1, rate // workers)),
+            "-m", "POST", "-T", "application/json", "-D", str(body)]  # fmt: skip
+    if key:
+        args += ["-H", f"Authorization: Bearer {key}"]
+    target = url + "/v1/chat/completions"
+    subprocess.run([*args[:2], "2s", *args[3:], target], capture_output=True, check=True)  # warm-up
+    out = subprocess.run([*args, target], capture_output=True, text=True, check=True).stdout
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}  # type: ignore[union-attr]
+    for p in PERCENTILES:
+        m = re.search(rf"\s{p}%+ in ([\d.]+) secs", out)
+        result[f"p{p}_ms"] = float(m.group(1)) * 1000 if m else float("nan")
+    codes = dict(re.findall(r"\[(\d{3})\]\s+(\d+) responses", out))
+    result["non_2xx"] = float(sum(int(n) for c, n in codes.items() if not c.startswith("2")))
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rate", type=int, default=200, help="requests per second (all workers)")
+    ap.add_argument("--workers", type=int, default=10)
+    ap.add_argument("--duration", type=int, default=15)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--variants", default="full")
+    ap.add_argument("--redis-url", default=os.environ.get("DOORMAN_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
+    args = ap.parse_args()
+    if not shutil.which("hey"):
+        sys.exit("hey is required: apt-get install hey")
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    procs = Procs()
+    runs: dict[str, list[dict[str, float]]] = {}
+    with tempfile.TemporaryDirectory(prefix="doorman-fixed-") as tmp:
+        work = Path(tmp)
+        try:
+            upstream, kind = start_upstream(procs, work)
+            print(f"upstream: {kind}; hey -z {args.duration}s -c {args.workers} "
+                  f"-q {args.rate // args.workers} ({args.rate} req/s), {args.rounds} interleaved rounds")  # fmt: skip
+            targets: dict[str, tuple[str, str | None]] = {"bare": (start_bare(procs, upstream), None)}
+            for variant in variants:
+                flags = set(variant.split("+"))
+                targets[f"gateway-{variant}"] = start_gateway(
+                    procs, work, upstream,
+                    ledger="noledger" not in flags,
+                    screen="noscreen" not in flags,
+                    redis_url=args.redis_url if "redis" in flags else None,
+                    cache="cache" in flags,
+                )  # fmt: skip
+            for _ in range(args.rounds):
+                for name, (url, key) in targets.items():
+                    r = run_hey(url, key, args.duration, args.rate, args.workers, work)
+                    runs.setdefault(name, []).append(r)
+        finally:
+            procs.stop_all()
+    base = {k: statistics.median(r[k] for r in runs["bare"]) for k in runs["bare"][0]}
+    print(f"{'target':<24}{'req/s':>8}" + "".join(f"{'p' + p:>8}" for p in PERCENTILES)
+          + "".join(f"{'+p' + p:>8}" for p in PERCENTILES) + f"{'non-2xx':>9}")  # fmt: skip
+    for name, rs in runs.items():
+        med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+        print(f"{name:<24}{med['rps']:>8.0f}"
+              + "".join(f"{med[f'p{p}_ms']:>8.2f}" for p in PERCENTILES)
+              + "".join(f"{med[f'p{p}_ms'] - base[f'p{p}_ms']:>8.2f}" for p in PERCENTILES)
+              + f"{sum(r['non_2xx'] for r in rs):>9.0f}")  # fmt: skip
+    print("(ms; +pNN = added over the bare proxy at that percentile, medians of the rounds)")
+
+
+if __name__ == "__main__":
+    main()
