@@ -50,6 +50,48 @@ _I_GAVE_YOU = (
     r"\b(?:i|we)\s+(?:gave|wrote|set\s+up|configured|programmed|sent)\s+(?:you\s+)?(?:your|the)\s+"
     r"(?:\w+\s+)?(?:instructions|prompt|rules|directives|setup|configuration|guidelines)\b"
 )
+_AMORAL = (
+    r"(?:unfiltered|uncensored|amoral|unrestricted|unethical|unbound|jailbroken|immoral|lawless|"
+    r"unconstrained|unrestrained)"
+)
+_AMORAL_PERSONA = (
+    rf"{_AMORAL}(?:\s*(?:,|and|or|&)\s*(?:and\s+)?{_AMORAL})*\s+(?:\w+\s+)?(?:chatbot|bot|ai|"
+    rf"assistant|model|persona|character|entity|version|llm|machine)s?"
+)
+_NO_LIMITS = (
+    r"(?:never\s+refuses?\s+(?:a|any|an)\s+(?:\w+\s+)?(?:request|question|prompt|order|task)|"
+    r"(?:doesn't|does\s+not|don't|do\s+not|won't|will\s+not|can't|cannot)\s+(?:ever\s+)?refuse\s+"
+    r"(?:a|any|an)\s+(?:\w+\s+)?(?:request|question|prompt|order|task)|(?:no|without\s+any|"
+    r"(?:doesn't|does\s+not|don't|do\s+not)\s+have\s+any|has\s+no|have\s+no)\s+(?:ethical|moral)"
+    r"(?:\s+or\s+(?:ethical|moral))?\s+(?:guidelines|rules|restrictions|limitations|limits|"
+    r"filters|boundaries|principles|compass|code)|(?:not|never)\s+bound\s+by\s+any|unbound\s+by\s+"
+    r"any|(?:say|do)\s+whatever\s+(?:it|he|she|they)\s+wants?|without\s+any\s+consideration\s+for\s+"
+    r"(?:ethics|morality|legality)|no\s+matter\s+how\s+(?:dangerous|illegal|unethical|immoral|"
+    r"inhumane|harmful)|(?:legal|ethical)\s+or\s+(?:illegal|unethical))"
+)
+_FRAME = (
+    r"(?:role-?play|act(?:ing)?\s+as|pretend|imagine|hypothetical(?:ly)?|fiction(?:al)?|novel|"
+    r"story|screenplay|scene|villain|narrator|character|in\s+a\s+world|for\s+a\s+(?:documentary|"
+    r"textbook|film|movie|game|training\s+(?:set|dataset)|dataset|classifier))"
+)
+_HARM = (
+    r"(?:bombs?|pipe\s+bombs?|fire-?bombs?|explosives?|molotov|detonators?|napalm|thermite|nerve\s+"
+    r"agents?|sarin|ricin|anthrax|bio-?weapons?|chemical\s+weapons?|methamphetamine|meth|fentanyl|"
+    r"ghost\s+guns?|untraceable\s+(?:guns?|firearms?)|malware|ransomware|keyloggers?|phishing\s+"
+    r"(?:emails?|pages?|kits?)|poisons?|ieds?)"
+)
+_HARM_WORDS = (
+    "bomb bombs firebomb firebombs explosive explosives molotov detonator detonators napalm "
+    "thermite nerve sarin ricin anthrax bioweapon bioweapons chemical methamphetamine meth "
+    "fentanyl ghost untraceable malware ransomware keylogger keyloggers phishing poison poisons "
+    "ied ieds"
+)
+_BUILD_ASK = (
+    r"(?:how\s+to\s+(?:make|build|assemble|create|synthesi[sz]e|produce|cook|write|manufacture|"
+    r"mix)|step[- ]by[- ]step|(?:exact|precise|detailed|full|complete)\s+(?:technical\s+)?"
+    r"(?:instructions|steps|recipe|procedure|guide|quantities|synthesis|detail)|synthesi[sz]e|"
+    r"synthesis\s+(?:of|steps|process|route)|assemble|manufacture)"
+)
 _MAKE = r"(?:write|generate|produce|compose|create|give\s+me|craft|draft|output|say)"
 _HARMFUL_ADJ = (
     r"(?:toxic|offensive|hateful|racist|sexist|homophobic|transphobic|discriminatory|"
@@ -162,6 +204,19 @@ RULES: tuple[AnchoredRule, ...] = (
         "operating running working functioning",
         "mode",
     ),
+    # --- a persona defined by what it lacks --------------------------------------------------
+    rule(
+        "persona_without_limits",
+        "persona",
+        0.8,
+        rf"\b{_AMORAL_PERSONA}\b.{{0,300}}?\b{_NO_LIMITS}\b|\b{_NO_LIMITS}\b.{{0,300}}?\b"
+        rf"(?:{_AMORAL_PERSONA}|{_NO_LIMITS})\b",
+        "chatbot bot ai assistant model persona character entity llm gpt machine version",
+        "unfiltered uncensored amoral unrestricted unethical unbound jailbroken immoral lawless "
+        "unconstrained unrestrained refuse refuses ethics ethical moral morals morality "
+        "guidelines rules restrictions limitations limits filters boundaries principles bound "
+        "whatever consideration illegal",
+    ),
     # --- refusals configured away ------------------------------------------------------------
     rule(
         "refusals_blocked",
@@ -198,6 +253,18 @@ RULES: tuple[AnchoredRule, ...] = (
         r"(?:says|asks))\b",
         "decode",
         "answer follow execute obey carry act respond do comply perform",
+    ),
+    # --- harmful instructions inside a fiction or purpose frame -----------------------------
+    rule(
+        "frame_harm",
+        "framing",
+        0.8,
+        rf"\b{_FRAME}\b.{{0,400}}?(?:\b{_BUILD_ASK}\b.{{0,80}}?\b{_HARM}\b|\b{_HARM}\b.{{0,80}}?"
+        rf"\b{_BUILD_ASK}\b)",
+        "roleplay role act acting pretend imagine hypothetical hypothetically fiction fictional "
+        "novel story screenplay scene villain narrator character world documentary textbook "
+        "film movie game training dataset classifier",
+        _HARM_WORDS,
     ),
     # --- harmful text on demand --------------------------------------------------------------
     rule(
