@@ -69,14 +69,13 @@ def list_approvals(
         return
     table = Table(title=f"Tool-call approvals ({status})")
     table.add_column("id", no_wrap=True)
-    for col in ("status", "tool", "user", "created", "expires", "arguments"):
+    for col in ("status", "tool", "user", "expires (UTC)", "arguments"):
         table.add_column(col)
     for a in rows:
         args = json.dumps(a.tool_call.get("input", a.tool_call.get("function", a.tool_call)))
         table.add_row(
             a.id, a.status, terminal_text(a.tool_name), terminal_text(a.user_id),
-            a.created_at.strftime("%Y-%m-%d %H:%M"), a.expires_at.strftime("%Y-%m-%d %H:%M"),
-            terminal_text(args[:200]),
+            a.expires_at.strftime("%m-%d %H:%M"), terminal_text(args[:200]),
         )  # fmt: skip
     Console().print(table)
 

@@ -26,7 +26,14 @@ from doorman.approvals.settings import ApprovalSettings
 from doorman.auth.service import Actor, audit_entry
 from doorman.errors import Conflict, Gone, NotFound
 
-log = structlog.get_logger("doorman.approvals")
+_log = structlog.get_logger("doorman.approvals")
+
+
+def log(event: str, **fields: Any) -> None:
+    """One structured line where logging was set up (``serve``: JSON on stderr); the CLI's
+    stdout stays its own (an unconfigured structlog would print there)."""
+    if structlog.is_configured():
+        _log.info(event, **fields)
 
 Status = Literal["pending", "approved", "denied", "expired"]
 STATUSES: tuple[Status, ...] = ("pending", "approved", "denied", "expired")
@@ -179,7 +186,7 @@ class ApprovalStore:
                     )
                 )  # fmt: skip
         for call in calls:  # the tool's name and the ids only: arguments may hold secrets
-            log.info(
+            log(
                 "approval_requested", approval_id=call.id, tool=call.tool_name[:256],
                 user_id=who.user_id, request_id=who.request_id,
             )  # fmt: skip
@@ -262,7 +269,7 @@ class ApprovalStore:
             if current is not None and current.status == "expired":
                 raise Gone(f"The approval '{approval.id}' expired.", code="approval_expired")
             raise _already_used(approval.id)
-        log.info("approval_collected", approval_id=approval.id, tool=approval.tool_name)
+        log("approval_collected", approval_id=approval.id, tool=approval.tool_name)
         return approval
 
     # ------------------------------------------------------------------ approvers
@@ -311,7 +318,7 @@ class ApprovalStore:
             )
         decided = await self.get(approval_id)
         assert decided is not None
-        log.info(
+        log(
             "approval_decided", approval_id=approval_id, tool=decided.tool_name,
             decision=status, actor=actor.name, user_id=decided.user_id,
         )  # fmt: skip
