@@ -50,15 +50,12 @@ async def get_approval(request: Request) -> Response:
         principal = await authenticate_get(request)
         store = gw.approvals
         wait = _wait_seconds(request, store.settings.max_wait_seconds)
-        approval = await store.fetch(
+        answer = await store.answer(
             request.path_params["approval_id"], principal.user_id, wait=wait
         )
-        handed = approval.status == "approved"
-        if handed:
-            approval = await store.collect(approval)
     except DoormanError as exc:
         return error_response(exc, wire, request_id)
-    body = orjson.dumps(approval.for_caller(with_call=handed))
+    body = orjson.dumps(answer)
     return Response(
         body,
         media_type="application/json",

@@ -35,6 +35,7 @@ def log(event: str, **fields: Any) -> None:
     if structlog.is_configured():
         _log.info(event, **fields)
 
+
 Status = Literal["pending", "approved", "denied", "expired"]
 STATUSES: tuple[Status, ...] = ("pending", "approved", "denied", "expired")
 ID_PREFIX = "apr_"
@@ -249,6 +250,15 @@ class ApprovalStore:
         if approval.status == "approved" and approval.consumed_at is not None:
             raise _already_used(approval.id)
         return approval
+
+    async def answer(self, approval_id: str, user_id: str, *, wait: float = 0.0) -> dict[str, Any]:
+        """What ``GET /v1/approvals/{id}`` answers: the status, and an approved call the first
+        time it is asked for (errors as :meth:`fetch` and :meth:`collect` raise them)."""
+        approval = await self.fetch(approval_id, user_id, wait=wait)
+        handed = approval.status == "approved"
+        if handed:
+            approval = await self.collect(approval)
+        return approval.for_caller(with_call=handed)
 
     async def collect(self, approval: Approval) -> Approval:
         """Hand out an approved call exactly once: the first caller to mark it wins."""

@@ -216,6 +216,20 @@ class Client:
         events = _events(reply, lambda: self._stats.record(ex))
         return Stream(self._headers(reply.headers, ex), ex.request_id, events, reply)
 
+    async def approval(self, approval_id: str, *, wait: float = 0.0) -> dict[str, Any]:
+        """The decision on a tool call withheld for approval (``x-doorman-approval``), as
+        ``GET /v1/approvals/{id}`` answers it: ``tool_call`` is there once, when approved.
+        ``wait`` seconds (bounded by ``approvals.max_wait_seconds``) wait for a decision."""
+        if self._gateway is None:
+            raise RuntimeError("use 'async with doorman.Client(...)' or call start() first")
+        path = f"/v1/approvals/{approval_id}"
+        headers = {"authorization": f"Bearer {self._api_key}"}
+        if self._signing_secret:
+            headers.update(sign_request(self._signing_secret, "GET", path, b""))
+        gw = self._gateway
+        principal = await gw.authenticator.authenticate(headers, "GET", path, b"", "in-process")
+        return await gw.approvals.answer(approval_id, principal.user_id, wait=wait)
+
     async def transcribe(
         self,
         audio: bytes | str | Path | BinaryIO,
