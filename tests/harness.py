@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -56,6 +57,10 @@ class Proc:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def sim_requests(self) -> int:
+        """Requests a ``doorman sim`` process has received so far (its ``/sim/stats``)."""
+        return int(httpx.get(f"{self.url}/sim/stats").json()["requests"])
+
 
 def start_sim(workdir: Path, *args: str) -> Proc:
     port = free_port()
@@ -102,6 +107,22 @@ class Gateway:
         )
         data: dict[str, Any] = json.loads(out.stdout)
         return data
+
+    def ledger_row(self, request_id: str, wait_s: float = 10.0) -> dict[str, Any]:
+        """The request's ledger row, read from the SQLite file (a stream's row lands as its
+        relay settles, just after the client saw the end: wait a little for it)."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            with sqlite3.connect(self.workdir / "doorman.db") as db:
+                db.row_factory = sqlite3.Row
+                row = db.execute(
+                    "SELECT * FROM ledger WHERE request_id = ?", (request_id,)
+                ).fetchone()
+            if row is not None:
+                return dict(row)
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no ledger row for {request_id}")
+            time.sleep(0.1)
 
     def admin(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers={"authorization": f"Bearer {MASTER_KEY}"})

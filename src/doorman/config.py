@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from doorman.answer.settings import AnswerSettings, anchor_schema_files
 from doorman.approvals.settings import ApprovalSettings
 from doorman.audio.settings import AudioSettings, TierAudioSettings
 from doorman.auth.settings import AuthSettings, ConsoleSettings
@@ -156,6 +157,9 @@ class ModelSettings(Strict):
     requests_per_minute: int | None = Field(None, ge=1)
     tokens_per_minute: int | None = Field(None, ge=1)
     max_concurrent: int | None = Field(None, ge=1)
+    output: AnswerSettings | None = Field(
+        None, description="output contract / topic check of this model's answers"
+    )
 
     @field_validator("price", mode="before")
     @classmethod
@@ -192,6 +196,9 @@ class TierSettings(Strict):
     tools: ToolPolicy | None = Field(None, description="tools this tier may declare")
     cache: TierCache = Field(default_factory=TierCache, description="response cache")
     audio: TierAudioSettings = Field(default_factory=TierAudioSettings)
+    output: AnswerSettings | None = Field(
+        None, description="output contract / topic check (replaces the model's `output`)"
+    )
 
 
 DEFAULT_TIERS: dict[str, TierSettings] = {
@@ -350,6 +357,7 @@ class Settings(Strict):
                     where = ".".join(str(p) for p in err["loc"])
                     problems.append(f"tiers.{tname}.screening.{where}: {err['msg']}")
         problems += route_problems(self.routes, names, set(seen_alias))
+        problems += self._judge_models(names | set(seen_alias))
         if self.response_cache.backend == "redis" and self.redis_url is None:
             problems.append("response_cache.backend: 'redis' needs redis_url")
         if self.default_tier not in self.tiers:
@@ -366,6 +374,29 @@ class Settings(Strict):
         if problems:
             raise ValueError("\n".join(problems))  # one problem per line
         return self
+
+    def _judge_models(self, known: set[str]) -> list[str]:
+        """Judges (topic checks, the injection judge) must name a configured model."""
+        problems: list[str] = []
+        outputs = [(f"models.{n}", m.output) for n, m in self.models.items()]
+        outputs += [(f"tiers.{n}", t.output) for n, t in self.tiers.items()]
+        for where, output in outputs:
+            check = output.topic_check if output is not None else None
+            if check is not None and check.model not in known:
+                problems.append(f"{where}.output.topic_check.model: unknown model '{check.model}'")
+        screens = [("screening", self.screening)]
+        for tname, tier in self.tiers.items():
+            if tier.screening:
+                try:
+                    screens.append((f"tiers.{tname}.screening", effective_settings(self.screening, tier.screening)))
+                except ValidationError:
+                    continue  # reported above
+        for where, screen in screens:
+            for name in ("injection", "indirect_injection", "system_injection"):
+                judge = getattr(screen, name).judge
+                if judge is not None and judge.model not in known:
+                    problems.append(f"{where}.{name}.judge.model: unknown model '{judge.model}'")
+        return list(dict.fromkeys(problems))
 
     @cached_property
     def zone(self) -> ZoneInfo:
@@ -458,6 +489,7 @@ def parse_settings(data: dict[str, Any] | None, base_dir: Path | None = None) ->
         from doorman.state import anchor_paths
 
         anchor_paths(data, base_dir)
+        anchor_schema_files(data, base_dir)
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:

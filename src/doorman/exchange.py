@@ -14,10 +14,12 @@ from doorman.upstream.deployment import Deployment, Wire
 from doorman.upstream.wire import Usage
 
 if TYPE_CHECKING:
+    from doorman.answer.stage import AnswerRun
     from doorman.audio.job import AudioJob
     from doorman.auth.authenticator import Principal
     from doorman.config import TierSettings
     from doorman.cost.billed import BilledInput
+    from doorman.judge import GrayText, SideCall
     from doorman.schema import Request
 
 
@@ -73,6 +75,9 @@ class Exchange:
     ttft_ms: float | None = None
     settled: bool = False
     audio: AudioJob | None = None  # transcriptions only: the clip, trimmed, and its seconds
+    answer: AnswerRun | None = None  # the tier's output contract / topic check, when it has one
+    gray_texts: list[GrayText] = field(default_factory=list)  # for the injection judge
+    side_calls: list[SideCall] = field(default_factory=list)  # judges, contract retries: billed here
 
     @property
     def elapsed_ms(self) -> float:

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 import structlog
 
+from doorman.answer.stage import PlanAnswer, check_answer, output_headers
+from doorman.cache.replay import replay_stream
 from doorman.approvals.stage import approval_headers, withhold_full, withhold_relay
 from doorman.cache.fastpath import FastCacheHit
 from doorman.cache.stage import (
@@ -33,6 +35,7 @@ from doorman.cache.stage import (
 from doorman.cost.tokens import get_encoding, may_reason_unseen
 from doorman.errors import BadRequest, DoormanError, ModelNotFound, PermissionDenied
 from doorman.exchange import Exchange
+from doorman.judge import JudgeInjection, record_side_call
 from doorman.ledger.task_label import TASK_HEADER, checked_task_label
 from doorman.routing import routed_model
 from doorman.screen.output import OutputBlocked
@@ -191,9 +194,14 @@ class Screen:
         ex.flags.extend(verdict.flags)
         if verdict.error is not None:
             raise verdict.error
-        # Nothing seen (shadow findings included), nothing changed: a repeat of exactly these
-        # bytes may be answered from the cache without screening again (cache/fastpath.py).
-        ex.screen_clean = not verdict.findings and not verdict.flags and verdict.body is ex.body
+        ex.gray_texts = verdict.gray  # decided by the injection judge after admission
+        # Nothing seen (shadow findings and judge-bound gray texts included), nothing changed: a
+        # repeat of exactly these bytes may be answered from the cache without screening again
+        # (cache/fastpath.py).
+        ex.screen_clean = (
+            not verdict.findings and not verdict.flags and not verdict.gray
+            and verdict.body is ex.body
+        )  # fmt: skip
         if verdict.body is not ex.body:  # redacted: count what is actually sent
             ex.body = verdict.body
             ex.request = validate_chat(ex.body, ex.wire, self.gw.settings.server)
@@ -237,7 +245,9 @@ class Pipeline:
             Screen(gw),
             Route(gw),
             CacheLookup(gw),
+            PlanAnswer(gw),
             Admit(gw),
+            JudgeInjection(gw),
             GuardOutput(gw),
         ]
 
@@ -269,7 +279,13 @@ class Pipeline:
     # ------------------------------------------------------------------ forward
     def upstream_body(self, ex: Exchange, dep: Deployment, wire: Wire) -> dict[str, Any]:
         """The body for one deployment, in its wire format; raises Untranslatable."""
-        body = dict(ex.body)
+        return self.body_from(ex, ex.body, dep, wire)
+
+    def body_from(
+        self, ex: Exchange, base: dict[str, Any], dep: Deployment, wire: Wire
+    ) -> dict[str, Any]:
+        """``base`` (the request's body, or one with turns added) for one deployment."""
+        body = dict(base)
         body["model"] = dep.upstream_model
         max_tokens = sent_max_tokens(ex, dep)
         if wire != ex.wire:
@@ -339,41 +355,84 @@ class Pipeline:
         assert reply.body is not None
         ex.upstream_ms = (time.perf_counter() - ex.upstream_started) * 1000
         ex.ttft_ms = ex.upstream_ms
-        usage = None
-        body = reply.body
-        try:
-            parsed = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            parsed = None
-        blocked: OutputBlocked | None = None
-        if isinstance(parsed, dict):
-            usage = usage_from_body(reply.wire, parsed)
-            cut, delivered = self._cap_body(ex, reply, parsed, usage)
-            if cut:
+        parsed, body, usage = self._read_full(ex, reply)
+        blocked: DoormanError | None = None
+        if isinstance(parsed, dict) and ex.answer is not None:
+            try:
+                parsed = await check_answer(
+                    gw, ex, parsed, lambda extra: self._ask_again(ex, extra)
+                )
                 body = orjson.dumps(parsed)
-            if usage is None:  # unreported: billed for what is delivered
-                usage = Usage(input_tokens=ex.input_tokens, output_tokens=delivered)
-            if reply.wire != ex.wire:
-                parsed = translate_response(ex.wire, reply.wire, parsed)
-                body = orjson.dumps(parsed)
-            if ex.output_guard is not None:
-                try:
-                    if guard_body(ex, parsed):
-                        body = orjson.dumps(parsed)
-                except OutputBlocked as exc:
-                    blocked = exc
-            if blocked is None and await withhold_full(gw, ex, parsed):
-                body = orjson.dumps(parsed)
-        ex.usage = usage or Usage(input_tokens=ex.input_tokens)
+            except DoormanError as exc:
+                blocked = exc
+        if isinstance(parsed, dict) and ex.output_guard is not None and blocked is None:
+            try:
+                if guard_body(ex, parsed):
+                    body = orjson.dumps(parsed)
+            except OutputBlocked as exc:
+                blocked = exc
+        if isinstance(parsed, dict) and blocked is None and await withhold_full(gw, ex, parsed):
+            body = orjson.dumps(parsed)  # calls needing a person's approval
+        ex.usage = usage
         ex.status = reply.status
         if blocked is not None:  # the provider billed it: settle, record, then refuse
             ex.status, ex.error_code = blocked.status_code, blocked.code
             await self.finish(ex)
             raise blocked
         await self.finish(ex)
-        await store_answer(self.gw, ex, body)
+        await store_answer(self.gw, ex, None if "output_invalid" in ex.flags else body)
         headers = self.response_headers(ex)
+        if ex.answer is not None and ex.answer.replay and isinstance(parsed, dict):
+            include_usage = ex.answer.include_usage
+            stream = replay_stream(ex.wire, parsed, include_usage=include_usage)
+            return Reply(reply.status, headers, stream=stream)
         return Reply(reply.status, headers, body=body)
+
+    def _read_full(
+        self, ex: Exchange, reply: UpstreamReply
+    ) -> tuple[dict[str, Any] | None, bytes, Usage]:
+        """A full answer in the caller's format: parsed (None if not JSON), its bytes, usage."""
+        assert reply.body is not None
+        body = reply.body
+        try:
+            parsed = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            return None, body, Usage(input_tokens=ex.input_tokens)
+        usage = usage_from_body(reply.wire, parsed)
+        cut, delivered = self._cap_body(ex, reply, parsed, usage)
+        if cut:
+            body = orjson.dumps(parsed)
+        if usage is None:  # unreported: billed for what is delivered
+            usage = Usage(input_tokens=ex.input_tokens, output_tokens=delivered)
+        if reply.wire != ex.wire:
+            parsed = translate_response(ex.wire, reply.wire, parsed)
+            body = orjson.dumps(parsed)
+        return parsed, body, usage
+
+    async def _ask_again(
+        self, ex: Exchange, extra: list[dict[str, Any]]
+    ) -> dict[str, Any] | None:
+        """The model asked once more with ``extra`` turns (an output-contract retry): another
+        upstream call, billed under this request. None when it fails."""
+        gw = self.gw
+        body = {**ex.body, "messages": [*(ex.body.get("messages") or []), *extra]}
+        left = gw.settings.server.request_timeout_s - ex.elapsed_ms / 1000
+        try:
+            reply = await gw.dispatcher.send(
+                ex.deployments,
+                ex.wire,
+                lambda dep, wire: self.body_from(ex, body, dep, wire),
+                stream=False,
+                deadline=time.monotonic() + max(0.0, left),
+            )
+        except DoormanError as exc:
+            log.info("contract_retry_failed", error_code=exc.code)
+            return None
+        parsed, _, usage = self._read_full(ex, reply)
+        record_side_call(gw, ex, "contract_retry", reply.deployment, usage)
+        return parsed
 
     def _cap_body(
         self, ex: Exchange, reply: UpstreamReply, parsed: dict[str, Any], usage: Usage | None
@@ -568,6 +627,7 @@ class Pipeline:
             headers["x-doorman-cost-usd"] = f"{ex.cost_usd:.8f}"
         headers.update(cache_headers(ex))
         headers.update(approval_headers(ex))
+        output_headers(ex, headers)
         self.gw.add_key_headers(ex, headers)
         return headers
 

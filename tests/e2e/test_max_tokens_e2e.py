@@ -9,11 +9,8 @@ reported, since it sent it all).
 
 from __future__ import annotations
 
-import sqlite3
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import anthropic
 import openai
@@ -40,17 +37,6 @@ def key(gateway: Gateway) -> str:
     return str(gateway.create_key("cap-user", "capped")["key"])
 
 
-def ledger_row(gateway: Gateway, request_id: str) -> dict[str, Any]:
-    """The request's ledger row (a stream's row lands as its relay settles: wait a little)."""
-    for _ in range(100):
-        with sqlite3.connect(gateway.workdir / "doorman.db") as db:
-            db.row_factory = sqlite3.Row
-            row = db.execute("SELECT * FROM ledger WHERE request_id = ?", (request_id,)).fetchone()
-        if row is not None:
-            return dict(row)
-        time.sleep(0.1)
-    raise AssertionError(f"no ledger row for {request_id}")
-
 
 def test_full_answer_past_the_cap_is_cut_and_billed_as_reported(gateway: Gateway, key: str) -> None:
     client = openai.OpenAI(base_url=f"{gateway.url}/v1", api_key=key, max_retries=0)
@@ -62,7 +48,7 @@ def test_full_answer_past_the_cap_is_cut_and_billed_as_reported(gateway: Gateway
     assert reply.choices[0].finish_reason == "length"
     assert 0 < count_text(text) <= CAP
     assert "max_tokens_enforced" in raw.headers["x-doorman-flags"]
-    row = ledger_row(gateway, raw.headers["x-request-id"])
+    row = gateway.ledger_row(raw.headers["x-request-id"])
     assert row["output_tokens"] == 1024  # the provider sent (and bills) all of it
 
     claude = anthropic.Anthropic(base_url=gateway.url, api_key=key, max_retries=0)
@@ -91,7 +77,7 @@ def test_openai_stream_stops_at_the_cap_and_ends_properly(gateway: Gateway, key:
     assert finish == "length"
     assert count_text(text) == CAP  # cut exactly at the cap, not a token more
     assert usage is not None and usage.completion_tokens == CAP
-    row = ledger_row(gateway, raw.headers["x-request-id"])
+    row = gateway.ledger_row(raw.headers["x-request-id"])
     assert row["output_tokens"] == CAP and row["error_code"] is None
     assert "max_tokens_enforced" in row["flags"]
 
@@ -131,5 +117,5 @@ def test_a_provider_that_honours_the_cap_is_left_alone(gateway: Gateway, key: st
     )
     assert raw.parse().choices[0].finish_reason == "length"  # the provider's own
     assert "max_tokens_enforced" not in raw.headers.get("x-doorman-flags", "")
-    row = ledger_row(gateway, raw.headers["x-request-id"])
+    row = gateway.ledger_row(raw.headers["x-request-id"])
     assert row["output_tokens"] == CAP

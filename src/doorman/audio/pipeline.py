@@ -25,6 +25,7 @@ from doorman.audio.settings import TierAudioSettings
 from doorman.cost.prices import price_for
 from doorman.errors import ModelNotFound, PermissionDenied
 from doorman.exchange import Exchange
+from doorman.judge import JudgeInjection
 from doorman.pipeline import Authenticate, Pipeline, Reply, Stage
 from doorman.upstream.deployment import Deployment, Wire, deployments_for
 
@@ -94,6 +95,7 @@ class ScreenPrompt:
         ex.flags.extend(verdict.flags)
         if verdict.error is not None:
             raise verdict.error
+        ex.gray_texts = verdict.gray  # decided by the injection judge after admission
         content = verdict.body["messages"][0].get("content")
         form.prompt = content if isinstance(content, str) else form.prompt
 
@@ -190,6 +192,7 @@ class TranscriptionPipeline(Pipeline):
             DecodeAndTrim(gw),
             RouteAudio(gw),
             AdmitAudio(gw),
+            JudgeInjection(gw),
         ]
 
     async def forward(self, ex: Exchange) -> Reply:

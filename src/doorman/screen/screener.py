@@ -27,6 +27,7 @@ from typing import Any, Literal
 import structlog
 
 from doorman.errors import BadRequest, DoormanError, PayloadTooLarge, ServiceUnavailable
+from doorman.judge import GrayText
 from doorman.screen.chunks import CHUNK_CHARS, chunks
 from doorman.screen.detector import Detection, InjectionDetector
 from doorman.screen.extract import BodyEditor, Segment, extract
@@ -81,6 +82,7 @@ class ScreenVerdict:
     body: dict[str, Any]  # the body to forward: the same object unless something was redacted
     findings: list[Finding] = field(default_factory=list)
     elapsed_ms: float = 0.0
+    gray: list[GrayText] = field(default_factory=list)  # for the injection judge to decide
 
     @property
     def header_value(self) -> str:
@@ -308,6 +310,7 @@ class InputScreener:
                 param="messages",
             )
         best = 0.0
+        gray: list[GrayText] = []
         injection_block: Finding | None = None
         for seg in self._split_untrusted(segs, cfg):
             policy, rules_only = self._policy(seg, cfg)
@@ -316,10 +319,14 @@ class InputScreener:
             det = self._detect_long(seg.text)
             score = det.rules if rules_only else det.score
             best = max(best, score)
+            ftype = "prompt_injection" if seg.kind == "direct" else "indirect_prompt_injection"
+            judge = policy.judge
+            if judge is not None and judge.band[0] <= score < judge.band[1]:
+                gray.append(GrayText(seg.where, seg.text, score, policy.action, ftype, judge))
+                continue  # a model decides it after admission (doorman.judge)
             threshold = policy.threshold or self.detector.threshold
             if score < threshold:
                 continue
-            ftype = "prompt_injection" if seg.kind == "direct" else "indirect_prompt_injection"
             finding = Finding(
                 type=ftype,
                 where=seg.where,
@@ -422,4 +429,5 @@ class InputScreener:
             score=best,
             body=editor.result() if error is None else body,
             findings=findings,
+            gray=gray if error is None else [],
         )

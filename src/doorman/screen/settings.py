@@ -5,6 +5,7 @@ YAML shape (every key optional)::
     screening:
       enabled: true
       injection:          {action: block, threshold: null}   # block | flag | shadow | off
+                          # judge: {model: m, band: [0.3, 0.7]}: see doorman.judge
       indirect_injection: {action: flag,  threshold: null}   # tool results and documents
       secrets:            {action: redact}                   # redact | block | flag | shadow | off
       pii:                {action: flag}
@@ -29,6 +30,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from doorman.judge import InjectionJudge
 from doorman.screen.output import OutputSettings
 
 InjectionAction = Literal["block", "flag", "shadow", "off"]
@@ -44,6 +46,9 @@ class InjectionPolicy(BaseModel):
 
     action: InjectionAction = "block"
     threshold: float | None = Field(default=None, gt=0.0, lt=1.0)
+    judge: InjectionJudge | None = Field(
+        None, description="a model decides gray-band scores (doorman.judge); off by default"
+    )
 
 
 class IndirectInjectionPolicy(InjectionPolicy):

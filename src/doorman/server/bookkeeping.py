@@ -76,7 +76,7 @@ def build_row(ex: Exchange, gateway_ms: float) -> LedgerRow:
         degraded=ex.degraded,
         flags=",".join(dict.fromkeys(ex.flags)) or None,
         wire=ex.wire,
-        stream=ex.stream,
+        stream=ex.stream or (ex.answer is not None and ex.answer.replay),
         audio_seconds_received=received,
         audio_seconds_sent=sent,
         audio_saved_usd=saved,
@@ -116,13 +116,27 @@ def _audio_columns(ex: Exchange) -> tuple[float | None, float | None, float | No
     return round(job.received_seconds, 3), round(sent, 3), saved
 
 
+def _side_totals(ex: Exchange) -> tuple[int, int, float]:
+    """(input tokens, output tokens, USD) of the request's extra calls (judges, retries)."""
+    calls = ex.side_calls
+    if not calls:
+        return 0, 0, 0.0
+    return (
+        sum(c.input_tokens for c in calls),
+        sum(c.output_tokens for c in calls),
+        sum(c.cost_usd for c in calls),
+    )
+
+
 async def finish_exchange(gw: Gateway, ex: Exchange) -> None:
     if ex.served is not None or ex.degraded:
         ex.cost_usd = _cost(gw, ex)
         _note_shortfall(gw, ex)
+    side_in, side_out, side_usd = _side_totals(ex)
+    ex.cost_usd += side_usd  # judges and contract retries are billed under this request
     if ex.reservation is not None:
         try:
-            tokens, usd = ex.usage.total, ex.cost_usd
+            tokens, usd = ex.usage.total + side_in + side_out, ex.cost_usd
             # Audio seconds are billed only when a provider was reached.
             audio = None
             if ex.audio is not None:
@@ -140,6 +154,8 @@ async def finish_exchange(gw: Gateway, ex: Exchange) -> None:
     if ex.upstream_ms is not None:
         gateway_ms = max(0.0, gateway_ms - ex.upstream_ms)
     row = build_row(ex, ex.elapsed_ms)
+    row.input_tokens += side_in
+    row.output_tokens += side_out
     # Requests refused before authentication belong to nobody: they go to metrics and logs only.
     if ex.principal is not None:
         try:

@@ -353,10 +353,22 @@ def create_sim_app(options: SimOptions | None = None) -> Starlette:
 
 def _scripted(body: dict[str, Any], wire: str, last: dict[str, Any]) -> str | None:
     """Test scripts in the last user turn: ``SIM:SAY <text>`` answers exactly <text>;
-    ``SIM:ECHO_SYSTEM`` answers with the whole system prompt (a leaking model)."""
+    ``SIM:ECHO_SYSTEM`` answers with the whole system prompt (a leaking model);
+    ``SIM:VERDICT <word>`` anywhere in it answers <word> (a judge asked about that text).
+
+    ``SIM:SEQ <a> ||| <b> ||| ...`` in a user turn answers <a>, then <b> once the conversation
+    holds one assistant turn after it, and so on (the last one repeats): a model that gets it
+    right on the second try when asked again.
+    """
+    sequence = _sequence(body.get("messages") or [])
+    if sequence is not None:
+        return sequence
     content = last.get("content")
-    if not isinstance(content, str) or not content.startswith("SIM:"):
+    if not isinstance(content, str):
         return None
+    if not content.startswith("SIM:"):
+        _, marker, rest = content.partition("SIM:VERDICT ")
+        return rest.split(None, 1)[0] if marker and rest.strip() else None
     if content.startswith("SIM:SAY "):
         return content[len("SIM:SAY ") :]
     if content.strip() == "SIM:ECHO_SYSTEM":
@@ -370,6 +382,21 @@ def _scripted(body: dict[str, Any], wire: str, last: dict[str, Any]) -> str | No
             for m in body.get("messages") or []
             if isinstance(m, dict) and m.get("role") in ("system", "developer")
         )
+    return None
+
+
+def _sequence(messages: list[Any]) -> str | None:
+    """The ``SIM:SEQ`` answer due now (see :func:`_scripted`), or None without one."""
+    answered = 0
+    for msg in reversed(messages):
+        if not isinstance(msg, dict):
+            continue
+        content = msg.get("content")
+        if msg.get("role") == "user" and isinstance(content, str) and content.startswith("SIM:SEQ "):
+            steps = [step.strip() for step in content[len("SIM:SEQ ") :].split("|||")]
+            return steps[min(answered, len(steps) - 1)]
+        if msg.get("role") == "assistant":
+            answered += 1
     return None
 
 
