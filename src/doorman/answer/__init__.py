@@ -1,0 +1,1 @@
+"""Checks on whole answers before the caller sees them: output contracts and the topic check."""
