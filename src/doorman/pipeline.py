@@ -21,9 +21,9 @@ import orjson
 import structlog
 
 from doorman.answer.stage import PlanAnswer, check_answer, output_headers
-from doorman.cache.replay import replay_stream
 from doorman.approvals.stage import approval_headers, withhold_full, withhold_relay
 from doorman.cache.fastpath import FastCacheHit
+from doorman.cache.replay import replay_stream
 from doorman.cache.stage import (
     CacheLookup,
     cache_headers,
