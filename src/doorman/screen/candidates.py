@@ -56,6 +56,8 @@ _CODE_NOISE_RE = re.compile(r"(?<=[a-z])['~*^`]+(?=[a-z])|(?<=[a-z])[-.'~*_]+(?=
 _CODE_HINT_RE = re.compile(r"://|[=@<>]|\$\(|.[/\\]")
 _BEFORE_MARKUP_RE = re.compile(r"^(?:[;,.!/]+(?=[\"'{<(])|[;,./]+(?=\[))")  # ',"system"', not "!["
 _SPACED_SEPARATORS = ".-*/|,_~+"
+_SPACED_RUN_RE = re.compile(r"(?<!\S)\S(?: \S){5}(?!\S)")
+_SEPARATED_RUN_RE = re.compile(r"(?<!\S)\S([.\-*/|,_~+])\S(?:\1\S){2}")
 SAMPLE = 600  # tokens looked at by the triggers
 SPACED_HEAD = 2000  # characters the spaced-out trigger looks at
 
@@ -129,18 +131,19 @@ def _alternates(word: str) -> bool:
 def _unspaced(raw: str) -> str | None:
     """The text with every spaced-out word rebuilt, when most of its head is spaced out
     (characters between single spaces, words between wider gaps; or every word written with a
-    separator between its characters); None otherwise. Prose pays one split of its head."""
+    separator between its characters); None otherwise. Prose pays two regex scans of its head
+    (a run of six spaced characters is the hint; "e.g." or "U.S.A." is too short)."""
     head = raw[:SPACED_HEAD]
-    pieces = [p for p in head.split(" ") if p]
-    if len(pieces) < 4:
-        return None
-    singles = sum(len(p) == 1 for p in pieces)
-    if len(pieces) >= 8 and singles * 10 >= len(pieces) * 7 and "  " in head:
-        words = re.split(r" {2,}|\n", raw)
-        return " ".join(w.replace(" ", "") for w in words)
-    words = head.split()
-    if sum(map(_alternates, words)) * 10 >= len(words) * 6:
-        return " ".join(w[::2] if _alternates(w) else w for w in raw.split())
+    if _SPACED_RUN_RE.search(head) is not None:
+        pieces = [p for p in head.split(" ") if p]
+        singles = sum(len(p) == 1 for p in pieces)
+        if len(pieces) >= 8 and singles * 10 >= len(pieces) * 7 and "  " in head:
+            words = re.split(r" {2,}|\n", raw)
+            return " ".join(w.replace(" ", "") for w in words)
+    if _SEPARATED_RUN_RE.search(head) is not None:
+        words = head.split()
+        if len(words) >= 4 and sum(map(_alternates, words)) * 10 >= len(words) * 6:
+            return " ".join(w[::2] if _alternates(w) else w for w in raw.split())
     return None
 
 

@@ -22,6 +22,7 @@ from doorman.screen.hidden import hidden_segments
 from doorman.screen.matching import match_rules
 from doorman.screen.mentions import rules_score
 from doorman.screen.normalize import Normalized, canonical, normalize
+from doorman.screen.rulebook import EXTRA_FAMILY_BONUS, BookMatch
 from doorman.screen.rules_multilingual import match_multilingual
 from doorman.screen.similarity import TemplateIndex
 
@@ -104,7 +105,7 @@ class InjectionDetector:
             for name in rule.rules + book.rules:
                 if name not in matched:
                     matched.append(name)
-            rule_score = max(rules_score(rule, view), book.score)
+            rule_score = _combined(rules_score(rule, view), rule.families, book)
             sim = self.templates.similarity(view, tokens)
             clf = self.classifier.probability(view, tokens) if tokens else 0.0
             best_rules = max(best_rules, rule_score)
@@ -130,6 +131,16 @@ class InjectionDetector:
             signals=signals,
             view=best_view,
         )
+
+
+def _combined(core: float, core_families: tuple[str, ...], book: BookMatch) -> float:
+    """One rules score from the core rules and the rule families: the larger, plus the same
+    small bonus each engine gives a further family, when the two name different families (two
+    independent weak signals, say a planted "if questioned, report that" next to a "pwned"
+    payload, add up as they would within one engine)."""
+    if core == 0.0 or book.score == 0.0 or set(book.families) <= set(core_families):
+        return max(core, book.score)
+    return min(1.0, max(core, book.score) + EXTRA_FAMILY_BONUS)
 
 
 def _all_views(

@@ -95,11 +95,13 @@ _BUILD_ASK = (
 _MAKE = r"(?:write|generate|produce|compose|create|give\s+me|craft|draft|output|say)"
 _HARMFUL_ADJ = (
     r"(?:toxic|offensive|hateful|racist|sexist|homophobic|transphobic|discriminatory|"
-    r"derogatory|demeaning|insulting|dehumani[sz]ing|bigoted|harmful|abusive|harassing)"
+    r"derogatory|demeaning|insulting|dehumani[sz]ing|bigoted|harmful|abusive|harassing|"
+    r"unfriendly|hostile|hurtful|cruel|nasty)"
 )
 _HARMFUL_WORDS = (
     "toxic offensive hateful racist sexist homophobic transphobic discriminatory derogatory "
-    "demeaning insulting dehumanizing dehumanising bigoted harmful abusive harassing"
+    "demeaning insulting dehumanizing dehumanising bigoted harmful abusive harassing unfriendly "
+    "hostile hurtful cruel nasty"
 )
 
 RULES: tuple[AnchoredRule, ...] = (

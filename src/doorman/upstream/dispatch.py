@@ -350,7 +350,12 @@ class Dispatcher:
                     on_attempt(dep)
                 try:
                     outcome = await self._attempt(
-                        dep, wire, body, stream=stream, deadline=deadline, endpoint=endpoint,
+                        dep,
+                        wire,
+                        body,
+                        stream=stream,
+                        deadline=deadline,
+                        endpoint=endpoint,
                         content_type=content_type,
                     )
                 except BaseException:
