@@ -247,8 +247,7 @@ DEFAULT_MODELS: dict[str, ModelSettings] = {
         fallbacks=["sim-small"],
     ),
     "sim-embed": ModelSettings(
-        provider="sim",
-        price=Price(input=0.02, output=0.0),  # like text-embedding-3-small
+        provider="sim", price=Price(input=0.02, output=0.0)  # like text-embedding-3-small
     ),
     "sim-claude": ModelSettings(
         provider="sim", price=Price(input=0.80, output=4.00, cached_input=0.08)
@@ -452,7 +451,9 @@ class ConfigError(Exception):
         self.problems = problems
 
 
-def _format_validation_error(exc: ValidationError, errors: list[Any] | None = None) -> list[str]:
+def _format_validation_error(
+    exc: ValidationError, errors: list[Any] | None = None
+) -> list[str]:
     problems: list[str] = []
     for err in exc.errors() if errors is None else errors:
         loc = ".".join(str(p) for p in err["loc"])

@@ -90,11 +90,7 @@ def has_images(body: dict[str, Any]) -> bool:
         content = msg.get("content") if isinstance(msg, dict) else None
         if isinstance(content, list):
             for part in content:
-                if isinstance(part, dict) and part.get("type") in (
-                    "image_url",
-                    "image",
-                    "input_image",
-                ):
+                if isinstance(part, dict) and part.get("type") in ("image_url", "image", "input_image"):
                     return True
     return False
 

@@ -99,7 +99,9 @@ def decode(data: bytes, *, max_seconds: float, max_bytes: int) -> Clip:
             param="file",
         )
     if len(samples) == 0:
-        raise BadRequest("The audio file holds no samples.", code="corrupt_audio", param="file")
+        raise BadRequest(
+            "The audio file holds no samples.", code="corrupt_audio", param="file"
+        )
     return Clip(samples, rate, fmt)
 
 

@@ -63,9 +63,7 @@ async def parse_form(raw: bytes, headers: Mapping[str, str]) -> TranscriptionFor
     try:
         form = await parser.parse()
     except MultiPartException as exc:
-        raise BadRequest(
-            f"The multipart body is invalid: {exc}", code="invalid_multipart"
-        ) from None
+        raise BadRequest(f"The multipart body is invalid: {exc}", code="invalid_multipart") from None
     try:
         return _check(form.multi_items())
     finally:
@@ -76,24 +74,18 @@ def _check(items: list[tuple[str, str | UploadFile]]) -> TranscriptionForm:
     values: dict[str, list[str | UploadFile]] = {}
     for name, value in items:
         if name not in _FIELDS:
-            raise BadRequest(
-                f"Unknown form field '{name[:64]}'.", code="unknown_field", param=name[:64]
-            )
+            raise BadRequest(f"Unknown form field '{name[:64]}'.", code="unknown_field", param=name[:64])
         values.setdefault(name, []).append(value)
     upload = _one(values, "file")
     if not isinstance(upload, UploadFile):
-        raise BadRequest(
-            "The field 'file' must be a file upload.", code="missing_file", param="file"
-        )
+        raise BadRequest("The field 'file' must be a file upload.", code="missing_file", param="file")
     upload.file.seek(0)
     data = upload.file.read()
     model = _text(values, "model")
     if not model:
         raise BadRequest("The field 'model' is required.", code="missing_model", param="model")
     language = _text(values, "language")
-    if language is not None and not (
-        2 <= len(language) <= 8 and language.replace("-", "").isalpha()
-    ):
+    if language is not None and not (2 <= len(language) <= 8 and language.replace("-", "").isalpha()):
         raise BadRequest(
             "The field 'language' must be an ISO-639-1 code such as 'en'.",
             code="invalid_language", param="language",
@@ -148,9 +140,7 @@ def _one(values: dict[str, list[str | UploadFile]], name: str) -> str | UploadFi
             raise BadRequest("The field 'file' is required.", code="missing_file", param="file")
         return None
     if len(got) > 1:
-        raise BadRequest(
-            f"The field '{name}' is given more than once.", code="duplicate_field", param=name
-        )
+        raise BadRequest(f"The field '{name}' is given more than once.", code="duplicate_field", param=name)
     return got[0]
 
 
@@ -159,9 +149,7 @@ def _text(values: dict[str, list[str | UploadFile]], name: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise BadRequest(
-            f"The field '{name}' must be text, not a file.", code="invalid_field", param=name
-        )
+        raise BadRequest(f"The field '{name}' must be text, not a file.", code="invalid_field", param=name)
     value = value.strip()
     return value or None
 

@@ -32,7 +32,6 @@ from doorman.upstream.deployment import Deployment, Wire, deployments_for
 if TYPE_CHECKING:
     from doorman.server.state import Gateway
 
-
 def preload() -> None:
     """Import the audio stack (numpy, scipy, libsndfile, WebRTC VAD: ~2 s of CPU, far more on
     a loaded machine) in a daemon thread, so the first transcription does not wait for it."""
@@ -244,9 +243,7 @@ class TranscriptionPipeline(Pipeline):
         job = ex.audio
         if job is not None:
             headers["x-doorman-audio-seconds-received"] = f"{job.received_seconds:.3f}"
-            headers["x-doorman-audio-seconds-sent"] = (
-                f"{0.0 if job.silent else job.sent_seconds:.3f}"
-            )
+            headers["x-doorman-audio-seconds-sent"] = f"{0.0 if job.silent else job.sent_seconds:.3f}"
         return headers
 
 

@@ -99,9 +99,7 @@ def _service(request: Request) -> KeyService:
     authenticator = getattr(gateway, "authenticator", None)
     if authenticator is not None:
         return KeyService(
-            gateway.engine,
-            gateway.settings,
-            pepper=authenticator.pepper,
+            gateway.engine, gateway.settings, pepper=authenticator.pepper,
             clock=authenticator.clock,
         )
     return KeyService(gateway.engine, gateway.settings)
@@ -118,13 +116,9 @@ async def create_key(request: Request) -> Response:
     body = await _body(request, CreateKeyBody)
     service = _service(request)
     issued = await service.create(
-        user=body.user,
-        tier=body.tier or service.settings.default_tier,
-        expires_days=body.expires_days,
-        signing=body.signing,
-        models=body.models,
-        labels=body.labels,
-        actor=actor,
+        user=body.user, tier=body.tier or service.settings.default_tier,
+        expires_days=body.expires_days, signing=body.signing, models=body.models,
+        labels=body.labels, actor=actor,
     )
     return _json(issued.to_dict(service.now()), status=201)
 

@@ -214,9 +214,7 @@ class Authenticator:
                 self._clear_until[client_ip] = now + _CLEAR_TTL_S
         if wait is not None:
             AUTH_FAILURES.labels(reason="too_many_auth_failures").inc()
-            whom = (
-                "with this key prefix" if client_ip.startswith(_PREFIX_TAG) else "from this address"
-            )
+            whom = "with this key prefix" if client_ip.startswith(_PREFIX_TAG) else "from this address"
             raise RateLimited(
                 f"too many failed authentications {whom}; retry later",
                 code="too_many_auth_failures",
@@ -424,8 +422,9 @@ class Authenticator:
 
     def _touch(self, key_id: str, now: float) -> None:
         self._last_used[key_id] = now
-        if now - self._last_flush >= self.cfg.last_used_flush_s and (
-            self._flush_task is None or self._flush_task.done()
+        if (
+            now - self._last_flush >= self.cfg.last_used_flush_s
+            and (self._flush_task is None or self._flush_task.done())
         ):
             self._last_flush = now
             self._flush_task = asyncio.ensure_future(self.flush_last_used())

@@ -100,12 +100,9 @@ def create(
     issued = _run(
         config,
         lambda s: s.create(
-            user=user,
-            tier=tier or s.settings.default_tier,
-            expires_days=expires_days,
+            user=user, tier=tier or s.settings.default_tier, expires_days=expires_days,
             signing=signing,
-            models=model_list,
-            labels=labels,
+            models=model_list, labels=labels,
         ),
     )
     _print_json(issued.to_dict())
@@ -131,13 +128,8 @@ def list_keys(
         table.add_column(col)
     for r in rows:
         table.add_row(
-            r["id"],
-            r["user"],
-            r["tier"],
-            r["status"],
-            _short_time(r["expires_at"]),
-            _short_time(r["last_used_at"]),
-            "yes" if r["signing"] else "no",
+            r["id"], r["user"], r["tier"], r["status"], _short_time(r["expires_at"]),
+            _short_time(r["last_used_at"]), "yes" if r["signing"] else "no",
         )
     Console().print(table)
 

@@ -276,17 +276,9 @@ class KeyService:
                         await session.flush()
                     session.add(row)
                     self._audit(
-                        session,
-                        actor,
-                        "key.create",
-                        row.id,
-                        {
-                            "user": user,
-                            "tier": tier,
-                            "expires_at": _iso(row.expires_at),
-                            "signing": signing,
-                            "allowed_models": allowed,
-                        },
+                        session, actor, "key.create", row.id,
+                        {"user": user, "tier": tier, "expires_at": _iso(row.expires_at),
+                         "signing": signing, "allowed_models": allowed},
                     )
             except IntegrityError:
                 # A concurrent create made the same new user (or, astronomically rarely, the
@@ -355,14 +347,9 @@ class KeyService:
             if row.signing_salt is not None:
                 row.signing_salt = keymat.new_salt()
             self._audit(
-                session,
-                actor,
-                "key.rotate",
-                key_id,
-                {
-                    "grace_hours": grace_hours,
-                    "previous_valid_until": _iso(row.previous_valid_until),
-                },
+                session, actor, "key.rotate", key_id,
+                {"grace_hours": grace_hours,
+                 "previous_valid_until": _iso(row.previous_valid_until)},
             )
         salt = row.signing_salt
         return IssuedKey(

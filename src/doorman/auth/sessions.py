@@ -184,9 +184,7 @@ async def session_actor(request: Request, cookie: str) -> Actor:
     """
     gateway = request.app.state.doorman
     if not console_enabled(gateway):
-        raise AuthenticationFailed(
-            "the console is disabled on this gateway", code="console_disabled"
-        )
+        raise AuthenticationFailed("the console is disabled on this gateway", code="console_disabled")
     session = await (await sessions_for(gateway)).check(cookie)
     if request.method not in SAFE_METHODS:
         given = request.headers.get(CSRF_HEADER, "")

@@ -9,9 +9,7 @@ class AuthSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     cache_ttl_s: float = Field(
-        default=1.0,
-        gt=0,
-        le=1.0,
+        default=1.0, gt=0, le=1.0,
         description="key lookup cache TTL; bounds how long other replicas miss a revocation",
     )
     cache_size: int = Field(default=10_000, ge=1)

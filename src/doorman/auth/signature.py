@@ -77,7 +77,9 @@ async def verify_signature(
             code="stale_timestamp",
         )
     actual = body_sha256(body)
-    expected = compute_signature(signing_secret, canonical_string(method, path, ts, nonce, actual))
+    expected = compute_signature(
+        signing_secret, canonical_string(method, path, ts, nonce, actual)
+    )
     if not same(expected, signature):
         declared = (headers.get(CONTENT_HASH_HEADER) or "").strip().lower()
         if _HEX64_RE.fullmatch(declared) and declared != actual:

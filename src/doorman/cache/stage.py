@@ -54,9 +54,7 @@ def request_control(headers: dict[str, str]) -> Literal["bypass", "refresh"] | N
     """``Cache-Control: no-store`` / ``x-doorman-cache: bypass`` -> neither read nor write;
     ``Cache-Control: no-cache`` / ``x-doorman-cache: refresh`` -> skip the lookup, store anew."""
     ours = headers.get(CONTROL_HEADER, "").strip().lower()
-    directives = {
-        d.strip().split("=", 1)[0] for d in headers.get("cache-control", "").lower().split(",")
-    }
+    directives = {d.strip().split("=", 1)[0] for d in headers.get("cache-control", "").lower().split(",")}
     if ours == "bypass" or "no-store" in directives:
         return "bypass"
     if ours == "refresh" or "no-cache" in directives:
@@ -96,12 +94,8 @@ class CacheLookup:
 
         assert tier is not None
         model = self.gw.settings.models[ex.model]
-        max_tokens = effective_max_tokens(
-            requested_max_tokens(ex.body), tier, model.max_output_tokens
-        )
-        canon = canonical_request(
-            ex.body, served_model=ex.model, wire=ex.wire, max_tokens=max_tokens
-        )
+        max_tokens = effective_max_tokens(requested_max_tokens(ex.body), tier, model.max_output_tokens)
+        canon = canonical_request(ex.body, served_model=ex.model, wire=ex.wire, max_tokens=max_tokens)
         scope = scope_id(policy.scope, user_id=ex.principal.user_id, tier=ex.tier_name)
         key = cache_key(canon, scope)
         remember_route(self.gw, ex, key)  # its byte-identical repeats may skip to the answer
@@ -116,9 +110,7 @@ class CacheLookup:
             return
         opts = ex.body.get("stream_options")
         include_usage = isinstance(opts, dict) and bool(opts.get("include_usage"))
-        ex.cache = CacheNote(
-            "hit", key, policy.ttl_seconds, answer=answer, include_usage=include_usage
-        )
+        ex.cache = CacheNote("hit", key, policy.ttl_seconds, answer=answer, include_usage=include_usage)
         cache.metrics.lookups.labels("hit").inc()
         await admit_hit(self.gw, ex, answer)
 
@@ -279,3 +271,5 @@ async def release_cache(gw: Gateway, ex: Exchange) -> None:
     if ex.status == 200 and not ex.degraded and ex.error_code is None and not ex.cache_hit:
         return  # store_answer / the stream recorder stores first, then releases
     await gw.cache.release(note.ticket)
+
+

@@ -31,9 +31,7 @@ def upgrade_command(config: Path | None = ConfigOption) -> None:
     upgrade(url)
     after = current_revision(url)
     if after != before:
-        typer.echo(
-            f"database upgraded from {before or 'empty'} to {after} (head {head_revision()})"
-        )
+        typer.echo(f"database upgraded from {before or 'empty'} to {after} (head {head_revision()})")
     else:
         typer.echo(f"database at revision {after} (head {head_revision()}): nothing to do")
 

@@ -82,10 +82,8 @@ def usage(
 
     async def collect(engine: AsyncEngine) -> tuple[list[SpendRow], list[SpendRow], list[Any]]:
         rows = await reports.spend(engine, by=by, days=days, user=user, zone=zone)
-        per_day = (
-            rows
-            if by == "day"
-            else await reports.spend(engine, by="day", days=days, user=user, zone=zone)
+        per_day = rows if by == "day" else await reports.spend(
+            engine, by="day", days=days, user=user, zone=zone
         )
         budgets = await reports.budgets(engine, settings.tiers, zone=zone, user=user)
         return rows, per_day, budgets

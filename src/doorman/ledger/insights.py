@@ -161,7 +161,9 @@ async def summary(
         agg = (await conn.execute(select(*measures).where(L.ts >= since))).one()
         lat = (await conn.execute(sample)).all()
     upstream = sorted(float(r.upstream_ms) for r in lat if r.upstream_ms is not None)
-    added = sorted(max(0.0, float(r.latency_ms) - float(r.upstream_ms or 0.0)) for r in lat)
+    added = sorted(
+        max(0.0, float(r.latency_ms) - float(r.upstream_ms or 0.0)) for r in lat
+    )
     requests = int(agg.requests)
     return {
         "since": since.isoformat(),
@@ -265,17 +267,8 @@ async def provider_activity(
         .group_by(L.provider, func.coalesce(L.served_model, L.requested_model))
     )
     recent = (
-        select(
-            L.request_id,
-            L.ts,
-            L.requested_model,
-            L.served_model,
-            L.provider,
-            L.status,
-            L.error_code,
-            L.retries,
-            L.flags,
-        )
+        select(L.request_id, L.ts, L.requested_model, L.served_model, L.provider, L.status,
+               L.error_code, L.retries, L.flags)
         .where(L.ts >= since, failed | fell_back)
         .order_by(L.ts.desc())
         .limit(limit)

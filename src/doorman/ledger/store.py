@@ -29,6 +29,7 @@ BatchObserver = Callable[[int, float], None]
 """Called after each committed batch with (rows, seconds) — e.g. Metrics.observe_ledger_batch."""
 
 
+
 class LedgerClosed(RuntimeError):
     """record() after close(): the row would never be committed."""
 

@@ -61,10 +61,7 @@ async def admit(
         demand = Demand(requests=1, tokens=input_tokens + max_tokens, usd=usd)
         try:
             res = await limiter.reserve(
-                specs,
-                demand,
-                lease_seconds=lease_seconds,
-                wait_up_to=wait_up_to,
+                specs, demand, lease_seconds=lease_seconds, wait_up_to=wait_up_to,
                 priority=tier.priority,
             )
         except LimitRefused as refusal:
@@ -84,9 +81,7 @@ async def admit(
                 fits -= 1
             fits = min(fits, max_tokens - 1)
             if fits < tier.min_max_tokens:
-                raise _after_reset(
-                    refusal, model_price, input_tokens, tier.min_max_tokens
-                ) from None
+                raise _after_reset(refusal, model_price, input_tokens, tier.min_max_tokens) from None
             max_tokens, shrunk = fits, True
             continue
         return Admission(res, max_tokens, usd, shrunk)

@@ -226,9 +226,7 @@ class Limiter:
         try:
             for idx in self._slot_groups(entries, reservation._local):
                 held += await reservation._store.renew(
-                    [entries[i] for i in idx],
-                    now=now,
-                    lease_id=reservation.id,
+                    [entries[i] for i in idx], now=now, lease_id=reservation.id,
                     deadline=now + lease,
                 )
         except StoreUnavailable as exc:
@@ -249,10 +247,7 @@ class Limiter:
         try:
             for idx in self._slot_groups(entries, store is self.local):
                 found = await store.reserve(
-                    [entries[i] for i in idx],
-                    now=now,
-                    lease_id="peek",
-                    deadline=now,
+                    [entries[i] for i in idx], now=now, lease_id="peek", deadline=now,
                     dry_run=True,
                 )
                 for i, c in zip(idx, found, strict=True):
@@ -298,39 +293,18 @@ class Limiter:
                 amount = {"requests": demand.requests, "tokens": demand.tokens}.get(spec.unit, 1)
             window = spec.window
             if window.kind == "rolling":
-                out.append(
-                    Entry(
-                        "rate", base, base + ":h", capacity, amount, window.seconds, window.seconds
-                    )
-                )
+                out.append(Entry("rate", base, base + ":h", capacity, amount, window.seconds,
+                                 window.seconds))
             elif window.kind == "concurrency":
                 if demand.requests == 0:
                     amount = 0
-                out.append(
-                    Entry(
-                        "concurrency",
-                        base,
-                        base + ":h",
-                        capacity,
-                        amount,
-                        0.0,
-                        max(0.0, deadline - now),
-                    )
-                )
+                out.append(Entry("concurrency", base, base + ":h", capacity, amount, 0.0,
+                                 max(0.0, deadline - now)))
             else:
                 wid, reset = self._calendar(window.kind, now)
                 key = f"{base}:{wid}"
-                out.append(
-                    Entry(
-                        "window",
-                        key,
-                        key + ":holds",
-                        capacity,
-                        amount,
-                        reset - now,
-                        reset - now + _LATE_SETTLE_S,
-                    )
-                )
+                out.append(Entry("window", key, key + ":holds", capacity, amount, reset - now,
+                                 reset - now + _LATE_SETTLE_S))
         return out
 
     def _base_key(self, spec: LimitSpec) -> str:
@@ -407,9 +381,8 @@ class Limiter:
                     fraction=self.settings.fail_open_fraction,
                 )
             else:
-                log.error(
-                    "limits_store_unreachable_failing_closed", error=str(exc), policy="closed"
-                )
+                log.error("limits_store_unreachable_failing_closed", error=str(exc),
+                          policy="closed")
         if self.settings.on_store_failure == "closed":
             raise self._unavailable() from exc
 
@@ -555,12 +528,8 @@ class Limiter:
                     [items[i] for i in idx], now=now, lease_id=reservation.id
                 )
         except StoreUnavailable as exc:
-            log.error(
-                "limits_settle_failed",
-                error=str(exc),
-                reservation=reservation.id,
-                note="holds and slots expire with their lease",
-            )
+            log.error("limits_settle_failed", error=str(exc), reservation=reservation.id,
+                      note="holds and slots expire with their lease")
 
     async def _queue(
         self,
@@ -615,3 +584,4 @@ class Limiter:
     def _report_depth(self) -> None:
         if self.on_queue_depth is not None:
             self.on_queue_depth(self.queued)
+

@@ -37,7 +37,6 @@ class SuspendHook(Protocol):
 
     def __call__(self, user_id: str, *, reason: str) -> Awaitable[Any]: ...
 
-
 log = structlog.get_logger("doorman.anomaly")
 
 EVICT_IDLE_HOURS = 48

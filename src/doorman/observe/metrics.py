@@ -148,9 +148,7 @@ class Metrics:
         if row.audio_saved_usd:
             self.audio_saved.labels(model).inc(row.audio_saved_usd)
 
-    def _new_series(
-        self, status: int, model: str, tier: str, provider: str | None
-    ) -> tuple[Any, ...]:
+    def _new_series(self, status: int, model: str, tier: str, provider: str | None) -> tuple[Any, ...]:
         """The labelled children one request touches, looked up once per label combination.
 
         ``labels()`` takes a lock and builds tuples on every call; label values come from

@@ -39,9 +39,7 @@ class CredentialRefused(Exception):
 def _probe_headers(gw: Gateway, provider: str) -> dict[str, str]:
     settings = gw.settings.providers[provider]
     wire: Wire = "anthropic" if settings.kind == "anthropic" else "openai"
-    headers = request_headers(
-        wire, settings.api_key(), settings.headers, settings.anthropic_version
-    )
+    headers = request_headers(wire, settings.api_key(), settings.headers, settings.anthropic_version)
     headers.pop("content-type", None)
     return headers
 

@@ -50,7 +50,9 @@ class ConnectionLimits:
 def _error_body(status: int, code: str, message: str) -> bytes:
     """OpenAI's error shape: the path (and so the caller's wire format) may be unknown yet."""
     etype = "invalid_request_error" if status < 500 else "service_unavailable"
-    return orjson.dumps({"error": {"message": message, "type": etype, "param": None, "code": code}})
+    return orjson.dumps(
+        {"error": {"message": message, "type": etype, "param": None, "code": code}}
+    )
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -82,7 +84,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 self._arm(self._limits.header_timeout_s, self._head_timed_out)
             self._head_bytes += len(data)
         super().data_received(data)
-        if self._in_head and not self._refused and self._head_bytes > self._limits.max_header_bytes:
+        if (
+            self._in_head
+            and not self._refused
+            and self._head_bytes > self._limits.max_header_bytes
+        ):
             self._too_large()
 
     def send_400_response(self, msg: str) -> None:

@@ -59,9 +59,7 @@ class ProxyEndpoint:
         try:
             if "json" not in headers.get("content-type", "application/json"):
                 raise UnsupportedMediaType("Send the request as application/json.")
-            raw = await _read_body(
-                receive, headers.get("content-length"), gw.settings.server.max_body_bytes
-            )
+            raw = await _read_body(receive, headers.get("content-length"), gw.settings.server.max_body_bytes)
         except DoormanError as exc:
             await send_error(send, exc, wire, request_id)
             return

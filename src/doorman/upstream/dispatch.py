@@ -350,12 +350,7 @@ class Dispatcher:
                     on_attempt(dep)
                 try:
                     outcome = await self._attempt(
-                        dep,
-                        wire,
-                        body,
-                        stream=stream,
-                        deadline=deadline,
-                        endpoint=endpoint,
+                        dep, wire, body, stream=stream, deadline=deadline, endpoint=endpoint,
                         content_type=content_type,
                     )
                 except BaseException:

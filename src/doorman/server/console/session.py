@@ -52,7 +52,7 @@ async def _master_key_from(request: Request) -> str:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/json":
         raise UnsupportedMediaType(
-            'sign in with a JSON body: {"master_key": "..."}', code="unsupported_media_type"
+            "sign in with a JSON body: {\"master_key\": \"...\"}", code="unsupported_media_type"
         )
     raw = await request.body()
     if len(raw) > MAX_SIGNIN_BODY:

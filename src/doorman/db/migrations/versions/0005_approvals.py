@@ -38,7 +38,9 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("consumed_at", UtcDateTime(), nullable=True),
     )
-    op.create_index("ix_tool_approvals_status_created", "tool_approvals", ["status", "created_at"])
+    op.create_index(
+        "ix_tool_approvals_status_created", "tool_approvals", ["status", "created_at"]
+    )
     op.create_index("ix_tool_approvals_user_id", "tool_approvals", ["user_id"])
 
 
