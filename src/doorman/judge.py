@@ -113,6 +113,7 @@ def record_side_call(
     )  # fmt: skip
     call = SideCall(purpose, dep.model, usage.input_tokens, usage.output_tokens, cost)
     ex.side_calls.append(call)
+    gw.metrics.observe_side_call(purpose, dep.model, cost)
     return call
 
 
@@ -179,12 +180,14 @@ async def ask_judge(
     except (TimeoutError, DoormanError) as exc:
         reason = "timeout" if isinstance(exc, TimeoutError) else exc.code
         log.info("judge_failed", purpose=purpose, model=model, reason=reason)
+        gw.metrics.observe_judge(purpose, "error")
         raise JudgeFailed(reason) from None
     try:
         parsed = orjson.loads(reply.body or b"")
     except orjson.JSONDecodeError:
         parsed = None
     if not isinstance(parsed, dict):
+        gw.metrics.observe_judge(purpose, "error")
         raise JudgeFailed("unreadable answer")
     said = answer_text(reply.wire, parsed)
     usage = usage_from_body(reply.wire, parsed) or Usage(
@@ -199,6 +202,7 @@ async def ask_judge(
         verdict=word if word in words else "unexpected",
         ms=round((time.perf_counter() - started) * 1000, 2),
     )
+    gw.metrics.observe_judge(purpose, word.lower() if word in words else "error")
     if word not in words:
         raise JudgeFailed("unexpected answer")
     return word

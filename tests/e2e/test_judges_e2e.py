@@ -12,20 +12,36 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import anthropic
+import httpx
 import openai
 import pytest
 
-from harness import Gateway, Proc, sim_config, start_gateway
+from harness import Gateway, Proc, sim_config, start_gateway, start_sim
 
 DOMAIN = "driving warehouse robots"
 JUDGE = {"model": "sim-small", "band": [0.0, 1.0], "timeout_ms": 10_000}  # every prompt is gray
 
 
 @pytest.fixture(scope="module")
-def gateway(sim: Proc, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+def slow_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proc]:
+    """A provider that takes 5 s to answer: a judge on it must give up at its own timeout."""
+    proc = start_sim(tmp_path_factory.mktemp("slow-sim"), "--ttft-ms", "5000")
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def gateway(
+    sim: Proc, slow_sim: Proc, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
     topic = {"model": "sim-small", "domain": DOMAIN, "timeout_ms": 10_000}
+    slow = {"model": "sim-slow", "timeout_ms": 300}
     config = sim_config(
         sim,
+        judged_slow={
+            "screening": {"injection": {"action": "block", "judge": {**slow, "band": [0.0, 1.0]}}}
+        },
+        topical_slow={"output": {"topic_check": {**slow, "domain": DOMAIN, "on_error": "block"}}},
         topical={"output": {"topic_check": topic}},
         topical_strict={"output": {"topic_check": {**topic, "on_error": "block"}}},
         topical_flag={"output": {"topic_check": {**topic, "action": "flag"}}},
@@ -33,6 +49,8 @@ def gateway(sim: Proc, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gat
         judged_open={"screening": {"injection": {"action": "block", "judge": JUDGE}}},
     )
     config["screening"] = {"injection": {"action": "off"}}  # other tiers: scripts not screened
+    config["providers"]["slowsim"] = {"kind": "openai", "base_url": f"{slow_sim.url}/v1"}
+    config["models"]["sim-slow"] = {"provider": "slowsim", "price": {"input": 0.1, "output": 0.4}}
     gw = start_gateway(Path(tmp_path_factory.mktemp("gw")), config)
     yield gw
     gw.stop()
@@ -40,7 +58,7 @@ def gateway(sim: Proc, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gat
 
 @pytest.fixture(scope="module")
 def keys(gateway: Gateway) -> dict[str, str]:
-    tiers = ("topical", "topical_strict", "topical_flag", "judged", "judged_open")
+    tiers = ("topical", "topical_strict", "topical_flag", "judged", "judged_open", "judged_slow", "topical_slow")
     return {t: gateway.create_key(f"u-{t}", t)["key"] for t in tiers}
 
 
@@ -145,3 +163,28 @@ def test_a_failed_injection_judge_fails_closed_or_open_as_configured(
     )
     assert raw.parse().choices[0].message.content
     assert "injection_judge_error" in raw.headers["x-doorman-flags"]
+
+
+def test_judges_give_up_at_their_own_timeout(gateway: Gateway, keys: dict[str, str]) -> None:
+    """The judge's model takes 5 s; its timeout is 0.3 s: the request goes on (fail open) or is
+    refused (fail closed) without waiting for it."""
+    raw = client(gateway, keys["judged_slow"]).chat.completions.with_raw_response.create(
+        model="sim-small", messages=[{"role": "user", "content": "what's the weather?"}]
+    )
+    assert raw.parse().choices[0].message.content
+    assert "injection_judge_error" in raw.headers["x-doorman-flags"]
+    with pytest.raises(openai.UnprocessableEntityError) as info:
+        client(gateway, keys["topical_slow"]).chat.completions.create(
+            model="sim-small", messages=say("Lower the forks. SIM:VERDICT ON_TOPIC")
+        )
+    assert info.value.code == "output_blocked" and "timeout" in str(info.value)
+
+
+def test_judge_calls_and_verdicts_are_metered(gateway: Gateway, keys: dict[str, str]) -> None:
+    client(gateway, keys["topical_flag"]).chat.completions.create(
+        model="sim-small", messages=say("Cats purr. SIM:VERDICT OFF_TOPIC")
+    )
+    text = httpx.get(f"{gateway.url}/metrics").text
+    assert 'doorman_judge_verdicts_total{purpose="topic_check",verdict="off_topic"}' in text
+    assert 'doorman_side_calls_total{model="sim-small",purpose="topic_check"}' in text
+    assert 'doorman_side_call_cost_usd_total{model="sim-small",purpose="topic_check"}' in text

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import anthropic
+import httpx
 import openai
 import orjson
 import pytest
@@ -89,6 +90,8 @@ def test_both_answers_invalid_gives_the_safe_answer(gateway: Gateway, keys: dict
     assert sim.sim_requests() - before == 2
     row = gateway.ledger_row(raw.headers["x-request-id"])
     assert "output_invalid" in row["flags"] and row["status"] == 200
+    metrics = httpx.get(f"{gateway.url}/metrics").text
+    assert 'doorman_output_contract_total{outcome="invalid",tier="robot"}' in metrics
 
 
 def test_a_value_outside_allowed_values_is_not_passed_on(gateway: Gateway, keys: dict[str, str]) -> None:

@@ -141,8 +141,9 @@ async def check_answer(
                 break
             parsed, text = again, answer_text(ex.wire, again)
             problem = contract.violation(text)
+        run.outcome = "invalid" if problem is not None else ("retried" if tries else "valid")
+        gw.metrics.observe_contract(ex.tier_name, run.outcome)
         if problem is not None:
-            run.outcome = "invalid"
             ex.flags.append("output_invalid")
             log.info("output_contract_invalid", tries=tries + 1, safe_answer=settings.safe_text is not None)
             safe = settings.safe_text
@@ -154,7 +155,6 @@ async def check_answer(
                 )
             set_answer_text(ex.wire, parsed, safe)
             return parsed  # the operator's own text: nothing to judge
-        run.outcome = "retried" if tries else "valid"
         if tries:
             ex.flags.append("output_retried")
     if settings.topic_check is not None:

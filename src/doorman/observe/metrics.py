@@ -111,6 +111,27 @@ class Metrics:
             ["model"], registry=r,
         )  # fmt: skip
 
+        self.side_calls = Counter(
+            "doorman_side_calls",
+            "Extra upstream calls made for a request (judges, output-contract retries).",
+            ["purpose", "model"], registry=r,
+        )  # fmt: skip
+        self.side_call_cost = Counter(
+            "doorman_side_call_cost_usd", "What those extra calls cost (on the request's bill).",
+            ["purpose", "model"], registry=r,
+        )  # fmt: skip
+        self.judge_verdicts = Counter(
+            "doorman_judge_verdicts",
+            "Judge answers by purpose (injection_judge, topic_check) and verdict (or error).",
+            ["purpose", "verdict"], registry=r,
+        )  # fmt: skip
+        self.output_contract = Counter(
+            "doorman_output_contract",
+            "Answers checked against an output contract, by tier and outcome "
+            "(valid, retried, invalid).",
+            ["tier", "outcome"], registry=r,
+        )  # fmt: skip
+
     # --- one call per request -------------------------------------------------------------
     def observe_request(self, row: LedgerRow, gateway_ms: float | None = None) -> None:
         """Count a finished request from its ledger row.
@@ -188,6 +209,17 @@ class Metrics:
         """Plug into ``Ledger(on_batch=metrics.observe_ledger_batch)``."""
         self.ledger_batch.observe(seconds)
         self.ledger_rows.inc(rows)
+
+    def observe_side_call(self, purpose: str, model: str, usd: float) -> None:
+        self.side_calls.labels(purpose, model).inc()
+        if usd > 0:
+            self.side_call_cost.labels(purpose, model).inc(usd)
+
+    def observe_judge(self, purpose: str, verdict: str) -> None:
+        self.judge_verdicts.labels(purpose, verdict).inc()
+
+    def observe_contract(self, tier: str, outcome: str) -> None:
+        self.output_contract.labels(tier, outcome).inc()
 
     def observe_alert(self, kind: str, severity: str) -> None:
         self.alerts.labels(kind, severity).inc()
