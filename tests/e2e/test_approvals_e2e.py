@@ -8,6 +8,7 @@ call exactly once; a denied tool never reaches the provider at all.
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,9 @@ def test_openai_call_is_withheld_approved_by_the_cli_and_fetched_once(
     with pytest.raises(openai.ConflictError) as again:
         _fetch_openai(client, approval_id)
     assert again.value.code == "approval_already_used"
+    metrics = httpx.get(f"{gateway.url}/metrics").text
+    assert 'doorman_tool_approvals_total{event="requested"}' in metrics
+    assert 'doorman_tool_approvals_total{event="collected"}' in metrics
     # Deciding it again is refused with a non-zero exit.
     second = gateway.cli(
         "approvals", "deny", approval_id, "--config", str(gateway.config_path), check=False
@@ -200,3 +204,24 @@ def test_a_denied_tool_never_reaches_the_provider(
             tools=[{"name": "rm_rf", "input_schema": SCHEMA}],
         )  # fmt: skip
     assert httpx.get(f"{sim.url}/sim/stats").json()["requests"] == before
+
+
+def test_an_expired_id_is_refused_to_the_caller_and_the_approver(
+    gateway: Gateway, keys: dict[str, str]
+) -> None:
+    client = _openai(gateway, keys["alice"])
+    raw = client.chat.completions.with_raw_response.create(
+        model="sim-small", messages=USER_MSG, tools=[OPENAI_SEND]
+    )
+    approval_id = raw.headers["x-doorman-approval"]
+    # Time passes: the approval's deadline moves into the past (the serving gateway's SQLite file).
+    with sqlite3.connect(gateway.workdir / "doorman.db") as db:
+        db.execute("UPDATE tool_approvals SET expires_at = '2000-01-01 00:00:00' WHERE id = ?",
+                   (approval_id,))  # fmt: skip
+    with pytest.raises(openai.APIStatusError) as info:
+        _fetch_openai(client, approval_id)
+    assert info.value.status_code == 410 and info.value.code == "approval_expired"
+    late = gateway.cli(
+        "approvals", "approve", approval_id, "--config", str(gateway.config_path), check=False
+    )
+    assert late.returncode == 1 and "approval_expired" in late.stderr

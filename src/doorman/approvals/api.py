@@ -55,6 +55,8 @@ async def get_approval(request: Request) -> Response:
         )
     except DoormanError as exc:
         return error_response(exc, wire, request_id)
+    if "tool_call" in answer:
+        gw.metrics.tool_approvals.labels("collected").inc()
     body = orjson.dumps(answer)
     return Response(
         body,

@@ -44,6 +44,7 @@ def _requester(ex: Exchange) -> Requester:
 async def _record(gw: Gateway, ex: Exchange, calls: Sequence[WithheldCall]) -> None:
     try:
         await gw.approvals.record(calls, _requester(ex))
+        gw.metrics.tool_approvals.labels("requested").inc(len(calls))
     except Exception as exc:  # fail closed: the call stays withheld, the caller is told
         raise ServiceUnavailable(
             "A tool call needs approval but the approval could not be recorded; the call was "

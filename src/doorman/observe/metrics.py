@@ -110,6 +110,12 @@ class Metrics:
             "doorman_audio_trim_saved_usd", "Dollars silence trimming kept from the provider.",
             ["model"], registry=r,
         )  # fmt: skip
+        self.tool_approvals = Counter(
+            "doorman_tool_approvals",
+            "Tool calls withheld for a person's approval (requested) and approved calls handed "
+            "to their caller (collected). No tool label: a model can invent names.",
+            ["event"], registry=r,
+        )  # fmt: skip
 
         self.side_calls = Counter(
             "doorman_side_calls",
