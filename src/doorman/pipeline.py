@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 import structlog
 
-from doorman.answer.stage import PlanAnswer, check_answer, output_headers
+from doorman.answer.stage import PlanAnswer, check_answer, contract_retries, output_headers
 from doorman.approvals.stage import approval_headers, withhold_full, withhold_relay
 from doorman.cache.fastpath import FastCacheHit
 from doorman.cache.replay import replay_stream
@@ -227,7 +227,7 @@ class Admit:
         gw = self.gw
         assert ex.tier is not None and ex.principal is not None
         assert ex.request is not None
-        admission = await gw.admit(ex, requested_max_tokens(ex.request))
+        admission = await gw.admit(ex, requested_max_tokens(ex.request), contract_retries(ex))
         ex.max_tokens = admission.max_tokens
         ex.reservation = admission.reservation
         ex.reserved_usd = admission.reserved_usd

@@ -9,7 +9,7 @@ import pytest
 from doorman.config import DEFAULT_TIERS, ModelSettings, Price, TierSettings
 from doorman.cost.prices import cost_usd, default_price, price_for, worst_case_usd
 from doorman.limits import Limiter, LimitRefused, LimitsSettings, ScopeLimits, admit, build_limits
-from doorman.limits.admission import effective_max_tokens
+from doorman.limits.admission import RETRY_TURN_TOKENS, effective_max_tokens, worst_case
 
 MakeLimiter = Callable[..., Limiter]
 
@@ -78,6 +78,31 @@ async def test_shrink_max_tokens_to_what_the_budget_covers(make_limiter: MakeLim
     retry = err.value.retry_after
     assert retry is not None and 1 <= retry <= 86400 + 3600
     assert err.value.headers["retry-after"] == str(int(-(-retry // 1)))
+
+
+async def test_output_contract_retries_are_reserved_with_the_first_call(
+    make_limiter: MakeLimiter,
+) -> None:
+    """A request that may be asked again reserves every call's worst case: the retry carries
+    the previous answer and the problem as input, and the budget must hold whatever happens."""
+    limiter = make_limiter()
+    t = tier(daily_budget_usd=1.0, max_output_tokens=1000)
+    adm = await admit(limiter, specs_for(t), input_tokens=100, requested_max_tokens=None, tier=t,
+                      model_price=PRICE, retries=1)
+    retry_input = 100 + 1000 + RETRY_TURN_TOKENS
+    assert adm.reserved_usd == pytest.approx(
+        worst_case_usd(PRICE, 100, 1000) + worst_case_usd(PRICE, retry_input, 1000)
+    )
+    assert worst_case(PRICE, 100, 1000, 1)[0] == 100 + 1000 + retry_input + 1000
+
+    await limiter.settle(adm.reservation, tokens=0, usd=0.0)  # nothing was used: all refunded
+
+    # Shrinking keeps both calls inside the budget, and shrinks no further than needed.
+    t = tier(max_output_tokens=4000, shrink_max_tokens=True, min_max_tokens=50)
+    adm = await admit(limiter, specs_for(t), input_tokens=100, requested_max_tokens=None,
+                      tier=t, model_price=PRICE, retries=1)
+    assert adm.shrunk and adm.reserved_usd <= 0.01
+    assert worst_case(PRICE, 100, adm.max_tokens + 1, 1)[1] > 0.01
 
 
 def test_build_limits_scopes() -> None:

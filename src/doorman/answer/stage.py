@@ -96,6 +96,15 @@ class PlanAnswer:
         ex.answer = run
 
 
+def contract_retries(ex: Exchange) -> int:
+    """Upstream calls beyond the first that the request's output contract may make (reserved
+    at admission with the first, so the caller's budget covers them)."""
+    run = ex.answer
+    if run is None or run.settings.contract is None:
+        return 0
+    return run.settings.retry
+
+
 def retry_messages(text: str, problem: str) -> list[dict[str, Any]]:
     """The turns appended to ask again (the same shape in both wire formats)."""
     return [

@@ -39,6 +39,26 @@ def effective_max_tokens(
     return max(1, min(requested or cap, cap))
 
 
+# Input a contract retry adds besides the previous answer: the problem statement (at most 400
+# characters, see doorman.answer.contract) and two turns of framing, counted generously.
+RETRY_TURN_TOKENS = 200
+
+
+def worst_case(
+    price: Price | None, input_tokens: int, max_tokens: int, retries: int = 0
+) -> tuple[int, float]:
+    """Tokens and dollars of one call plus up to ``retries`` repeats of it (output-contract
+    retries), each repeat carrying the previous answer and the problem as extra input."""
+    from doorman.cost.prices import worst_case_usd
+
+    tokens, usd = 0, 0.0
+    for k in range(retries + 1):
+        sent = input_tokens + k * (max_tokens + RETRY_TURN_TOKENS)
+        tokens += sent + max_tokens
+        usd += worst_case_usd(price, sent, max_tokens)
+    return tokens, usd
+
+
 async def admit(
     limiter: Limiter,
     specs: Sequence[LimitSpec],
@@ -50,15 +70,20 @@ async def admit(
     model_max_output_tokens: int | None = None,
     lease_seconds: float | None = None,
     wait_up_to: float | None = None,
+    retries: int = 0,
 ) -> Admission:
-    """Reserve the worst case of one request (priority = ``tier.priority``) or raise."""
-    from doorman.cost.prices import affordable_output_tokens, worst_case_usd
+    """Reserve the worst case of one request (priority = ``tier.priority``) or raise.
+
+    ``retries``: upstream calls the request may repeat (an output contract's retries); their
+    worst case is reserved too, so budgets hold whatever the model answers.
+    """
+    from doorman.cost.prices import affordable_output_tokens
 
     max_tokens = effective_max_tokens(requested_max_tokens, tier, model_max_output_tokens)
     shrunk = False
     for attempt in range(_SHRINK_ATTEMPTS):
-        usd = worst_case_usd(model_price, input_tokens, max_tokens)
-        demand = Demand(requests=1, tokens=input_tokens + max_tokens, usd=usd)
+        tokens, usd = worst_case(model_price, input_tokens, max_tokens, retries)
+        demand = Demand(requests=1, tokens=tokens, usd=usd)
         try:
             res = await limiter.reserve(
                 specs, demand, lease_seconds=lease_seconds, wait_up_to=wait_up_to,
@@ -74,14 +99,17 @@ async def admit(
                 raise
             budgets = [s for s in specs if s.unit == "usd"]
             headroom = min(st.remaining for st in await limiter.peek(budgets))
-            fits = affordable_output_tokens(model_price, input_tokens, headroom)
+            # Each of the calls costs at least one call's worst case: a bound to count down from.
+            fits = affordable_output_tokens(model_price, input_tokens, headroom / (retries + 1))
             while fits > 0 and usd_to_nanos(
-                worst_case_usd(model_price, input_tokens, fits)
+                worst_case(model_price, input_tokens, fits, retries)[1]
             ) > usd_to_nanos(headroom, up=False):
                 fits -= 1
             fits = min(fits, max_tokens - 1)
             if fits < tier.min_max_tokens:
-                raise _after_reset(refusal, model_price, input_tokens, tier.min_max_tokens) from None
+                raise _after_reset(
+                    refusal, model_price, input_tokens, tier.min_max_tokens, retries
+                ) from None
             max_tokens, shrunk = fits, True
             continue
         return Admission(res, max_tokens, usd, shrunk)
@@ -89,19 +117,17 @@ async def admit(
 
 
 def _after_reset(
-    refusal: LimitRefused, price: Price, input_tokens: int, min_max_tokens: int
+    refusal: LimitRefused, price: Price, input_tokens: int, min_max_tokens: int, retries: int
 ) -> LimitRefused:
     """A spent budget whose smallest allowed answer fits a fresh window: retry at the reset.
 
     The first refusal may say "larger than the limit" (the full max_tokens never fits); with
     shrinking, the request does fit again once the day or month rolls over.
     """
-    from doorman.cost.prices import worst_case_usd
-
     spec = refusal.spec
     if refusal.retry_after is not None or spec.unit != "usd":
         return refusal
-    if worst_case_usd(price, input_tokens, min_max_tokens) > spec.capacity:
+    if worst_case(price, input_tokens, min_max_tokens, retries)[1] > spec.capacity:
         return refusal
     reset = next((st.reset for st in refusal.statuses if st.spec is spec), None)
     if reset is None:

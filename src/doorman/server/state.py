@@ -102,7 +102,9 @@ class Gateway:
             profile = self._profiles[dep.key] = count_profile(dep.upstream_model, kind, override)
         return profile
 
-    async def admit(self, ex: Exchange, requested_max_tokens: int | None) -> Admission:
+    async def admit(
+        self, ex: Exchange, requested_max_tokens: int | None, retries: int = 0
+    ) -> Admission:
         from doorman.cost.prices import price_for
         from doorman.limits import admit, build_limits, rate_limit_headers
 
@@ -133,6 +135,7 @@ class Gateway:
             tier=ex.tier,
             model_price=price_for(ex.model, model),
             model_max_output_tokens=model.max_output_tokens,
+            retries=retries,
         )
         return Admission(
             reservation=result.reservation,
