@@ -166,3 +166,14 @@ async def test_long_poll_gives_up_pending_after_its_wait(store: ApprovalStore) -
     approval_id = await _pending(store)
     approval = await store.fetch(approval_id, "alice", wait=0.2)
     assert approval.status == "pending"
+
+
+@pytest.mark.parametrize("forged", ["apr_\x00", "apr_" + "A" * 5000, "' OR 1=1 --", "", "apr_é"])
+async def test_malformed_ids_are_not_found_on_either_database(
+    store: ApprovalStore, forged: str
+) -> None:
+    with pytest.raises(NotFound) as fetched:
+        await store.fetch(forged, "alice")
+    with pytest.raises(NotFound):
+        await store.decide(forged, approve=True, actor=Actor("ops"))
+    assert forged not in fetched.value.message or not forged

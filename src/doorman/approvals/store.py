@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import re
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -41,6 +42,15 @@ STATUSES: tuple[Status, ...] = ("pending", "approved", "denied", "expired")
 ID_PREFIX = "apr_"
 
 
+_ID_SHAPE = re.compile(r"apr_[A-Za-z0-9_-]{1,60}")
+
+
+def well_formed(approval_id: str) -> bool:
+    """Only ids of our own shape reach the database (a NUL byte or a megabyte of path never
+    does: PostgreSQL would refuse the first with an error instead of a 404)."""
+    return _ID_SHAPE.fullmatch(approval_id) is not None
+
+
 def new_approval_id() -> str:
     """An unguessable id (192 random bits): knowing one id says nothing about another."""
     return ID_PREFIX + secrets.token_urlsafe(24)
@@ -48,7 +58,8 @@ def new_approval_id() -> str:
 
 def _not_found(approval_id: str) -> NotFound:
     # The same answer for "no such id" and "someone else's id": existence is not revealed.
-    return NotFound(f"No approval with id '{approval_id[:80]}'.", code="approval_not_found")
+    named = f"'{approval_id}'" if well_formed(approval_id) else "of that shape"
+    return NotFound(f"No approval with id {named}.", code="approval_not_found")
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,8 +205,10 @@ class ApprovalStore:
 
     # ------------------------------------------------------------------ read
     async def get(self, approval_id: str) -> Approval | None:
+        if not well_formed(approval_id):
+            return None
         async with self._sessions() as session:
-            row = await session.get(ToolApproval, approval_id[:64])
+            row = await session.get(ToolApproval, approval_id)
         return Approval.from_row(row, self.now()) if row is not None else None
 
     async def list(
@@ -287,6 +300,8 @@ class ApprovalStore:
         self, approval_id: str, *, approve: bool, actor: Actor, reason: str | None = None
     ) -> Approval:
         """Approve or deny a pending approval; refused (409/410/404) in any other state."""
+        if not well_formed(approval_id):
+            raise _not_found(approval_id)
         now = self.now()
         status = "approved" if approve else "denied"
         values: dict[str, Any] = {
@@ -298,7 +313,7 @@ class ApprovalStore:
             result = await session.execute(
                 update(ToolApproval)
                 .where(
-                    ToolApproval.id == approval_id[:64],
+                    ToolApproval.id == approval_id,
                     ToolApproval.status == "pending",
                     ToolApproval.expires_at > now,
                 )
