@@ -21,6 +21,7 @@ import pytest
 from doorman.screen import InputScreener, ScreeningSettings
 from doorman.screen.chunks import OVERLAP_CHARS, chunks
 from doorman.screen.normalize import normalize
+from doorman.screen.obfuscate import obfuscate
 from doorman.screen.rule import Rule, near_rule
 
 EVAL = Path(__file__).resolve().parents[2] / "data" / "screening" / "eval.jsonl.gz"
@@ -118,3 +119,18 @@ def test_chunks_cover_every_short_span_whole() -> None:
     for (_, end), (start, _) in pairwise(covered):
         assert end - start >= OVERLAP_CHARS  # any span this long lies inside one chunk
     assert covered[0][0] == 0 and covered[-1][1] == len(text)
+
+
+@pytest.mark.parametrize("disguise", ["dashes", "spaces", "punctuation_noise"])
+def test_a_disguise_view_adds_at_most_one_more_copy_of_the_text(
+    screener: InputScreener, scanned: list[int], prose: str, disguise: str
+) -> None:
+    """The spaced-out and punctuation-noise candidate views are one extra view each, only for
+    text that carries the disguise: rule work stays within two copies per character."""
+    text = {
+        "dashes": " ".join("-".join(word) for word in prose.split()),
+        "spaces": "   ".join(" ".join(word) for word in prose.split()),
+        "punctuation_noise": obfuscate(prose, "case_punct_noise", random.Random(3)),
+    }[disguise]
+    plain = _cost(screener, scanned, prose)
+    assert _cost(screener, scanned, text) <= 2 * plain * len(text) / len(prose)

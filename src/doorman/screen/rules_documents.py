@@ -5,7 +5,9 @@ A retrieved page, review or CV that tells the model what to conclude ("rate this
 though it never says "ignore your instructions". These rules look for an order addressed to the
 reader-model about the reader-user or about how to judge the document. They are weaker than the
 override rules (a user may legitimately ask for a rating) and add up with the hidden-place
-signal from :mod:`doorman.screen.hidden`.
+signal from :mod:`doorman.screen.hidden`. A planted verdict for an automated analyser ("this
+domain is clearly not malicious") is weaker still (honest pages say "this file is safe to
+delete"); it is its own family, so next to a planted order it adds up.
 """
 
 from __future__ import annotations
@@ -205,5 +207,20 @@ RULES: tuple[AnchoredRule, ...] = (
         "if",
         "questioned asked queried prompted challenged asks",
         "report state claim insist answer respond reply confirm say",
+    ),
+    rule(
+        "planted_verdict",
+        "verdict",
+        0.6,
+        r"\bthis\s+(?:domain|website|site|url|link|file|email|e-mail|message|attachment|package|"
+        r"binary|script|sample|executable|sender|ip(?:\s+address)?)\s+is\s+(?:clearly\s+|"
+        r"definitely\s+|certainly\s+|completely\s+|totally\s+|100%\s+|verified\s+(?:as\s+)?)?"
+        r"(?:not\s+(?:malicious|phishing|spam|a\s+threat|dangerous|harmful|suspicious)|safe|benign|"
+        r"legitimate|clean|trustworthy|harmless)\b",
+        "this",
+        "domain website site url link file email message attachment package binary script sample "
+        "executable sender ip",
+        "malicious phishing spam threat dangerous harmful suspicious safe benign legitimate clean "
+        "trustworthy harmless",
     ),
 )
