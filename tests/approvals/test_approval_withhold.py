@@ -151,6 +151,29 @@ async def test_openai_stream_with_every_call_withheld_stops() -> None:
     assert b'"bob"' not in out  # the arguments never reach the caller
 
 
+async def test_a_name_streamed_in_pieces_cannot_slip_past() -> None:
+    frames = [
+        _chunk({"tool_calls": [{"index": 0, "id": "call_a", "type": "function",
+                                "function": {"name": "send", "arguments": ""}}]}),
+        _chunk({"tool_calls": [{"index": 0, "function": {"name": "_money"}}]}),
+        _chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"to": "bob"}'}}]}),
+        _chunk({"tool_calls": [{"index": 1, "id": "call_b", "type": "function",
+                                "function": {"name": "get_", "arguments": ""}}]}),
+        _chunk({"tool_calls": [{"index": 1, "function": {"name": "weather"}}]}),
+        _chunk({}, "tool_calls"),
+        b"data: [DONE]\n\n",
+    ]  # fmt: skip
+    out, recorded, _ = await _run(frames, "openai")
+    assert [r.tool_name for r in recorded] == ["send_money"] and b"bob" not in out
+    assert recorded[0].tool_call["function"]["arguments"] == '{"to": "bob"}'
+    events = _events(out)
+    calls = [tc for e in events for c in e["choices"] for tc in c["delta"].get("tool_calls", [])]
+    # The passing call, whose name was only complete at the finish, arrives whole before it.
+    assert calls == [{"index": 0, "id": "call_b", "type": "function",
+                      "function": {"name": "get_weather", "arguments": ""}}]  # fmt: skip
+    assert events[-1]["choices"][0]["finish_reason"] == "tool_calls"
+
+
 async def test_anthropic_stream_replaces_the_block_with_text_at_its_index() -> None:
     frames = [
         _sse({"type": "message_start", "message": {"id": "m", "content": []}}, "message_start"),

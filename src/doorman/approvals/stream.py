@@ -52,6 +52,24 @@ class _Open:
     legacy: bool = False  # OpenAI ``function_call`` rather than ``tool_calls``
 
 
+@dataclass(slots=True)
+class _Held:
+    """An OpenAI call not yet decided: its name may still be arriving in pieces, so it is held
+    until its arguments start (or another call, or the finish, shows the name is complete)."""
+
+    name: str = ""
+    call_id: str | None = None
+    parts: list[str] = field(default_factory=list)
+
+    def add(self, call: dict[str, Any], fn: dict[str, Any]) -> None:
+        if isinstance(fn.get("name"), str):
+            self.name += fn["name"]
+        if isinstance(call.get("id"), str):
+            self.call_id = self.call_id or call["id"]
+        if isinstance(fn.get("arguments"), str):
+            self.parts.append(fn["arguments"])
+
+
 class StreamWithholder:
     """Rewrites one stream's frames. ``record`` stores finished withheld calls (awaited before
     their notice is released, so the id works the moment the caller reads it)."""
@@ -65,6 +83,7 @@ class StreamWithholder:
         self.on_withheld = on_withheld
         self.open: dict[Any, _Open] = {}
         self.passing: dict[Any, int | None] = {}  # OpenAI: (choice, index) -> client index
+        self.held: dict[Any, _Held] = {}  # OpenAI: calls whose name may be incomplete
         self.next_index: dict[int, int] = {}
         self.passing_tools = 0  # Anthropic: tool_use blocks let through
         self.withheld = 0
@@ -77,7 +96,7 @@ class StreamWithholder:
 
     async def frame(self, frame: bytes) -> bytes:
         """One complete SSE frame in, what the client gets for it out (maybe nothing)."""
-        if not self.open and b"tool" not in frame and b"function" not in frame:
+        if not (self.open or self.held) and b"tool" not in frame and b"function" not in frame:
             return frame
         data = None
         for line in frame.split(b"\n"):
@@ -164,6 +183,9 @@ class StreamWithholder:
                     choice = {**choice, "delta": new_delta}
             finish = choice.get("finish_reason")
             if finish is not None:
+                released = self._decide_all(ci)
+                if released:  # calls that pass, complete only now: sent before the finish
+                    before += _openai_chunk(event, ci, {"tool_calls": released})
                 done = [k for k in self.open if k[0] == ci]
                 if done:
                     before += await self._openai_finish(event, ci, done)
@@ -193,7 +215,7 @@ class StreamWithholder:
         changed = False
         calls = delta.get("tool_calls")
         if isinstance(calls, list):
-            kept = []
+            kept: list[Any] = []
             for call in calls:
                 if not isinstance(call, dict):
                     kept.append(call)
@@ -202,20 +224,17 @@ class StreamWithholder:
                 raw_fn = call.get("function")
                 fn: dict[str, Any] = raw_fn if isinstance(raw_fn, dict) else {}
                 if key not in self.passing:
-                    name = fn.get("name")
-                    if isinstance(name, str) and self.policy.needs_approval(name):
-                        self.passing[key] = None
-                        self.open[key] = self._open(name, call.get("id"))
-                    else:
-                        self.passing[key] = self.next_index.get(ci, 0)
-                        self.next_index[ci] = self.passing[key] + 1  # type: ignore[operator]
-                state = self.open.get(key)
+                    # A new call means the ones before it are complete, their names too.
+                    kept += self._decide_all(ci, but=key)
+                    self.held.setdefault(key, _Held()).add(call, fn)
+                    if fn.get("arguments"):  # arguments started: the name is whole
+                        kept += self._decide(key)
+                    changed = True
+                    continue
                 if self.passing[key] is None:
-                    if state is not None:
-                        if isinstance(call.get("id"), str):
-                            state.call_id = state.call_id or call["id"]
-                        if isinstance(fn.get("arguments"), str):
-                            state.parts.append(fn["arguments"])
+                    state = self.open.get(key)
+                    if state is not None and isinstance(fn.get("arguments"), str):
+                        state.parts.append(fn["arguments"])
                     changed = True
                     continue
                 if self.passing[key] != key[1]:
@@ -244,6 +263,29 @@ class StreamWithholder:
                 changed = True
         return delta, changed
 
+    def _decide(self, key: Any) -> list[dict[str, Any]]:
+        """Withhold a held call or let it pass: a passing call comes back as one delta (under
+        the index the client sees), a withheld one starts collecting its arguments."""
+        held = self.held.pop(key)
+        ci = key[0]
+        if held.name and self.policy.needs_approval(held.name):
+            self.passing[key] = None
+            self.open[key] = self._open(held.name, held.call_id, parts=held.parts)
+            return []
+        index = self.passing[key] = self.next_index.get(ci, 0)
+        self.next_index[ci] = index + 1
+        merged: dict[str, Any] = {"index": index, "type": "function",
+                                  "function": {"name": held.name, "arguments": "".join(held.parts)}}  # fmt: skip
+        if held.call_id is not None:
+            merged["id"] = held.call_id
+        return [merged]
+
+    def _decide_all(self, ci: int, but: Any = None) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for key in [k for k in self.held if k[0] == ci and k != but]:
+            out += self._decide(key)
+        return out
+
     async def _openai_finish(self, event: dict[str, Any], ci: int, keys: list[Any]) -> bytes:
         """Record the choice's withheld calls; their notices as one content delta."""
         calls = []
@@ -259,12 +301,17 @@ class StreamWithholder:
             calls.append(WithheldCall(state.id, state.name, state.call_id, call))
         await self.record(calls)
         text = "\n".join(notice(c.tool_name, c.id) for c in calls)
-        chunk = {
-            **{k: v for k, v in event.items() if k not in ("choices", "usage")},
-            "choices": [{"index": ci, "delta": {"content": text}, "finish_reason": None}],
-        }
         comments = b"".join(approval_comment(c.id) for c in calls)
-        return b"data: " + orjson.dumps(chunk) + b"\n\n" + comments
+        return _openai_chunk(event, ci, {"content": text}) + comments
+
+
+def _openai_chunk(event: dict[str, Any], ci: int, delta: dict[str, Any]) -> bytes:
+    """A chunk of our own for choice ``ci``, shaped like ``event`` (same id, model, created)."""
+    chunk = {
+        **{k: v for k, v in event.items() if k not in ("choices", "usage")},
+        "choices": [{"index": ci, "delta": delta, "finish_reason": None}],
+    }
+    return b"data: " + orjson.dumps(chunk) + b"\n\n"
 
 
 def error_frame(wire: Wire, exc: DoormanError) -> bytes:
