@@ -67,6 +67,13 @@ def _approve(gateway: Gateway, approval_id: str) -> None:
     assert "approved" in out.stdout
 
 
+def _send_money(client: openai.OpenAI) -> Any:
+    """A chat whose answer calls send_money (withheld): the raw response, headers and all."""
+    return client.chat.completions.with_raw_response.create(
+        model="sim-small", messages=USER_MSG, tools=[OPENAI_SEND]
+    )
+
+
 def _fetch_openai(client: openai.OpenAI, approval_id: str) -> Any:
     return client.get(f"/approvals/{approval_id}", cast_to=dict[str, Any])
 
@@ -75,9 +82,7 @@ def test_openai_call_is_withheld_approved_by_the_cli_and_fetched_once(
     gateway: Gateway, keys: dict[str, str]
 ) -> None:
     client = _openai(gateway, keys["alice"])
-    raw = client.chat.completions.with_raw_response.create(
-        model="sim-small", messages=USER_MSG, tools=[OPENAI_SEND]
-    )
+    raw = _send_money(client)
     approval_id = raw.headers["x-doorman-approval"]
     choice = raw.parse().choices[0]
     assert not choice.message.tool_calls and choice.finish_reason == "stop"
@@ -175,10 +180,7 @@ def test_anthropic_stream_withholds_the_call(gateway: Gateway, keys: dict[str, s
 
 
 def test_another_users_id_is_not_found(gateway: Gateway, keys: dict[str, str]) -> None:
-    raw = _openai(gateway, keys["alice"]).chat.completions.with_raw_response.create(
-        model="sim-small", messages=USER_MSG, tools=[OPENAI_SEND]
-    )
-    approval_id = raw.headers["x-doorman-approval"]
+    approval_id = _send_money(_openai(gateway, keys["alice"])).headers["x-doorman-approval"]
     with pytest.raises(openai.NotFoundError) as info:
         _fetch_openai(_openai(gateway, keys["mallory"]), approval_id)
     assert info.value.code == "approval_not_found"
@@ -210,9 +212,7 @@ def test_an_expired_id_is_refused_to_the_caller_and_the_approver(
     gateway: Gateway, keys: dict[str, str]
 ) -> None:
     client = _openai(gateway, keys["alice"])
-    raw = client.chat.completions.with_raw_response.create(
-        model="sim-small", messages=USER_MSG, tools=[OPENAI_SEND]
-    )
+    raw = _send_money(client)
     approval_id = raw.headers["x-doorman-approval"]
     # Time passes: the approval's deadline moves into the past (the serving gateway's SQLite file).
     with sqlite3.connect(gateway.workdir / "doorman.db") as db:
