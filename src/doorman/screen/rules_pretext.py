@@ -214,10 +214,9 @@ RULES: tuple[AnchoredRule, ...] = (
         rf"\b{_AMORAL_PERSONA}\b.{{0,300}}?\b{_NO_LIMITS}\b|\b{_NO_LIMITS}\b.{{0,300}}?\b"
         rf"(?:{_AMORAL_PERSONA}|{_NO_LIMITS})\b",
         "chatbot bot ai assistant model persona character entity llm gpt machine version",
-        "unfiltered uncensored amoral unrestricted unethical unbound jailbroken immoral lawless "
-        "unconstrained unrestrained refuse refuses ethics ethical moral morals morality "
-        "guidelines rules restrictions limitations limits filters boundaries principles bound "
-        "whatever consideration illegal",
+        # every match holds a "no limits" phrase: its words gate the regex
+        "refuse refuses ethical moral bound unbound whatever consideration dangerous illegal "
+        "unethical immoral inhumane harmful",
     ),
     # --- refusals configured away ------------------------------------------------------------
     rule(
@@ -261,12 +260,15 @@ RULES: tuple[AnchoredRule, ...] = (
         "frame_harm",
         "framing",
         0.8,
-        rf"\b{_FRAME}\b.{{0,400}}?(?:\b{_BUILD_ASK}\b.{{0,80}}?\b{_HARM}\b|\b{_HARM}\b.{{0,80}}?"
-        rf"\b{_BUILD_ASK}\b)",
+        # the frame is an anchor (a frame word in the same window), not part of the pattern: a
+        # ".{0,400}" after every frame word made text full of "story ... bomb" cost 10x prose
+        rf"\b{_BUILD_ASK}\b.{{0,80}}?\b{_HARM}\b|\b{_HARM}\b.{{0,80}}?\b{_BUILD_ASK}\b",
         "roleplay role act acting pretend imagine hypothetical hypothetically fiction fictional "
         "novel story screenplay scene villain narrator character world documentary textbook "
         "film movie game training dataset classifier",
         _HARM_WORDS,
+        "how step exact precise detailed full complete synthesize synthesise synthesis assemble "
+        "manufacture",
     ),
     # --- harmful text on demand --------------------------------------------------------------
     rule(
