@@ -15,8 +15,9 @@ import anthropic
 import httpx
 import openai
 import pytest
+import yaml
 
-from harness import Gateway, Proc, sim_config, start_gateway, start_sim
+from harness import Gateway, Proc, run_cli, sim_config, start_gateway, start_sim
 
 DOMAIN = "driving warehouse robots"
 JUDGE = {"model": "sim-small", "band": [0.0, 1.0], "timeout_ms": 10_000}  # every prompt is gray
@@ -188,3 +189,21 @@ def test_judge_calls_and_verdicts_are_metered(gateway: Gateway, keys: dict[str, 
     assert 'doorman_judge_verdicts_total{purpose="topic_check",verdict="off_topic"}' in text
     assert 'doorman_side_calls_total{model="sim-small",purpose="topic_check"}' in text
     assert 'doorman_side_call_cost_usd_total{model="sim-small",purpose="topic_check"}' in text
+
+
+def test_check_config_names_an_unknown_judge_model(tmp_path: Path) -> None:
+    config = {
+        "screening": {"injection": {"judge": {"model": "nope", "band": [0.2, 0.6]}}},
+        "tiers": {
+            "helpdesk": {"output": {"topic_check": {"model": "nope-2", "domain": "routers"}}},
+            "odd": {"screening": {"injection": {"judge": {"model": "sim-small", "band": [0.7, 0.2]}}}},
+        },
+    }
+    path = tmp_path / "doorman.yaml"
+    path.write_text(yaml.safe_dump(config))
+    out = run_cli(tmp_path, "check-config", str(path), check=False)
+    text = out.stdout + out.stderr
+    assert out.returncode == 2
+    assert "screening.injection.judge.model: unknown model 'nope'" in text
+    assert "tiers.helpdesk.output.topic_check.model: unknown model 'nope-2'" in text
+    assert "tiers.odd.screening.injection.judge" in text and "band" in text
