@@ -111,3 +111,27 @@ async def test_a_wrong_key_is_refused(settings: Settings) -> None:
     async with doorman.Client(api_key="dm-not-a-real-key", config=settings) as dm:
         with pytest.raises(AuthenticationFailed):
             await dm.chat(model="sim-small", messages=MSG)
+
+
+async def test_output_contract_applies_in_process(settings: Settings) -> None:
+    """doorman.Client gives Python code the same contract as the server: a broken answer is
+    asked again, then replaced by the safe answer."""
+    robot = parse_settings(
+        {
+            "database_url": settings.database_url,
+            "screening": {"injection": {"action": "off"}},
+            "tiers": {"robot": {"output": {"allowed_values": {"action": ["stop", "go"]},
+                                           "safe_answer": {"action": "stop"}}}},
+        }
+    )  # fmt: skip
+    key = await _key(robot, "robot")
+    async with doorman.Client(api_key=key, config=robot) as dm:
+        fixed = await dm.chat(
+            model="sim-small",
+            messages=[{"role": "user", "content": 'SIM:SEQ go! ||| {"action": "go"}'}],
+        )
+        assert fixed.text == '{"action": "go"}' and fixed.headers["x-doorman-output"] == "retried"
+        safe = await dm.chat(
+            model="sim-small", messages=[{"role": "user", "content": "SIM:SEQ fly ||| jump"}]
+        )
+        assert safe.text == '{"action":"stop"}' and safe.headers["x-doorman-output"] == "invalid"
