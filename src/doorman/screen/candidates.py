@@ -56,6 +56,7 @@ _CODE_NOISE_RE = re.compile(r"(?<=[a-z])['~*^`]+(?=[a-z])|(?<=[a-z])[-.'~*_]+(?=
 _CODE_HINT_RE = re.compile(r"://|[=@<>]|\$\(|.[/\\]")
 _BEFORE_MARKUP_RE = re.compile(r"^(?:[;,.!/]+(?=[\"'{<(])|[;,./]+(?=\[))")  # ',"system"', not "!["
 _SPACED_SEPARATORS = ".-*/|,_~+"
+_WORD_GAP_RE = re.compile(r" {2,}|\n")  # between the words of text spaced out with " "
 _SPACED_RUN_RE = re.compile(r"(?<!\S)\S(?: \S){5}(?!\S)")
 _SEPARATED_RUN_RE = re.compile(r"(?<!\S)\S([.\-*/|,_~+])\S(?:\1\S){2}")
 SAMPLE = 600  # tokens looked at by the triggers
@@ -121,11 +122,7 @@ def _alternates(word: str) -> bool:
     if len(word) < 3 or len(word) % 2 == 0:
         return False
     sep = word[1]
-    return (
-        sep in _SPACED_SEPARATORS
-        and word.count(sep, 1) * 2 >= len(word) - 1
-        and all(c == sep for c in word[1::2])
-    )
+    return sep in _SPACED_SEPARATORS and all(c == sep for c in word[1::2])
 
 
 def _unspaced(raw: str) -> str | None:
@@ -138,8 +135,7 @@ def _unspaced(raw: str) -> str | None:
         pieces = [p for p in head.split(" ") if p]
         singles = sum(len(p) == 1 for p in pieces)
         if len(pieces) >= 8 and singles * 10 >= len(pieces) * 7 and "  " in head:
-            words = re.split(r" {2,}|\n", raw)
-            return " ".join(w.replace(" ", "") for w in words)
+            return " ".join(w.replace(" ", "") for w in _WORD_GAP_RE.split(raw))
     if _SEPARATED_RUN_RE.search(head) is not None:
         words = head.split()
         if len(words) >= 4 and sum(map(_alternates, words)) * 10 >= len(words) * 6:
