@@ -189,3 +189,41 @@ async def test_sqlite_writer_stores_rows_exactly_as_sqlalchemy_does(tmp_path: Pa
     with sqlite3.connect(tmp_path / "fmt.db") as db:
         rows = db.execute("SELECT ts, cost_usd, cache_hit, status FROM ledger ORDER BY id").fetchall()
     assert rows[0] == rows[1] and rows[0][0] == "2024-01-02 03:04:05.000000"
+
+
+async def test_sqlite_commits_on_the_loop_and_never_waits_there_for_a_lock(tmp_path: Path) -> None:
+    """Batches commit on the event loop (no thread hand-off) unless another writer holds the
+    database: then the loop keeps serving while the writer thread waits, and the row lands once
+    the lock is gone. Checkpoints (the fsync) run on the writer thread."""
+    from doorman.db.migrate import upgrade_async
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/lock.db"
+    await upgrade_async(url)
+    engine = create_engine(url)
+    ledger = Ledger(engine, max_delay_ms=0)
+    await ledger.start()
+    writer = ledger._sqlite
+    assert writer is not None
+    writer.CHECKPOINT_ROWS = 3  # type: ignore[misc]
+    other = sqlite3.connect(tmp_path / "lock.db", isolation_level=None, check_same_thread=False)
+    try:
+        for i in range(4):
+            await ledger.record(make_row(i))
+        assert (writer.batches_on_loop, writer.batches_on_thread) == (4, 0)
+        other.execute("BEGIN IMMEDIATE")  # another writer (key management, audit) holds the lock
+        pending = asyncio.ensure_future(ledger.record(make_row(99)))
+        ticks = 0
+        for _ in range(20):  # the loop is not blocked while the row waits for the lock
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert ticks == 20 and not pending.done()
+        other.execute("COMMIT")
+        await asyncio.wait_for(pending, 10)
+        assert writer.batches_on_thread == 1
+    finally:
+        other.close()
+        await ledger.close()
+    with sqlite3.connect(tmp_path / "lock.db") as db:
+        ids = sorted(r[0] for r in db.execute("SELECT request_id FROM ledger"))
+    assert ids == sorted(["req-0", "req-1", "req-2", "req-3", "req-99"])
+    await engine.dispose()

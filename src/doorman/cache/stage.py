@@ -116,10 +116,13 @@ class CacheLookup:
 
 
 async def admit_hit(gw: Gateway, ex: Exchange, answer: CachedAnswer) -> None:
-    """A hit is one request for the caller's rate limits and nothing else.
+    """A hit is one request for the caller's request-rate limits and nothing else.
 
-    Only the caller's own (user/key) limits apply: the model, provider and global limits
-    protect the provider's quota, which a hit does not touch. Refusals raise as usual.
+    Only the caller's own (user/key) request limits apply: the model, provider and global
+    limits protect the provider's quota, which a hit does not touch; its token and dollar
+    limits would be reserved and settled at zero; and it holds no concurrency slot, since it
+    holds nothing open (one store entry instead of five: the reservation was most of a hit's
+    cost). Its rate-limit headers describe those request limits. Refusals raise as usual.
     """
     from doorman.limits import Demand, build_limits, rate_limit_headers
 
@@ -134,7 +137,7 @@ async def admit_hit(gw: Gateway, ex: Exchange, answer: CachedAnswer) -> None:
             ex.tier, ex.tier_name, p.user_id, p.key_id,
             ex.model, model, model.provider, gw.settings.limits,
         )  # fmt: skip
-        own = [s for s in specs if s.scope.kind in ("user", "key")]
+        own = [s for s in specs if s.scope.kind in ("user", "key") and s.unit == "requests"]
         if len(own_specs) >= SPEC_CACHE_SIZE:
             own_specs.pop(next(iter(own_specs)))
         own_specs[spec_key] = own
