@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, given, settings
 
 from doorman.server.openapi import openapi_document
 from harness import MASTER_KEY, Gateway, start_gateway
@@ -64,28 +64,38 @@ def _check(response: Any, path: str, secrets: tuple[str, ...], *, authed: bool) 
         assert not 200 <= response.status_code < 300, f"{where}: admin action without master key"
 
 
-@schema.parametrize()
-@settings(
-    max_examples=MAX_EXAMPLES,
-    deadline=None,
-    database=None,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=list(HealthCheck),
-)
+# One pytest item per operation, each with its own id: schemathesis' own parametrize gives every
+# operation the same node id, which pytest-xdist collapses into a single item (one operation
+# fuzzed instead of all of them).
+OPERATIONS = [result.ok() for result in schema.get_all_operations()]
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=[op.label for op in OPERATIONS])
 def test_fuzzed_requests_never_500_never_leak_never_act_without_the_master_key(
-    case: Any, gw: Gateway, caller_key: str
+    operation: Any, gw: Gateway, caller_key: str
 ) -> None:
-    path = case.operation.path
-    secret = MASTER_KEY if path.startswith("/admin") else caller_key
-    secrets = (PROVIDER_KEY, MASTER_KEY, caller_key)
-    authed = case.call(base_url=gw.url, headers={"authorization": f"Bearer {secret}"}, timeout=30)
-    _check(authed, path, secrets, authed=True)
-    # The same request with the credential removed (or with a wrong one, as generated).
-    headers = {k: v for k, v in (case.headers or {}).items()
-               if k.lower() not in ("authorization", "x-api-key")}  # fmt: skip
-    case.headers = headers
-    keyless = case.call(base_url=gw.url, timeout=30)
-    _check(keyless, path, secrets, authed=False)
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    def fuzz(case: Any) -> None:
+        path = case.operation.path
+        secret = MASTER_KEY if path.startswith("/admin") else caller_key
+        secrets = (PROVIDER_KEY, MASTER_KEY, caller_key)
+        authed = case.call(base_url=gw.url, headers={"authorization": f"Bearer {secret}"}, timeout=30)
+        _check(authed, path, secrets, authed=True)
+        # The same request with the credential removed (or with a wrong one, as generated).
+        headers = {k: v for k, v in (case.headers or {}).items()
+                   if k.lower() not in ("authorization", "x-api-key")}  # fmt: skip
+        case.headers = headers
+        keyless = case.call(base_url=gw.url, timeout=30)
+        _check(keyless, path, secrets, authed=False)
+
+    fuzz()
 
 
 def test_the_gateway_serves_its_openapi_description(gw: Gateway) -> None:
