@@ -14,6 +14,7 @@ import structlog
 from doorman.cost.prices import cost_usd, price_for
 from doorman.exchange import Exchange
 from doorman.ledger.row import LedgerRow
+from doorman.observe.request_log import REQUEST_LOG
 
 if TYPE_CHECKING:
     from doorman.server.state import Gateway
@@ -180,22 +181,21 @@ async def finish_exchange(gw: Gateway, ex: Exchange) -> None:
             await gw.anomaly.observe(row)
         except Exception as exc:
             log.error("anomaly_check_failed", error=type(exc).__name__)
-    log.info(
-        "request",
-        request_id=ex.request_id,
-        key_id=row.key_id,
-        user=row.user_id,
-        model=ex.requested_model or None,
-        served_by=row.served_model,
-        status=ex.status,
-        error_code=ex.error_code,
-        input_tokens=row.input_tokens,
-        output_tokens=row.output_tokens,
-        cost_usd=round(ex.cost_usd, 8),
-        gateway_ms=round(gateway_ms, 2),
-        upstream_ms=row.upstream_ms,
-        attempts=ex.attempts,
-        stream=ex.stream,
-        flags=row.flags,
-        cache=getattr(ex.cache, "status", None),  # hit | miss | bypass | refresh, or None
-    )
+    REQUEST_LOG.emit({
+        "request_id": ex.request_id,
+        "key_id": row.key_id,
+        "user": row.user_id,
+        "model": ex.requested_model or None,
+        "served_by": row.served_model,
+        "status": ex.status,
+        "error_code": ex.error_code,
+        "input_tokens": row.input_tokens,
+        "output_tokens": row.output_tokens,
+        "cost_usd": round(ex.cost_usd, 8),
+        "gateway_ms": round(gateway_ms, 2),
+        "upstream_ms": row.upstream_ms,
+        "attempts": ex.attempts,
+        "stream": ex.stream,
+        "flags": row.flags,
+        "cache": getattr(ex.cache, "status", None),  # hit | miss | bypass | refresh, or None
+    })  # fmt: skip
