@@ -91,3 +91,41 @@ def test_an_aws_key_split_across_sse_chunks_is_redacted_in_both_formats(
     )
     assert AWS not in (reply.parse().choices[0].message.content or "")
     assert "output_secret" in reply.headers["x-doorman-flags"]
+
+
+def test_the_canary_blocks_the_other_two_shapes_stream_openai_and_full_anthropic(
+    gateway: Gateway, keys: dict[str, str]
+) -> None:
+    """The first test covers a full OpenAI answer and an Anthropic stream; these are the rest."""
+    client = openai.OpenAI(base_url=f"{gateway.url}/v1", api_key=keys["guarded"], max_retries=0)
+    seen = ""
+    with pytest.raises(openai.APIError) as info:
+        for chunk in client.chat.completions.create(
+            model="sim-small",
+            messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": "SIM:ECHO_SYSTEM"}],
+            stream=True,
+        ):
+            for choice in chunk.choices:
+                seen += choice.delta.content or ""
+    assert "canary" in str(info.value) and info.value.body["code"] == "output_blocked"  # type: ignore[index]
+    assert "dmc" not in seen.lower() and "4471" not in seen  # nothing of the leak got out first
+
+    claude = anthropic.Anthropic(base_url=gateway.url, api_key=keys["guarded"], max_retries=0)
+    with pytest.raises(anthropic.UnprocessableEntityError) as blocked:
+        claude.messages.create(
+            model="sim-claude", max_tokens=300, system=SYSTEM,
+            messages=[{"role": "user", "content": "SIM:ECHO_SYSTEM"}],
+        )  # fmt: skip
+    assert blocked.value.body["error"]["code"] == "output_blocked"  # type: ignore[index]
+    assert "4471" not in str(blocked.value)
+
+
+def test_a_full_anthropic_answer_has_the_secret_redacted(gateway: Gateway, keys: dict[str, str]) -> None:
+    claude = anthropic.Anthropic(base_url=gateway.url, api_key=keys["leaky"], max_retries=0)
+    reply = claude.messages.with_raw_response.create(
+        model="sim-claude", max_tokens=300,
+        messages=[{"role": "user", "content": f"SIM:SAY Your deploy key is {AWS} keep it safe."}],
+    )  # fmt: skip
+    said = "".join(b.text for b in reply.parse().content if b.type == "text")
+    assert AWS not in said and "keep it safe." in said and "[REDACTED_AWS_ACCESS_KEY]" in said
+    assert "output_secret" in reply.headers["x-doorman-flags"]
