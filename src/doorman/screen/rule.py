@@ -2,8 +2,10 @@
 
 A :class:`Rule` is a compiled pattern with a weight and a family (the content lives in
 :mod:`doorman.screen.rules`; :mod:`doorman.screen.matching` decides which rules run where).
-Two search shortcuts give exactly what ``pattern.search`` gives, faster:
+Three search shortcuts give exactly what ``pattern.search`` gives, faster:
 
+- a linear-time RE2 prefilter (:mod:`doorman.screen.gate`) rules most texts out without
+  running ``re`` at all;
 - a boundary scan for patterns that open with ``\\b`` and a few first letters (the engine
   cannot skip ahead to a ``\\b``, but it can to a literal letter);
 - "A, then B within N characters" (:func:`near_rule`): as one regex, ``A.{0,N}?B`` retries up
@@ -16,6 +18,8 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
+
+from doorman.screen.gate import Gate, gate_for
 
 _MAX_SCAN_FIRST_LETTERS = 8
 
@@ -50,11 +54,14 @@ class Rule:
     pattern: re.Pattern[str]
     scan: re.Pattern[str] | None = None  # ``pattern`` minus its leading \b, see _scan_for
     near: Near | None = None
+    gate: Gate | None = None  # RE2 prefilter, see doorman.screen.gate
 
     def found(self, text: str) -> bool:
         """``pattern.search(text) is not None``, by the fastest exact route."""
         if self.near is not None:
             return self.near.found(text)
+        if self.gate is not None and not self.gate.may_match(text):
+            return False  # the common case: one RE2 pass, no Python regex
         scan = self.scan
         if scan is None:
             return self.pattern.search(text) is not None
@@ -111,7 +118,8 @@ def _scan_for(pattern: str) -> re.Pattern[str] | None:
 
 
 def rule(name: str, family: str, weight: float, pattern: str) -> Rule:
-    return Rule(name, family, weight, re.compile(pattern), _scan_for(pattern))
+    compiled = re.compile(pattern)
+    return Rule(name, family, weight, compiled, _scan_for(pattern), gate=gate_for(compiled))
 
 
 def near_rule(name: str, family: str, weight: float, first: str, then: str, *, within: int) -> Rule:

@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from doorman.screen.gate import Gate, gate_for
+
 EXTRA_FAMILY_BONUS = 0.08
 
 
@@ -24,6 +26,13 @@ class AnchoredRule:
     pattern: re.Pattern[str]
     anchors: tuple[frozenset[str], ...] = ()
     substrings: tuple[str, ...] = ()
+    gate: Gate | None = None  # RE2 prefilter, see doorman.screen.gate
+
+    def found(self, text: str) -> bool:
+        """``pattern.search(text) is not None``; RE2 rules most texts out first."""
+        if self.gate is not None and not self.gate.may_match(text):
+            return False
+        return self.pattern.search(text) is not None
 
     def may_match(self, text: str, words: set[str]) -> bool:
         if self.substrings and not any(map(text.__contains__, self.substrings)):
@@ -36,13 +45,15 @@ def rule(
 ) -> AnchoredRule:
     """``anchors``: space-separated word groups (all must meet the text); ``subs``:
     space-separated substrings (one must occur)."""
+    compiled = re.compile(pattern, re.DOTALL)
     return AnchoredRule(
         name,
         family,
         weight,
-        re.compile(pattern, re.DOTALL),
+        compiled,
         tuple(frozenset(a.split()) for a in anchors),
         tuple(subs.split()),
+        gate_for(compiled),
     )
 
 
@@ -81,8 +92,8 @@ def _windows(text: str) -> list[tuple[str, set[str]]]:
 
 def _found(rule: AnchoredRule, text: str, pieces: list[tuple[str, set[str]]] | None) -> bool:
     if pieces is None:
-        return rule.pattern.search(text) is not None
-    return any(rule.may_match(p, w) and rule.pattern.search(p) for p, w in pieces)
+        return rule.found(text)
+    return any(rule.may_match(p, w) and rule.found(p) for p, w in pieces)
 
 
 def run_rules(rules: Iterable[AnchoredRule], text: str, words: set[str]) -> BookMatch:

@@ -20,6 +20,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from doorman.screen.gate import Gated
+
 SPAN = 50  # characters allowed between a verb and its object
 
 # lexicon keys: ign (ignore/forget verbs), obj (instructions/rules...), reveal (show/print...),
@@ -224,8 +226,8 @@ _NO_BOUNDARY = frozenset({"zh", "ja", "ko"})  # no spaces between words (ko: wit
 @dataclass(frozen=True, slots=True)
 class _LangRules:
     lang: str
-    gate: re.Pattern[str]
-    rules: tuple[tuple[str, float, re.Pattern[str]], ...]
+    gate: Gated
+    rules: tuple[tuple[str, float, Gated], ...]
 
 
 def _compile(lang: str, lex: dict[str, str]) -> _LangRules:
@@ -247,10 +249,10 @@ def _compile(lang: str, lex: dict[str, str]) -> _LangRules:
         ("unrestricted", 0.8, w("free")),
     )
     rules = tuple(
-        (f"{name}_{lang}", weight, re.compile(pattern, re.DOTALL))
+        (f"{name}_{lang}", weight, Gated(re.compile(pattern, re.DOTALL)))
         for name, weight, pattern in specs
     )
-    gate = re.compile(f"{b}(?:{lex['obj']}|{lex['secret']}|{lex['free']}|{lex['told']})")
+    gate = Gated(re.compile(f"{b}(?:{lex['obj']}|{lex['secret']}|{lex['free']}|{lex['told']})"))
     return _LangRules(lang, gate, rules)
 
 
@@ -273,9 +275,9 @@ NO_MATCH = MultilingualMatch(0.0, ())
 def _run(groups: tuple[_LangRules, ...], text: str) -> list[tuple[str, float]]:
     hits: list[tuple[str, float]] = []
     for group in groups:
-        if group.gate.search(text) is None:
+        if not group.gate.found(text):
             continue
-        hits.extend((name, weight) for name, weight, rx in group.rules if rx.search(text))
+        hits.extend((name, weight) for name, weight, rx in group.rules if rx.found(text))
     return hits
 
 
