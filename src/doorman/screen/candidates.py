@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 
+from doorman.screen.gate import Gated
 from doorman.screen.normalize import canonical
 
 _COMMON = frozenset(
@@ -57,8 +58,17 @@ _CODE_HINT_RE = re.compile(r"://|[=@<>]|\$\(|.[/\\]")
 _BEFORE_MARKUP_RE = re.compile(r"^(?:[;,.!/]+(?=[\"'{<(])|[;,./]+(?=\[))")  # ',"system"', not "!["
 _SPACED_SEPARATORS = ".-*/|,_~+"
 _WORD_GAP_RE = re.compile(r" {2,}|\n")  # between the words of text spaced out with " "
-_SPACED_RUN_RE = re.compile(r"(?<!\S)\S(?: \S){5}(?!\S)")
-_SEPARATED_RUN_RE = re.compile(r"(?<!\S)\S([.\-*/|,_~+])\S(?:\1\S){2}")
+_SPACED_RUN = Gated(re.compile(r"(?<!\S)\S(?: \S){5}(?!\S)"))
+_SEPARATED_RUN = Gated(re.compile(r"(?<!\S)\S([.\-*/|,_~+])\S(?:\1\S){2}"))
+# one byte per character class, for the cheap upper bounds of the trigger counts: a (a-z),
+# 0 (0-9), space (what \s matches among ASCII), "." (anything else, every non-ASCII byte)
+_CLASSES = bytes(
+    ord("a") if chr(b) in "abcdefghijklmnopqrstuvwxyz"
+    else ord("0") if chr(b) in "0123456789"
+    else ord(" ") if b < 128 and chr(b).isspace()
+    else ord(".")
+    for b in range(256)
+)  # fmt: skip
 SAMPLE = 600  # tokens looked at by the triggers
 SPACED_HEAD = 2000  # characters the spaced-out trigger looks at
 
@@ -103,18 +113,43 @@ def candidate_views(
         if rotated >= 3:
             out.append(("rot13", view.translate(_ROT13)))
     lower = raw[:20_000].lower()
-    if len(_LETTER_DIGIT_RE.findall(lower, 0, 4000)) >= 3 and len(_MIXED_RE.findall(lower)) >= 3:
+    if (
+        _letter_digit_pairs(lower[:4000]) >= 3
+        and len(_LETTER_DIGIT_RE.findall(lower, 0, 4000)) >= 3
+        and len(_MIXED_RE.findall(lower)) >= 3
+    ):
         leet = _DIGIT_WORD_RE.sub(lambda m: _unleet(m.group(0), vocabulary), lower)
         out.append(("leet", " ".join(leet.split())))
     # noise runs through a disguised text: its first 4,000 characters decide
     head = view[:4000]
-    noise = len(_NOISE_RE.findall(head))
-    if noise >= 2 and noise * 6 >= head.count(" ") + 1:
-        out.append(("punctuation", canonical(_denoise(raw.lower()))))
+    spaces = head.count(" ")
+    if _noise_bound(head) * 6 >= spaces + 1:  # else the exact count cannot reach it either
+        noise = len(_NOISE_RE.findall(head))
+        if noise >= 2 and noise * 6 >= spaces + 1:
+            out.append(("punctuation", canonical(_denoise(raw.lower()))))
     unspaced = _unspaced(raw)
     if unspaced is not None:
         out.append(("unspaced", canonical(unspaced)))
     return out
+
+
+def _classes(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass").translate(_CLASSES)
+
+
+def _letter_digit_pairs(text: str) -> int:
+    """A letter next to a digit, counted with byte operations: at least as many as the
+    matches of :data:`_LETTER_DIGIT_RE` (one pair each), so a low count skips that scan."""
+    classes = _classes(text)
+    return classes.count(b"a0") + classes.count(b"0a")
+
+
+def _noise_bound(head: str) -> int:
+    """Marks followed by a letter, counted with byte operations: every match of
+    :data:`_NOISE_RE` ends with one (its last mark; a multi-byte character's last byte), so
+    this is at least the match count; prose stays far below the trigger and skips the scan
+    (a lookbehind tried at every position: ~110 us per 4,000 characters)."""
+    return _classes(head).count(b".a")
 
 
 def _alternates(word: str) -> bool:
@@ -131,12 +166,12 @@ def _unspaced(raw: str) -> str | None:
     separator between its characters); None otherwise. Prose pays two regex scans of its head
     (a run of six spaced characters is the hint; "e.g." or "U.S.A." is too short)."""
     head = raw[:SPACED_HEAD]
-    if _SPACED_RUN_RE.search(head) is not None:
+    if _SPACED_RUN.found(head):
         pieces = [p for p in head.split(" ") if p]
         singles = sum(len(p) == 1 for p in pieces)
         if len(pieces) >= 8 and singles * 10 >= len(pieces) * 7 and "  " in head:
             return " ".join(w.replace(" ", "") for w in _WORD_GAP_RE.split(raw))
-    if _SEPARATED_RUN_RE.search(head) is not None:
+    if _SEPARATED_RUN.found(head):
         words = head.split()
         if len(words) >= 4 and sum(map(_alternates, words)) * 10 >= len(words) * 6:
             return " ".join(w[::2] if _alternates(w) else w for w in raw.split())

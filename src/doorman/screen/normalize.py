@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from doorman.screen.features import tokenize
+from doorman.screen.gate import Gated
 
 MAX_DEPTH = 2  # decode nested encodings at most this deep
 MAX_DECODED_CHARS = 64_000  # total decoded text scanned per message
@@ -74,7 +75,7 @@ _LEET_CHAR_RE = re.compile(r"[0134578@$€+!|]")
 # Letters spaced out with one separator each: "i g n o r e", "i.g.n.o.r.e", "i-g-n-o-r-e".
 _SPACED_RE = re.compile(r"(?<![^\W_])[^\W_]([ .\-_*/|,])[^\W_](?:\1[^\W_])*(?![^\W_])")
 # three single letters in a row: "e.g." / "i.e." alone do not make prose pay for the join
-_SPACED_HINT_RE = re.compile(r"[ .\-_*/|,][^\W_][ .\-_*/|,][^\W_][ .\-_*/|,][^\W_]")
+_SPACED_HINT = Gated(re.compile(r"[ .\-_*/|,][^\W_][ .\-_*/|,][^\W_][ .\-_*/|,][^\W_]"))
 _WS_RE = re.compile(r"\s+")
 _NON_ASCII_RE = re.compile(r"[^\x00-\x7f]+")
 _COMBINING_RE = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
@@ -160,7 +161,7 @@ def _fold_unicode(text: str) -> str:
 
 def _collapse_spaced(text: str) -> tuple[str, int]:
     """Join spaced-out letters; also count the runs long enough to hide a word (4+ letters)."""
-    if len(text) < 5 or not _SPACED_HINT_RE.search(text):
+    if len(text) < 5 or not _SPACED_HINT.found(text):
         return text, 0
     long_runs = 0
 
