@@ -1,7 +1,7 @@
 """Inputs built to make screening slow cost about what ordinary text of the same size costs.
 
 Work is counted, not timed: the characters the rule engine searches (every ``Rule.found`` call
-adds the length of the text it was given) and the size of the decoded views the normaliser
+adds the length of the text it was given; RE2 gate passes are counted apart) and the size of the decoded views the normaliser
 adds. Before, one hex hash made every rule search the whole text, a few ``%XX`` escapes added a
 decoded copy of the whole prompt, and spaced-out letters with mixed separators made every rule
 search every message.
@@ -20,6 +20,7 @@ import pytest
 
 from doorman.screen import InputScreener, ScreeningSettings
 from doorman.screen.chunks import OVERLAP_CHARS, chunks
+from doorman.screen.gate import Gate
 from doorman.screen.normalize import normalize
 from doorman.screen.obfuscate import obfuscate
 from doorman.screen.rule import Rule, near_rule
@@ -41,7 +42,8 @@ def prose() -> str:
 
 @pytest.fixture
 def scanned(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    """Characters handed to rule searches since the fixture started."""
+    """Characters handed to rule searches since the fixture started (``Rule.found``: Python's
+    ``re``, behind its RE2 gate)."""
     total = [0]
     found = Rule.found
 
@@ -50,6 +52,21 @@ def scanned(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
         return found(self, text)
 
     monkeypatch.setattr(Rule, "found", counting)
+    yield total
+
+
+@pytest.fixture
+def gated(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """Characters handed to RE2 gate passes (doorman.screen.gate), ``Rule.found``'s included:
+    linear-time work, a DFA pass over the text per rule whose anchor words are present."""
+    total = [0]
+    may_match = Gate.may_match
+
+    def counting(self: Gate, text: str) -> bool:
+        total[0] += len(text)
+        return may_match(self, text)
+
+    monkeypatch.setattr(Gate, "may_match", counting)
     yield total
 
 
@@ -76,6 +93,21 @@ def test_spaced_letters_with_mixed_separators_cost_about_their_size(
     )
     assert _cost(screener, scanned, text) <= 5 * len(text)  # was 29x
     assert _cost(screener, scanned, text * 4) <= 5 * len(text) * 4
+
+
+def test_gate_passes_grow_with_the_text_not_faster(
+    screener: InputScreener, gated: list[int], prose: str
+) -> None:
+    """The gates are one linear pass per candidate rule: four times the text, about four
+    times the gate work, for prose and for spaced letters that make many rules candidates."""
+    rng = random.Random(1)
+    spaced = "".join(
+        rng.choice("abcdefghijklmnopqrstuvwxyz") + rng.choice(" .-_*/|,") for _ in range(2000)
+    )
+    for text in (prose, spaced):
+        once = _cost(screener, gated, text)
+        assert 0 < once <= 60 * len(text)  # prose: ~31 passes (its candidate rules)
+        assert _cost(screener, gated, text * 4) <= 4.5 * once
 
 
 def test_joined_up_attacks_are_still_found(screener: InputScreener) -> None:

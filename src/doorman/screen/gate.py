@@ -152,10 +152,18 @@ def loose_pattern(pattern: re.Pattern[str]) -> str:
     return (f"(?{flags})" if flags else "") + _seq(tree)
 
 
-class Gate:
-    """``may_match(text)`` is False only when ``pattern.search(text)`` would find nothing."""
+_ANCHORS = (r"\A", r"\z", "(?m:^)", "(?m:$)")
 
-    __slots__ = ("_match", "loose")
+
+class Gate:
+    """``may_match(text)`` is False only when ``pattern.search(text)`` would find nothing.
+
+    ``context_free``: the loose pattern has no anchors (word boundaries and lookarounds are
+    gone already), so whether it matches a stretch of text does not depend on what surrounds
+    it. Then a text it does not match holds no match of the rule in any of its substrings
+    either: one pass over a whole text rules out every window cut from it."""
+
+    __slots__ = ("_match", "context_free", "loose")
 
     def __init__(self, loose: str) -> None:
         compiled = re2._re2.RE2(loose.encode("utf-8"), _OPTIONS)
@@ -163,6 +171,7 @@ class Gate:
             raise Untranslatable(compiled.error())
         self.loose = loose
         self._match = compiled.Match
+        self.context_free = not any(anchor in loose for anchor in _ANCHORS)
 
     def may_match(self, text: str) -> bool:
         try:

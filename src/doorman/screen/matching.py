@@ -132,16 +132,28 @@ def _split_sentences(text: str) -> list[str]:
     return out
 
 
-def _windows(text: str, joined: bool, glued: bool) -> list[tuple[str, set[str]]]:
-    """Overlapping runs of whole sentences of about WINDOW_CHARS (each sentence in two), each
-    with the set of its words (tokenized once per sentence, shared by its two windows); plus
-    the anchor words hidden in glued-together tokens when ``glued`` says there may be some."""
+def _sentences(text: str) -> tuple[list[str], bool]:
+    """The sentences of ``text``, those longer than WINDOW_CHARS cut in overlapping pieces,
+    and whether any was cut (a cut can split a word in two)."""
     sentences: list[str] = []
+    cut = False
     for sentence in _split_sentences(text):
         while len(sentence) > WINDOW_CHARS:
             sentences.append(sentence[:WINDOW_CHARS])
             sentence = sentence[WINDOW_CHARS - 100 :]
+            cut = True
         sentences.append(sentence)
+    return sentences, cut
+
+
+def _windows(
+    text: str, joined: bool, glued: bool, sentences: list[str] | None = None
+) -> list[tuple[str, set[str]]]:
+    """Overlapping runs of whole sentences of about WINDOW_CHARS (each sentence in two), each
+    with the set of its words (tokenized once per sentence, shared by its two windows); plus
+    the anchor words hidden in glued-together tokens when ``glued`` says there may be some."""
+    if sentences is None:
+        sentences = _sentences(text)[0]
     findall = _WORD_RE.findall
     windows: list[tuple[str, set[str]]] = []
     current: list[str] = []
@@ -163,10 +175,49 @@ def _windows(text: str, joined: bool, glued: bool) -> list[tuple[str, set[str]]]
     return windows
 
 
+def _may_match_somewhere(rule: Rule, text: str) -> bool:
+    """False when the rule's gate rules out every substring of ``text`` (see Gate)."""
+    gate = rule.gate
+    return rule.near is not None or gate is None or not gate.context_free or gate.may_match(text)
+
+
+def _windowed(text: str, tokens: list[str], joined: bool, glued: bool) -> list[Rule]:
+    """The rules found in the windows of a long text. Every window is a run of consecutive
+    sentences joined by single spaces, so a substring of all of them joined that way: one
+    gate pass over that rules a rule out of every window, and a text where no anchored rule
+    survives (ordinary prose) is never cut into windows and tokenized window by window.
+    The words of all windows are the text's ``tokens`` unless a long sentence was cut."""
+    sentences, cut = _sentences(text)
+    pieces: list[tuple[str, set[str]]] | None = None
+    if glued:  # the words hidden in glued tokens are found sentence by sentence
+        pieces = _windows(text, joined, glued, sentences)
+        words = set().union(*(w for _, w in pieces))
+    else:
+        words = set(_WORD_RE.findall(" ".join(sentences)) if cut else tokens)
+    candidates = _candidates(text, words)
+    whole = " ".join(sentences)
+    candidates = [r for r in candidates if r.name not in _ANCHORS or _may_match_somewhere(r, whole)]
+    if pieces is None and any(r.name in _ANCHORS for r in candidates):
+        pieces = _windows(text, joined, glued, sentences)
+    hits = []
+    for rule in candidates:
+        groups = _ANCHORS.get(rule.name)
+        if groups is None:
+            if rule.found(text):
+                hits.append(rule)
+            continue
+        for window, window_words in pieces or ():
+            if not any(map(window_words.isdisjoint, groups)) and rule.found(window):
+                hits.append(rule)
+                break
+    return hits
+
+
 def match_rules(text: str, tokens: list[str] | None = None, *, joined: bool = False) -> RuleMatch:
     """Score one canonical view. Returns :data:`NO_MATCH` when nothing fires.
 
-    ``tokens`` (from :func:`doorman.screen.features.tokenize`; tokenized here when omitted)
+    ``tokens`` (``tokenize(text)``, :func:`doorman.screen.features.tokenize`, which is
+    ``_WORD_RE.findall(text)``; tokenized here when omitted)
     let cheap anchor tests skip rules whose words are absent; ``joined`` says the view had
     spaced-out letters collapsed, so any token may be several words (see module docstring).
     Long texts are searched window by window, and only windows holding a rule's anchor words.
@@ -181,19 +232,7 @@ def match_rules(text: str, tokens: list[str] | None = None, *, joined: bool = Fa
             words |= _hidden_words(tokens, joined)
         hits = [rule for rule in _candidates(text, words) if rule.found(text)]
     else:
-        pieces = _windows(text, joined, glued)
-        words = set().union(*(w for _, w in pieces))
-        hits = []
-        for rule in _candidates(text, words):
-            groups = _ANCHORS.get(rule.name)
-            if groups is None:
-                if rule.found(text):
-                    hits.append(rule)
-                continue
-            for window, window_words in pieces:
-                if not any(map(window_words.isdisjoint, groups)) and rule.found(window):
-                    hits.append(rule)
-                    break
+        hits = _windowed(text, tokens, joined, glued)
     if not hits:
         return NO_MATCH
     families: dict[str, float] = {}

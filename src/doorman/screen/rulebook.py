@@ -90,6 +90,11 @@ def _windows(text: str) -> list[tuple[str, set[str]]]:
     return out
 
 
+def _may_match_somewhere(rule: AnchoredRule, text: str) -> bool:
+    gate = rule.gate
+    return gate is None or not gate.context_free or gate.may_match(text)
+
+
 def _found(rule: AnchoredRule, text: str, pieces: list[tuple[str, set[str]]] | None) -> bool:
     if pieces is None:
         return rule.found(text)
@@ -100,9 +105,14 @@ def run_rules(rules: Iterable[AnchoredRule], text: str, words: set[str]) -> Book
     """Rules whose anchors meet ``words`` run on ``text``; on a long text only on the
     windows that hold their anchors (every pattern spans far less than :data:`OVERLAP`)."""
     candidates = [r for r in rules if r.may_match(text, words)]
+    pieces = None
+    if candidates and len(text) > 2 * WINDOW:
+        # one gate pass over the whole text rules a rule out of every window (substrings):
+        # ordinary prose then never pays for cutting windows and tokenizing each
+        candidates = [r for r in candidates if _may_match_somewhere(r, text)]
+        pieces = _windows(text) if candidates else None
     if not candidates:
         return NO_MATCH
-    pieces = _windows(text) if len(text) > 2 * WINDOW else None
     hits = [r for r in candidates if _found(r, text, pieces)]
     if not hits:
         return NO_MATCH
