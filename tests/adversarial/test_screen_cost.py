@@ -12,7 +12,6 @@ from __future__ import annotations
 import gzip
 import json
 import random
-from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
 
@@ -40,34 +39,31 @@ def prose() -> str:
     return "\n\n".join(r["text"] for r in records if r["source"] == "pydoc-eval")[:5000]
 
 
+def _counting(monkeypatch: pytest.MonkeyPatch, cls: type, name: str) -> list[int]:
+    """Patch ``cls.name(self, text)`` to add ``len(text)`` to the returned counter."""
+    total = [0]
+    original = getattr(cls, name)
+
+    def counting(self: object, text: str) -> bool:
+        total[0] += len(text)
+        return bool(original(self, text))
+
+    monkeypatch.setattr(cls, name, counting)
+    return total
+
+
 @pytest.fixture
-def scanned(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+def scanned(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Characters handed to rule searches since the fixture started (``Rule.found``: Python's
     ``re``, behind its RE2 gate)."""
-    total = [0]
-    found = Rule.found
-
-    def counting(self: Rule, text: str) -> bool:
-        total[0] += len(text)
-        return found(self, text)
-
-    monkeypatch.setattr(Rule, "found", counting)
-    yield total
+    return _counting(monkeypatch, Rule, "found")
 
 
 @pytest.fixture
-def gated(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+def gated(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Characters handed to RE2 gate passes (doorman.screen.gate), ``Rule.found``'s included:
     linear-time work, a DFA pass over the text per rule whose anchor words are present."""
-    total = [0]
-    may_match = Gate.may_match
-
-    def counting(self: Gate, text: str) -> bool:
-        total[0] += len(text)
-        return may_match(self, text)
-
-    monkeypatch.setattr(Gate, "may_match", counting)
-    yield total
+    return _counting(monkeypatch, Gate, "may_match")
 
 
 def _cost(screener: InputScreener, scanned: list[int], text: str) -> int:
