@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 UPSTREAM = os.environ.get("BARE_UPSTREAM", "http://127.0.0.1:9000")
 CLIENT = os.environ.get("BARE_CLIENT", "aiohttp")
+MAX_CONNECTIONS = int(os.environ.get("BARE_MAX_CONNECTIONS", "200"))  # the gateway's default pool
 state: dict[str, Any] = {}
 
 
@@ -53,11 +54,13 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     if CLIENT == "httpx":
         import httpx
 
-        state["client"] = httpx.AsyncClient(limits=httpx.Limits(max_connections=200))
+        state["client"] = httpx.AsyncClient(limits=httpx.Limits(max_connections=MAX_CONNECTIONS))
     else:
         import aiohttp
 
-        state["client"] = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200))
+        state["client"] = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS)
+        )
     yield
     await state["client"].aclose() if CLIENT == "httpx" else await state["client"].close()
 

@@ -143,10 +143,12 @@ http {{
 
 
 def start_bare(
-    procs: Procs, upstream: str, client: str = "aiohttp", http: str = "httptools", server: str = "uvicorn"
+    procs: Procs, upstream: str, client: str = "aiohttp", http: str = "httptools", server: str = "uvicorn",
+    max_connections: int = 200,
 ) -> str:
     port = free_port()
-    env = {**os.environ, "BARE_UPSTREAM": upstream, "BARE_CLIENT": client, "PYTHONPATH": str(ROOT / "bench")}
+    env = {**os.environ, "BARE_UPSTREAM": upstream, "BARE_CLIENT": client, "PYTHONPATH": str(ROOT / "bench"),
+           "BARE_MAX_CONNECTIONS": str(max_connections)}  # fmt: skip
     if server == "granian":
         args = [str(BIN / "granian"), "--interface", "asgi", "--loop", "uvloop", "--port", str(port),
                 "--workers", "1", "--runtime-threads", "1", "--log-level", "warning",

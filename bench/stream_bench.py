@@ -46,6 +46,7 @@ FIRST_TEXT = re.compile(rb'"(?:content|text)":\s?" ')
 TEXT = re.compile(rb'"(?:content|text)":\s?"((?:[^"\\]|\\.)*)"')
 HOLDBACK_CHARS = 160  # screening.output.holdback_chars (default)
 PACED_MS = 10
+FAILURES: dict[str, int] = {}  # why streams did not complete, over the whole run
 HOLD_MS = 50  # the held streams' pace: a slow model, so memory is measured at rest, not backlog
 HOLD_TOKENS = 600  # 30 s a stream: long enough to have them all open at once
 
@@ -94,6 +95,7 @@ async def _one_stream(
     done = False
     async with session.post(url + "/v1/chat/completions", json=body, headers=headers) as resp:
         if resp.status != 200:
+            FAILURES[f"HTTP {resp.status}"] = FAILURES.get(f"HTTP {resp.status}", 0) + 1
             return 0, 0.0, False, 0.0
         async for piece in resp.content.iter_any():
             if not first and FIRST_TEXT.search(tail + piece):
@@ -104,7 +106,10 @@ async def _one_stream(
                     window = time.perf_counter() - started
             frames += piece.count(b"data: {")
             done = done or b"data: [DONE]" in tail + piece
-            tail = piece[-16:]
+            tail = (tail + piece)[-400:]
+    if not done:
+        why = "error event" if b'"error"' in tail else "ended early"
+        FAILURES[why] = FAILURES.get(why, 0) + 1
     return frames, first, done, window
 
 
@@ -212,15 +217,15 @@ def main() -> None:
             paced = start_stream_upstream(procs, PACED_MS)
             slow = start_stream_upstream(procs, HOLD_MS)
             targets: dict[str, tuple[str, str | None, int]] = {
-                "bare": (start_bare(procs, upstream), None, 0)
+                "bare": (start_bare(procs, upstream, max_connections=4096), None, 0)
             }
             paced_targets: dict[str, tuple[str, str | None]] = {
-                "bare": (start_bare(procs, paced), None)
+                "bare": (start_bare(procs, paced, max_connections=4096), None)
             }
             for v in variants:
                 extra = {
                     "screening": {"output": OUTPUT_VARIANTS[v]},
-                    "providers": {"upstream": {"max_connections": 4096},
+                    "providers": {"upstream": {"max_connections": 4096, "connect_timeout_s": 60},
                                   "paced": {"kind": "openai", "base_url": f"{paced}/v1", "max_connections": 4096},
                                   "slow": {"kind": "openai", "base_url": f"{slow}/v1", "max_connections": 4096,
                                            "connect_timeout_s": 60}},
@@ -235,6 +240,14 @@ def main() -> None:
                 paced_targets[f"gateway-output-{v}"] = (url, key)
             print(f"{args.streams} streams x {args.tokens} tokens, {at_once} at once, {args.rounds} rounds; "
                   f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+            # Memory first, on a gateway that has served nothing yet (a warm-up of 20 streams), so
+            # the arenas freed by earlier measurements do not hide what open streams take.
+            held = None
+            if args.hold and "default" in variants:
+                url, key, pid = targets["gateway-output-default"]
+                assert key is not None
+                uvloop.run(_drive(url, key, 20, 20, "bench-slow", 20))
+                held = uvloop.run(_hold(url, key, pid, args.hold, HOLD_TOKENS))
             for _ in range(args.rounds):
                 for name, (url, key, _pid) in targets.items():
                     r = uvloop.run(
@@ -245,11 +258,6 @@ def main() -> None:
                     model = "bench-model" if name == "bare" else "bench-paced"
                     r = uvloop.run(_drive(url, key, 10, 60, model, 10))
                     ttft.setdefault(name, []).append(r)
-            held = None
-            if args.hold and "default" in variants:
-                url, key, pid = targets["gateway-output-default"]
-                assert key is not None
-                held = uvloop.run(_hold(url, key, pid, args.hold, HOLD_TOKENS))
         finally:
             procs.stop_all()
     off = rate.get("gateway-output-off")
@@ -269,6 +277,8 @@ def main() -> None:
     print(f"(TTFT and time to the first {HOLDBACK_CHARS} characters of text on a paced upstream, {PACED_MS} ms a "
           "token, 10 streams at a time: with output screening on, the first text should come no later than "
           "the off variant's first window of text)")  # fmt: skip
+    if FAILURES:
+        print(f"streams that did not complete: {FAILURES}")
     if held:
         print(f"\nmemory, {args.hold} streams at {HOLD_MS} ms a token on gateway-output-default, at most {held['most_open']:.0f} "
               f"open at once: RSS {held['before_mb']:.1f} MB -> {held['peak_mb']:.1f} MB, "

@@ -65,6 +65,9 @@ if TYPE_CHECKING:
     from doorman.server.state import Gateway
 
 log = structlog.get_logger("doorman.request")
+# The longest SSE line relayed (one event's JSON); a provider sending more without a newline
+# is broken, and the stream ends as an upstream error instead of growing a buffer without end.
+MAX_SSE_LINE_BYTES = 16 * 1024 * 1024
 
 
 def cost_trailer(ex: Exchange) -> bytes:
@@ -500,50 +503,69 @@ class Pipeline:
         # them at half-life so its concurrency slot and holds are never reclaimed under it.
         renew_every = self.gw.limiter.settings.lease_seconds / 2
         next_renew = time.monotonic() + renew_every
+        buffer = b""
+        batch: list[bytes] = []
+
+        def relay_line(line: bytes) -> bool:
+            """Meter, scrub, translate one SSE line into ``batch``; False ends the stream."""
+            nonlocal event_name, pending_event
+            if line.startswith(b"data:"):
+                data = line[5:].strip()
+                clean = scrub_error_data(data, reply)  # error events may echo secrets
+                if clean is not data:
+                    data, line = clean, b"data: " + clean + b"\n"
+                keep = meter.feed(data)
+                if meter.capped:  # the provider ran past max_tokens: cut, end, close
+                    data = meter.clipped or data
+                    ending = stream_ending(
+                        reply.wire, meter.last_event, meter.block_index,
+                        (ex.input_tokens, meter.counted_output),
+                        with_usage=wants_usage or translator is not None,
+                    )  # fmt: skip
+                    batch.extend(self._emit([(event_name, data), *ending], translator, pending_event))
+                    ex.flags.append(MAX_TOKENS_FLAG)
+                    resp.close()  # the provider stops generating (and billing)
+                    return False
+                if translator is not None:
+                    batch.extend(translator.feed(event_name, data))
+                    event_name = None
+                    return True
+                if keep:
+                    batch.append(pending_event + line)
+                pending_event = b""
+            elif line.startswith(b"event:"):
+                if translator is not None:
+                    event_name = line[6:].strip().decode("utf-8", "replace")
+                else:
+                    pending_event += line
+            elif translator is None:  # blank separators and comments (a translator frames its own)
+                batch.append(pending_event + line)
+                pending_event = b""
+            return True
+
         try:
-            async for line in resp.content:
+            # One write to the client per upstream read, however many events it holds: a write
+            # per line cost the server two sends per token (bench/stream_bench.py).
+            going = True
+            async for chunk in resp.content.iter_any():
                 if first:
                     ex.ttft_ms = (time.perf_counter() - (ex.upstream_started or ex.started)) * 1000
                     first = False
-                if line.startswith(b"data:"):
-                    data = line[5:].strip()
-                    clean = scrub_error_data(data, reply)  # error events may echo secrets
-                    if clean is not data:
-                        data, line = clean, b"data: " + clean + b"\n"
-                    keep = meter.feed(data)
-                    if meter.capped:  # the provider ran past max_tokens: cut, end, close
-                        data = meter.clipped or data
-                        ending = stream_ending(
-                            reply.wire, meter.last_event, meter.block_index,
-                            (ex.input_tokens, meter.counted_output),
-                            with_usage=wants_usage or translator is not None,
-                        )  # fmt: skip
-                        events = [(event_name, data), *ending]
-                        yield b"".join(self._emit(events, translator, pending_event))
-                        ex.flags.append(MAX_TOKENS_FLAG)
-                        resp.close()  # the provider stops generating (and billing)
+                buffer += chunk
+                if b"\n" not in chunk:
+                    if len(buffer) > MAX_SSE_LINE_BYTES:
+                        raise ValueError("an SSE line longer than the relay accepts")
+                    continue
+                *lines, buffer = buffer.split(b"\n")
+                for raw in lines:
+                    going = relay_line(raw + b"\n")
+                    if not going:
                         break
-                    if translator is not None:
-                        out = translator.feed(event_name, data)
-                        event_name = None
-                        if out:
-                            yield b"".join(out)
-                        continue
-                    if not keep:
-                        pending_event = b""
-                        continue
-                    yield pending_event + line
-                    pending_event = b""
-                elif line.startswith(b"event:"):
-                    if translator is not None:
-                        event_name = line[6:].strip().decode("utf-8", "replace")
-                        continue
-                    pending_event += line
-                elif translator is not None:
-                    continue  # blank separators and comments: the translator frames its events
-                else:
-                    yield pending_event + line
-                    pending_event = b""
+                if batch:
+                    yield b"".join(batch)
+                    batch.clear()
+                if not going:
+                    break
                 now = time.monotonic()
                 if now > deadline:
                     ex.error_code = "deadline_exceeded"
@@ -551,6 +573,11 @@ class Pipeline:
                 if now >= next_renew and ex.reservation is not None:
                     next_renew = now + renew_every
                     await self.gw.limiter.renew(ex.reservation)
+            if going and buffer:  # a last line without its newline
+                relay_line(buffer)
+                if batch:
+                    yield b"".join(batch)
+                    batch.clear()
             if not meter.done and not meter.capped and ex.error_code is None:
                 ex.error_code = "upstream_stream_incomplete"
         except Exception as exc:  # upstream broke mid-stream: the client already has a 200
