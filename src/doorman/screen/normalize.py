@@ -31,8 +31,10 @@ _INVISIBLE_RE = re.compile(
     f"[{_ZERO_WIDTH}{_BIDI}\ufe00-\ufe0f\U000e0000-\U000e007f\U000e0100-\U000e01ef]"
 )
 # invisible, bidi, variation selectors, tag characters, Greek and Cyrillic: worth a closer look
-_SUSPECT_RE = re.compile(
-    f"[{_ZERO_WIDTH}{_BIDI}\ufe00-\ufe0f\U000e0000-\U000e01ef\u0370-\u03ff\u0400-\u052f]"
+_SUSPECT = Gated(
+    re.compile(
+        f"[{_ZERO_WIDTH}{_BIDI}\ufe00-\ufe0f\U000e0000-\U000e01ef\u0370-\u03ff\u0400-\u052f]"
+    )
 )
 _TAG_RE = re.compile("[\U000e0020-\U000e007e]+")
 _BIDI_SET = frozenset(_BIDI)
@@ -89,7 +91,7 @@ _B64URL_RE = re.compile(r"(?:[A-Za-z0-9_\-]{4}){6,}")
 # ASCII bytes in hex start with 2-7, which also keeps the scan fast
 _HEX_RE = re.compile(r"(?:(?:\\x|0x)?[2-7][0-9a-fA-F][ :,]?){12,}")
 _LONG_RUN_RE = re.compile(r"[A-Za-z0-9+/_\-=]{20,}")
-_HEX_HINT_RE = re.compile(r"(?:[2-7][0-9a-fA-F][ :,]){6}|\\x[2-7]|0x[2-7]")
+_HEX_HINT = Gated(re.compile(r"(?:[2-7][0-9a-fA-F][ :,]){6}|\\x[2-7]|0x[2-7]"))
 _HEX_CLEAN_RE = re.compile(r"\\x|0x|[ :,]")
 _URLENC_RE = re.compile(r"%[0-9a-fA-F]{2}")
 _ASCII_WORD_RE = re.compile(r"[a-z]+")
@@ -264,7 +266,7 @@ def _looks_encoded(run: str) -> bool:
 
 
 def _maybe_hex(text: str) -> bool:
-    """Cheap necessary condition for :data:`_HEX_HINT_RE` (skips a regex scan of prose)."""
+    """Cheap necessary condition for :data:`_HEX_HINT` (skips a regex scan of prose)."""
     return "\\x" in text or "0x" in text or sum(map(text.count, "234567")) >= 6
 
 
@@ -278,7 +280,7 @@ def _decode_chunks(text: str) -> list[tuple[str, str]]:
         for run in _LONG_RUN_RE.findall(token)
         if _looks_encoded(run)
     ]
-    if runs or (len(text) >= 20 and _maybe_hex(text) and _HEX_HINT_RE.search(text)):
+    if runs or (len(text) >= 20 and _maybe_hex(text) and _HEX_HINT.found(text)):
         for match in (m for run in runs for m in _B64_RE.finditer(run)):
             chunk = match.group(0)
             if chunk.isalpha() and (chunk.islower() or chunk.isupper()):
@@ -339,7 +341,7 @@ def normalize(text: str) -> Normalized:
     pending: list[tuple[str, str, int]] = [("text", text, 0)]
     while pending and len(result.views) < MAX_VIEWS:
         origin, raw, depth = pending.pop(0)
-        if not raw.isascii() and _SUSPECT_RE.search(raw):
+        if not raw.isascii() and _SUSPECT.found(raw):
             hidden = _TAG_RE.findall(raw)
             if hidden:
                 result.tag_chars += sum(len(h) for h in hidden)
