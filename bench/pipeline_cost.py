@@ -103,7 +103,6 @@ async def run(
             spent: dict[str, float] = defaultdict(float)
             names = [type(s).__name__ for s in pipeline.stages]
             from doorman.cache.stage import cached_reply
-            from doorman.observe.request_log import REQUEST_LOG
 
             # The parts of the bookkeeping, timed inside "finish" and subtracted from it.
             parts = ["settle", "ledger hand-off", "metrics", "anomaly", "log line"]
@@ -113,7 +112,14 @@ async def run(
             time_calls(gw.metrics, "observe_request", "metrics", inside)
             if gw.anomaly is not None:
                 time_calls(gw.anomaly, "observe", "anomaly", inside)
-            time_calls(REQUEST_LOG, "emit", "log line", inside)
+            try:  # the request line's writer (older trees: structlog's logger)
+                from doorman.observe.request_log import REQUEST_LOG
+
+                time_calls(REQUEST_LOG, "emit", "log line", inside)
+            except ImportError:
+                from doorman.server import bookkeeping
+
+                time_calls(bookkeeping.log, "info", "log line", inside)
             raw = orjson.dumps(PROMPT)
             headers = {"authorization": f"Bearer {key}", "content-type": "application/json"}
 
