@@ -44,8 +44,8 @@ def _counting(monkeypatch: pytest.MonkeyPatch, cls: type, name: str) -> list[int
     total = [0]
     original = getattr(cls, name)
 
-    def counting(self: object, text: str) -> bool:
-        total[0] += len(text)
+    def counting(self: object, text: str | bytes | None) -> bool:
+        total[0] += len(text or "")
         return bool(original(self, text))
 
     monkeypatch.setattr(cls, name, counting)
@@ -61,9 +61,9 @@ def scanned(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 @pytest.fixture
 def gated(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Characters handed to RE2 gate passes (doorman.screen.gate), ``Rule.found``'s included:
+    """Bytes handed to RE2 gate passes (doorman.screen.gate), ``Rule.found``'s included:
     linear-time work, a DFA pass over the text per rule whose anchor words are present."""
-    return _counting(monkeypatch, Gate, "may_match")
+    return _counting(monkeypatch, Gate, "may_match_encoded")
 
 
 def _cost(screener: InputScreener, scanned: list[int], text: str) -> int:

@@ -174,11 +174,23 @@ class Gate:
         self.context_free = not any(anchor in loose for anchor in _ANCHORS)
 
     def may_match(self, text: str) -> bool:
-        try:
-            data = text.encode("utf-8")
-        except UnicodeEncodeError:  # lone surrogates: RE2 would not read them as Python does
+        return self.may_match_encoded(encode(text))
+
+    def may_match_encoded(self, data: bytes | None) -> bool:
+        """:meth:`may_match` of a text already passed through :func:`encode` (one encoding
+        for all the gates that read the same text)."""
+        if data is None:
             return True
         return self._match(_UNANCHORED, data, 0, len(data))[0] != _NO_MATCH
+
+
+def encode(text: str) -> bytes | None:
+    """``text`` as RE2 reads it, or None when it holds lone surrogates (a JSON "\\ud800"):
+    RE2 would not read those as Python does, so gates then let the text through."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
 
 
 def gate_for(pattern: re.Pattern[str]) -> Gate | None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import ahocorasick
 
+from doorman.screen.gate import encode
 from doorman.screen.rule import Rule
 from doorman.screen.rules import _ANCHORS, _SUBSTRING_ANCHORS, RULES
 
@@ -175,10 +176,15 @@ def _windows(
     return windows
 
 
-def _may_match_somewhere(rule: Rule, text: str) -> bool:
-    """False when the rule's gate rules out every substring of ``text`` (see Gate)."""
+def _may_match_somewhere(rule: Rule, data: bytes | None) -> bool:
+    """False when the rule's gate rules out every substring of the text (encoded: ``data``)."""
     gate = rule.gate
-    return rule.near is not None or gate is None or not gate.context_free or gate.may_match(text)
+    return (
+        rule.near is not None
+        or gate is None
+        or not gate.context_free
+        or gate.may_match_encoded(data)
+    )
 
 
 def _windowed(text: str, tokens: list[str], joined: bool, glued: bool) -> list[Rule]:
@@ -195,7 +201,7 @@ def _windowed(text: str, tokens: list[str], joined: bool, glued: bool) -> list[R
     else:
         words = set(_WORD_RE.findall(" ".join(sentences)) if cut else tokens)
     candidates = _candidates(text, words)
-    whole = " ".join(sentences)
+    whole = encode(" ".join(sentences))
     candidates = [r for r in candidates if r.name not in _ANCHORS or _may_match_somewhere(r, whole)]
     if pieces is None and any(r.name in _ANCHORS for r in candidates):
         pieces = _windows(text, joined, glued, sentences)

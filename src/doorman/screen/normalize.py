@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from doorman.screen.features import tokenize
-from doorman.screen.gate import Gated
+from doorman.screen.gate import Gated, gate_for
 
 MAX_DEPTH = 2  # decode nested encodings at most this deep
 MAX_DECODED_CHARS = 64_000  # total decoded text scanned per message
@@ -91,6 +91,7 @@ _B64URL_RE = re.compile(r"(?:[A-Za-z0-9_\-]{4}){6,}")
 # ASCII bytes in hex start with 2-7, which also keeps the scan fast
 _HEX_RE = re.compile(r"(?:(?:\\x|0x)?[2-7][0-9a-fA-F][ :,]?){12,}")
 _LONG_RUN_RE = re.compile(r"[A-Za-z0-9+/_\-=]{20,}")
+_LONG_TOKEN_GATE = gate_for(re.compile(r"\S{20}"))  # \s is what str.split() splits on
 _HEX_HINT = Gated(re.compile(r"(?:[2-7][0-9a-fA-F][ :,]){6}|\\x[2-7]|0x[2-7]"))
 _HEX_CLEAN_RE = re.compile(r"\\x|0x|[ :,]")
 _URLENC_RE = re.compile(r"%[0-9a-fA-F]{2}")
@@ -265,9 +266,10 @@ def _looks_encoded(run: str) -> bool:
     return (has_digit and (has_upper or has_lower)) or (has_upper and has_lower and "_" not in run)
 
 
-def _maybe_hex(text: str) -> bool:
-    """Cheap necessary condition for :data:`_HEX_HINT` (skips a regex scan of prose)."""
-    return "\\x" in text or "0x" in text or sum(map(text.count, "234567")) >= 6
+def _may_have_long_token(text: str) -> bool:
+    """False only when no whitespace-separated token of ``text`` has 20+ characters (one RE2
+    pass instead of splitting prose into words to look at their lengths)."""
+    return _LONG_TOKEN_GATE is None or _LONG_TOKEN_GATE.may_match(text)
 
 
 def _decode_chunks(text: str) -> list[tuple[str, str]]:
@@ -275,12 +277,12 @@ def _decode_chunks(text: str) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     runs = [
         run
-        for token in text.split()
+        for token in (text.split() if _may_have_long_token(text) else ())
         if len(token) >= 20
         for run in _LONG_RUN_RE.findall(token)
         if _looks_encoded(run)
     ]
-    if runs or (len(text) >= 20 and _maybe_hex(text) and _HEX_HINT.found(text)):
+    if runs or (len(text) >= 20 and _HEX_HINT.found(text)):
         for match in (m for run in runs for m in _B64_RE.finditer(run)):
             chunk = match.group(0)
             if chunk.isalpha() and (chunk.islower() or chunk.isupper()):

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from doorman.screen.gate import Gate, gate_for
+from doorman.screen.gate import Gate, encode, gate_for
 
 EXTRA_FAMILY_BONUS = 0.08
 
@@ -90,9 +90,9 @@ def _windows(text: str) -> list[tuple[str, set[str]]]:
     return out
 
 
-def _may_match_somewhere(rule: AnchoredRule, text: str) -> bool:
+def _may_match_somewhere(rule: AnchoredRule, data: bytes | None) -> bool:
     gate = rule.gate
-    return gate is None or not gate.context_free or gate.may_match(text)
+    return gate is None or not gate.context_free or gate.may_match_encoded(data)
 
 
 def _found(rule: AnchoredRule, text: str, pieces: list[tuple[str, set[str]]] | None) -> bool:
@@ -109,7 +109,8 @@ def run_rules(rules: Iterable[AnchoredRule], text: str, words: set[str]) -> Book
     if candidates and len(text) > 2 * WINDOW:
         # one gate pass over the whole text rules a rule out of every window (substrings):
         # ordinary prose then never pays for cutting windows and tokenizing each
-        candidates = [r for r in candidates if _may_match_somewhere(r, text)]
+        data = encode(text)
+        candidates = [r for r in candidates if _may_match_somewhere(r, data)]
         pieces = _windows(text) if candidates else None
     if not candidates:
         return NO_MATCH
