@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import logging
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,6 +17,19 @@ from doorman.observe.request_log import REQUEST_LOG, RequestLog
 
 FIELDS: dict[str, Any] = {"request_id": "req_1", "key_id": "key_a", "status": 200,
                           "cost_usd": 0.00012, "flags": None, "cache": "hit"}  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """configure_logging is process-wide: put back what the other tests log through."""
+    saved = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    structlog.configure(**saved)
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    REQUEST_LOG.configure(None)
 
 
 def _structlog_line(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
