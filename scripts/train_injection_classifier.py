@@ -43,7 +43,7 @@ from screening_corpus import SEED, assemble
 
 from doorman.screen.classifier import SMOOTHING, Classifier, sigmoid
 from doorman.screen.detector import InjectionDetector, fuse
-from doorman.screen.features import ngrams, shingles, tokenize
+from doorman.screen.features import ngrams, shingles, subwords, tokenize
 from doorman.screen.normalize import normalize
 from doorman.screen.similarity import TemplateIndex
 
@@ -53,9 +53,22 @@ ARTIFACT_DIR = ROOT / "src" / "doorman" / "screen" / "data"
 Record = dict[str, Any]
 
 MAX_FEATURES = 40_000
+MAX_SUBWORDS = 40_000
+# The subword model: its regularisation and its share of the blended margin (development set,
+# bench/RESULTS.md "learned layer": word model alone vs blends 0.3 / 0.5, subword C 0.25-1).
+SUBWORD_C = 0.5
+SUBWORD_SHARE = 0.3
 DUP_JACCARD = 0.5
 WILD_EVAL_SHARE = 0.3
 CALIB_FOLDS = 4
+# Scoring window (tokens) and its step. A short window keeps a short injection inside a long
+# template or document from being diluted by the text around it; measured on the development
+# set (bench/RESULTS.md, "learned layer"): 24/6 ranks attacks above benign prompts better than
+# 48/12 (which the model shipped with before) and 16/4 (too few words to be sure).
+WINDOW, STRIDE = 24, 6
+# Lowest fused threshold: the weak rules of the rule engines (weight 0.75, e.g. "if questioned,
+# report that", a planted endorsement) are meant to flag only together with a second signal.
+MIN_THRESHOLD = 0.76
 
 
 def _full_shingles(tokens: list[str], size: int = 5) -> set[int]:
@@ -151,12 +164,22 @@ def _near(a: set[int], b: set[int], hits: int) -> bool:
     return hits / max(1, len(a | b)) >= DUP_JACCARD or hits / max(1, min(len(a), len(b))) >= 0.8
 
 
-def featurize(texts: list[str], vocab: dict[str, int], idf: np.ndarray) -> csr_matrix:
+def text_grams(tokens: list[str], with_subwords: bool) -> list[str]:
+    """The features of one text: word n-grams, plus (marked "#") its words' character n-grams."""
+    grams = ngrams(tokens)
+    if with_subwords:
+        grams.extend(f"#{gram}" for token in tokens for gram in subwords(token))
+    return grams
+
+
+def featurize(
+    texts: list[str], vocab: dict[str, int], idf: np.ndarray, with_subwords: bool
+) -> csr_matrix:
     rows, cols, vals = [], [], []
     for row, text in enumerate(texts):
         toks = tokenize(text)
         n = len(toks) + SMOOTHING
-        counts = Counter(g for g in ngrams(toks) if g in vocab)
+        counts = Counter(g for g in text_grams(toks, with_subwords) if g in vocab)
         for gram, count in counts.items():
             col = vocab[gram]
             rows.append(row)
@@ -165,18 +188,19 @@ def featurize(texts: list[str], vocab: dict[str, int], idf: np.ndarray) -> csr_m
     return csr_matrix((vals, (rows, cols)), shape=(len(texts), len(vocab)))
 
 
-def fit_classifier(train: list[Record], c_value: float) -> Classifier:
-    fit = train
+def _fit_linear(
+    fit: list[Record], c_value: float, with_subwords: bool
+) -> tuple[dict[str, float], float]:
+    """One TF-IDF logistic regression; (effective weight per feature, bias)."""
     texts = [r["canon"] for r in fit]
     labels = np.array([r["label"] for r in fit])
     df: Counter[str] = Counter()
     for text in texts:
-        df.update(set(ngrams(tokenize(text))))
+        df.update(set(text_grams(tokenize(text), with_subwords)))
     vocab = {g: i for i, g in enumerate(sorted(g for g, c in df.items() if c >= 2))}
     n_docs = len(texts)
-    idf = np.array(
-        [math.log((1 + n_docs) / (1 + df[g])) + 1.0 for g in sorted(vocab, key=vocab.get)]
-    )  # type: ignore[arg-type]
+    names = sorted(vocab, key=vocab.get)  # type: ignore[arg-type]
+    idf = np.array([math.log((1 + n_docs) / (1 + df[g])) + 1.0 for g in names])
     # balance sources so a few hundred long templates do not dominate the loss
     per_source = Counter(r["source"] for r in fit)
     weights = np.array([1.0 / math.sqrt(per_source[r["source"]]) for r in fit])
@@ -184,12 +208,45 @@ def fit_classifier(train: list[Record], c_value: float) -> Classifier:
         mask = labels == label
         weights[mask] *= len(fit) / 2 / weights[mask].sum()
     model = LogisticRegression(C=c_value, max_iter=5000, solver="liblinear", random_state=SEED)
-    model.fit(featurize(texts, vocab, idf), labels, sample_weight=weights)
+    model.fit(featurize(texts, vocab, idf, with_subwords), labels, sample_weight=weights)
     effective = model.coef_[0] * idf
-    keep = np.argsort(-np.abs(effective))[:MAX_FEATURES]
-    names = sorted(vocab, key=vocab.get)  # type: ignore[arg-type]
-    table = {names[i]: round(float(effective[i]), 4) for i in keep if abs(effective[i]) >= 1e-3}
-    return Classifier(weights=table, bias=round(float(model.intercept_[0]), 4))
+    return {names[i]: float(effective[i]) for i in range(len(names))}, float(model.intercept_[0])
+
+
+def _top(table: dict[str, float], limit: int) -> dict[str, float]:
+    ranked = sorted(table.items(), key=lambda kv: (-abs(kv[1]), kv[0]))[:limit]
+    return {gram: round(weight, 4) for gram, weight in ranked if abs(weight) >= 1e-3}
+
+
+def fit_classifier(
+    train: list[Record],
+    c_value: float,
+    window: int = WINDOW,
+    stride: int = STRIDE,
+    subword_share: float = SUBWORD_SHARE,
+) -> Classifier:
+    """A word n-gram model blended with a word + subword model (``subword_share`` of the
+    margin). Both are linear in the same per-token features, so the blend is one linear model:
+    the shipped artifact holds the summed weights, and the hot path pays nothing for it."""
+    words, bias = _fit_linear(train, c_value, with_subwords=False)
+    table = {gram: (1 - subword_share) * weight for gram, weight in words.items()}
+    bias *= 1 - subword_share
+    chars: dict[str, float] = {}
+    if subword_share > 0:
+        mixed, mixed_bias = _fit_linear(train, SUBWORD_C, with_subwords=True)
+        bias += subword_share * mixed_bias
+        for gram, weight in mixed.items():
+            if gram.startswith("#"):
+                chars[gram[1:]] = subword_share * weight
+            else:
+                table[gram] = table.get(gram, 0.0) + subword_share * weight
+    return Classifier(
+        weights=_top(table, MAX_FEATURES),
+        bias=round(bias, 4),
+        window=window,
+        stride=stride,
+        subword_weights=_top(chars, MAX_SUBWORDS),
+    )
 
 
 def build_templates(train: list[Record]) -> TemplateIndex:
@@ -249,20 +306,44 @@ def calibrate(benign: list[Scored], target_fpr: float, hard_fpr: float) -> tuple
     classifier alone cannot block; the threshold then caps the fused false-positive rate at
     ``target_fpr`` on ordinary prompts and at ``hard_fpr`` on hard negatives (prompts that say
     "ignore", "system prompt", "act as"... innocently), the two budgets of the requirement.
+
+    The threshold never goes below ``MIN_THRESHOLD``: the rule engines' weak rules are weighed
+    to stay under it alone. When the budget would allow a lower one, the threshold stays at the
+    floor and the classifier's shift is lowered instead (bisection) until the fused
+    false-positive rate at the floor uses the same budget: the learned layer gets the slack,
+    not the rules.
     """
     margins = [math.log(max(c, 1e-9) / max(1 - c, 1e-9)) for _, _, c, _, _ in benign]
+
+    def fused_at(shift: float) -> tuple[list[float], list[float]]:
+        ordinary: list[float] = []
+        hard: list[float] = []
+        for (r, s, _, sig, is_hard), m in zip(benign, margins, strict=True):
+            (hard if is_hard else ordinary).append(fuse(r, s, sigmoid(m - shift), sig))
+        return ordinary, hard
+
+    def threshold_at(shift: float) -> float:
+        ordinary, hard = fused_at(shift)
+        if hard_fpr > 0:
+            value = _quantile(ordinary, 1.0 - target_fpr)
+            if hard:
+                value = max(value, _quantile(hard, 1.0 - hard_fpr))
+        else:  # one budget over all benign prompts
+            value = _quantile(ordinary + hard, 1.0 - target_fpr)
+        return float(min(0.9, max(0.5, value + 1e-4)))
+
     shift = _quantile(margins, 1.0 - 2 * target_fpr)
-    ordinary: list[float] = []
-    hard: list[float] = []
-    for (r, s, _, sig, is_hard), m in zip(benign, margins, strict=True):
-        (hard if is_hard else ordinary).append(fuse(r, s, sigmoid(m - shift), sig))
-    if hard_fpr > 0:
-        threshold = _quantile(ordinary, 1.0 - target_fpr)
-        if hard:
-            threshold = max(threshold, _quantile(hard, 1.0 - hard_fpr))
-    else:  # one budget over all benign prompts
-        threshold = _quantile(ordinary + hard, 1.0 - target_fpr)
-    threshold = float(min(0.9, max(0.5, threshold + 1e-4)))
+    threshold = threshold_at(shift)
+    if threshold < MIN_THRESHOLD:
+        low, high = shift - 10.0, shift  # threshold_at falls as the shift grows
+        for _ in range(40):
+            middle = (low + high) / 2
+            if threshold_at(middle) <= MIN_THRESHOLD:
+                high = middle
+            else:
+                low = middle
+        shift, threshold = high, MIN_THRESHOLD
+    ordinary, hard = fused_at(shift)
     for name, group in (("ordinary", ordinary), ("hard negatives", hard)):
         rate = sum(v >= threshold for v in group) / max(1, len(group))
         print(f"calibration: {name} n={len(group)} out-of-source false positives {rate:.2%}")
@@ -339,7 +420,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--target-fpr", type=float, default=0.01)
     parser.add_argument("--hard-fpr", type=float, default=0.0)
-    parser.add_argument("--C", type=float, default=4.0, dest="c_value")
+    parser.add_argument("--C", type=float, default=2.0, dest="c_value")
     parser.add_argument(
         "--dev", action="store_true", help="only report a dev split of training; write nothing"
     )
@@ -376,6 +457,8 @@ def main() -> None:
             "shift": classifier.shift,
             "target_fpr": args.target_fpr,
             "hard_fpr": args.hard_fpr,
+            "subwords": classifier.subword_weights,
+            "subword_share": SUBWORD_SHARE,
             "C": args.c_value,
             "seed": SEED,
         },

@@ -1,11 +1,14 @@
-"""The statistical layer: a logistic regression over word n-grams, scored in sliding windows.
+"""The statistical layer: a linear model over word and subword n-grams, scored in sliding windows.
 
 Trained by ``scripts/train_injection_classifier.py`` and shipped as a small gzipped JSON of
-weights (no pickle, nothing downloaded). Features are TF-IDF-weighted unigram and bigram counts
-averaged over the tokens of a text, so one linear model scores a whole text or any window of it
-the same way; the hot path computes per-token contributions once and slides a window over their
-prefix sums. Taking the best window keeps a short injection buried in a long document from being
-averaged away.
+weights (no pickle, nothing downloaded). Features are TF-IDF-weighted counts of content words,
+word bigrams and the character 3- and 4-grams inside each content word, averaged over the tokens
+of a text, so one linear model scores a whole text or any window of it the same way. Every
+feature belongs to one token position (a bigram to its first word, a character n-gram to its
+word), so the hot path computes per-token contributions once and slides a window over their
+prefix sums; a word's own weight plus its subwords' is cached per word, so a repeated word costs
+one dict lookup. Taking the best window keeps a short injection buried in a long document from
+being averaged away.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from operator import add
 from pathlib import Path
 from typing import Any
 
-from doorman.screen.features import tokenize
+from doorman.screen.features import subwords, tokenize
 
 ARTIFACT = "classifier.json.gz"
 SMOOTHING = 3  # pseudo-tokens of weight 0: one or two words cannot make a confident verdict
+TOKEN_CACHE = 200_000  # words whose total weight is remembered (bounded: callers choose the words)
+TOKEN_CACHE_LEN = 40  # longer tokens (hashes, base64) are scored each time, never kept
 
 
 def sigmoid(x: float) -> float:
@@ -50,7 +55,10 @@ class Classifier:
     window: int = 48
     stride: int = 12
     shift: float = 0.0  # subtracted from the margin so benign text sits below 0.5
+    subword_weights: dict[str, float] = field(default_factory=dict)  # character n-gram -> weight
     _bigrams: dict[tuple[str, str], float] = field(default_factory=dict)
+    _tokens: dict[str, float] = field(default_factory=dict)  # word -> unigram + subword weight
+    _known: dict[str, float] = field(default_factory=dict)  # the same for the model's own words
 
     def __post_init__(self) -> None:
         pairs: dict[tuple[str, str], float] = {}
@@ -59,6 +67,19 @@ class Classifier:
             if sep:
                 pairs[(first, second)] = weight
         self._bigrams = pairs
+        # the model's own words are scored once, at load (~50 ms for the shipped model), so
+        # ordinary prose rarely needs its subwords looked up on the hot path
+        known: dict[str, float] = {}
+        for gram, weight in self.weights.items():
+            if " " not in gram:
+                known[gram] = weight + self._subword_sum(gram)
+        self._known = known
+        self._tokens = dict(known)
+
+    def _subword_sum(self, token: str) -> float:
+        if not self.subword_weights:
+            return 0.0
+        return sum(map(self.subword_weights.get, subwords(token), repeat(0.0)))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Classifier:
@@ -68,11 +89,24 @@ class Classifier:
             window=int(data.get("window", 48)),
             stride=int(data.get("stride", 12)),
             shift=float(data.get("shift", 0.0)),
+            subword_weights={k: float(v) for k, v in data.get("subwords", {}).items()},
         )
 
     @classmethod
     def load(cls, path: Path | None = None) -> Classifier:
         return cls.from_dict(load_json_gz(ARTIFACT, path))
+
+    def token_weight(self, token: str) -> float:
+        """A word's own weight plus its character n-grams' (cached; the cache is emptied when
+        full, so memory stays bounded and the words in current use stay fast)."""
+        value = self._tokens.get(token)
+        if value is None:
+            value = self.weights.get(token, 0.0) + self._subword_sum(token)
+            if len(token) <= TOKEN_CACHE_LEN:
+                if len(self._tokens) >= TOKEN_CACHE:
+                    self._tokens = dict(self._known)
+                self._tokens[token] = value
+        return value
 
     def margin(self, text: str, tokens: list[str] | None = None) -> float:
         """Raw decision value of the best window (whole text included)."""
@@ -80,9 +114,14 @@ class Classifier:
         n = len(toks)
         if n == 0:
             return self.bias
-        # per-token contribution: its unigram weight plus the weight of the bigram it starts
-        # (C-level iteration; the sums are taken in the same order as a plain loop would)
-        unigrams = map(self.weights.get, toks, repeat(0.0))
+        # per-token contribution: its own (word and subword) weight plus the weight of the
+        # bigram it starts (C-level iteration; sums in the same order as a plain loop)
+        cached = list(map(self._tokens.get, toks))
+        unigrams = (
+            [self.token_weight(t) if w is None else w for w, t in zip(cached, toks, strict=True)]
+            if None in cached
+            else cached  # no None left
+        )
         bigrams = map(self._bigrams.get, pairwise(toks), repeat(0.0))
         contrib = list(map(add, unigrams, chain(bigrams, (0.0,))))
         best = sum(contrib) / (n + SMOOTHING)

@@ -41,6 +41,22 @@ def ngrams(tokens: list[str]) -> list[str]:
     return grams
 
 
+# Character n-grams inside a word ("<ign", "gno", "ore>"): a misspelt, truncated, inflected or
+# half-folded word ("instrucions", "jailbrokn", "overriding") still shares most of them with the
+# word it stands for, where a word n-gram model sees an unknown token worth nothing.
+SUBWORD_SIZES = (3, 4)
+
+
+def subwords(token: str) -> list[str]:
+    """The character n-grams of one content word, with its boundaries marked (none for a
+    function word: see ``STOP_UNIGRAMS``)."""
+    if token in STOP_UNIGRAMS:
+        return []
+    word = f"<{token}>"
+    end = len(word) + 1
+    return [word[i : i + k] for k in SUBWORD_SIZES for i in range(end - k)]
+
+
 _MASK = 0xFFFFFFFF
 _BASE = 0x01000193
 _BASE_TOP = pow(_BASE, SHINGLE_SIZE - 1, 1 << 32)
