@@ -21,6 +21,7 @@ import ahocorasick
 
 from doorman.screen.gate import encode
 from doorman.screen.rule import Rule
+from doorman.screen.rulebook import WHOLE_TEXT_GATES
 from doorman.screen.rules import _ANCHORS, _SUBSTRING_ANCHORS, RULES
 
 LONG_TOKEN = 24  # an all-letter token this long is words written together
@@ -201,8 +202,11 @@ def _windowed(text: str, tokens: list[str], joined: bool, glued: bool) -> list[R
     else:
         words = set(_WORD_RE.findall(" ".join(sentences)) if cut else tokens)
     candidates = _candidates(text, words)
-    whole = encode(" ".join(sentences))
-    candidates = [r for r in candidates if r.name not in _ANCHORS or _may_match_somewhere(r, whole)]
+    if len(candidates) <= WHOLE_TEXT_GATES:
+        whole = encode(" ".join(sentences))
+        candidates = [
+            r for r in candidates if r.name not in _ANCHORS or _may_match_somewhere(r, whole)
+        ]
     if pieces is None and any(r.name in _ANCHORS for r in candidates):
         pieces = _windows(text, joined, glued, sentences)
     hits = []
