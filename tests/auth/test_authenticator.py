@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from doorman.auth.service import KeyService
 from doorman.auth.settings import AuthSettings
 from doorman.config import Settings
 from doorman.db.engine import create_engine
-from doorman.errors import AuthenticationFailed, PermissionDenied, RateLimited
+from doorman.errors import AuthenticationFailed, PermissionDenied, RateLimited, ServiceUnavailable
 
 POST = ("POST", "/v1/chat/completions", b"{}")
 DAY = 86400.0
@@ -149,6 +150,78 @@ async def test_cache_keeps_hot_path_off_the_database(
         clock.advance(1.0)
         await auth(a, bearer(issued.key))
         assert calls == 2
+    finally:
+        await a.close()
+
+
+async def test_a_key_in_use_is_reread_in_the_background_not_by_a_request(
+    service: KeyService, settings: Settings, engine: AsyncEngine, clock: Clock
+) -> None:
+    """Past half the TTL a request is served from the cache while the key is re-read for the
+    next ones: with a database that does not answer, the request still completes, and the
+    fresh row (here: revoked on another replica) is what the following request sees."""
+    issued = await service.create(user="erin", tier="pro")
+    a = Authenticator(engine, settings, clock=clock, pepper=PEPPER)
+    original = a._fetch
+    gate = asyncio.Event()
+    gate.set()
+    calls = 0
+
+    async def slow(key_hash: str) -> Any:
+        nonlocal calls
+        calls += 1
+        await gate.wait()
+        return await original(key_hash)
+
+    a._fetch = slow  # type: ignore[method-assign]
+    try:
+        await auth(a, bearer(issued.key))
+        assert calls == 1
+        clock.advance(0.4)  # not yet due
+        await auth(a, bearer(issued.key))
+        assert calls == 1
+
+        gate.clear()  # the database stops answering
+        clock.advance(0.2)  # 0.6 s old: due, still valid
+        principal = await asyncio.wait_for(auth(a, bearer(issued.key)), 30)  # would hang if it waited
+        assert principal.key_id == issued.info.id
+        await asyncio.wait_for(auth(a, bearer(issued.key)), 30)  # one refresh in flight, not two
+        assert calls == 2
+
+        await service.revoke(issued.info.id)  # elsewhere: this replica is not told
+        gate.set()
+        await asyncio.gather(*a._inflight.values())
+        clock.advance(0.1)
+        assert await code_of(a, bearer(issued.key)) == "revoked_api_key"
+        assert calls == 2  # the refreshed entry answered
+    finally:
+        gate.set()
+        await a.close()
+
+
+async def test_a_failed_background_refresh_serves_until_the_ttl_then_fails_the_request(
+    service: KeyService, settings: Settings, engine: AsyncEngine, clock: Clock
+) -> None:
+    issued = await service.create(user="frank", tier="pro")
+    a = Authenticator(engine, settings, clock=clock, pepper=PEPPER)
+    original = a._fetch
+    broken = False
+
+    async def flaky(key_hash: str) -> Any:
+        if broken:
+            raise ServiceUnavailable("key store down", code="auth_unavailable")
+        return await original(key_hash)
+
+    a._fetch = flaky  # type: ignore[method-assign]
+    try:
+        await auth(a, bearer(issued.key))
+        broken = True
+        clock.advance(0.6)
+        await auth(a, bearer(issued.key))  # served; the refresh fails behind it
+        await asyncio.gather(*a._inflight.values(), return_exceptions=True)
+        clock.advance(0.5)  # past the TTL: nothing valid to serve
+        with pytest.raises(ServiceUnavailable):
+            await auth(a, bearer(issued.key))
     finally:
         await a.close()
 

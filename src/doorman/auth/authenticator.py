@@ -1,7 +1,9 @@
 """Authenticate one request: key -> cached record -> status checks -> optional signature.
 
 Hot path: a hash, one cache lookup (bounded LRU, TTL <= 1 s) and a few comparisons; the database
-is read at most once per key per TTL (concurrent misses share one query). ``last_used_at`` is
+is read about twice per key per TTL while the key is in use, in the background (refresh-ahead at
+half the TTL), so a request waits for it only on a key unseen for a TTL; concurrent misses share
+one query. ``last_used_at`` is
 written in batches in the background. Failed attempts feed the per-address lock-out.
 """
 
@@ -366,15 +368,23 @@ class Authenticator:
         )
 
     async def _lookup(self, key_hash: str) -> KeyRecord | None:
-        hit, record = self.cache.get(key_hash)
+        hit, record, due = self.cache.lookup(key_hash)
         if hit:
+            if due and key_hash not in self._inflight:
+                refresh = self._fetch_shared(key_hash)  # not awaited: served from the cache
+                self._background.add(refresh)  # close() cancels it
+                refresh.add_done_callback(self._background.discard)
+                refresh.add_done_callback(_refresh_done)
             return record
-        task = self._inflight.get(key_hash)
-        if task is None:
-            task = asyncio.ensure_future(self._fetch_and_cache(key_hash))
-            self._inflight[key_hash] = task
-            task.add_done_callback(lambda _t: self._inflight.pop(key_hash, None))
+        task = self._inflight.get(key_hash) or self._fetch_shared(key_hash)
         return await asyncio.shield(task)
+
+    def _fetch_shared(self, key_hash: str) -> asyncio.Task[KeyRecord | None]:
+        """One query for ``key_hash`` that every concurrent lookup of it awaits."""
+        task = asyncio.ensure_future(self._fetch_and_cache(key_hash))
+        self._inflight[key_hash] = task
+        task.add_done_callback(lambda _t: self._inflight.pop(key_hash, None))
+        return task
 
     async def _fetch_and_cache(self, key_hash: str) -> KeyRecord | None:
         generation = self._generation
@@ -442,3 +452,10 @@ class Authenticator:
             task = asyncio.ensure_future(result)
             self._background.add(task)
             task.add_done_callback(self._background.discard)
+
+
+def _refresh_done(task: asyncio.Task[KeyRecord | None]) -> None:
+    """A background refresh that failed (already logged by ``_fetch``) leaves the cached entry
+    to expire at its TTL, when the next request's own lookup meets the error."""
+    if not task.cancelled():
+        task.exception()  # retrieved: no "exception was never retrieved" warning
