@@ -9,8 +9,14 @@ a batch timer) because the CPU is busy with other requests meanwhile. This drive
 open-loop at a constant rate far below saturation with Debian's ``hey`` (``-c 10 -q RATE/10``,
 each of 10 workers sends at most RATE/10 requests per second) and reports p50/p90/p99 and what
 the gateway adds over the bare proxy at each percentile. Rounds are interleaved (bare, then
-every variant) and the table shows medians. Needs ``hey`` (Debian package ``hey``) and nginx
-for the instant upstream (otherwise the sim). Variants are those of ``proxy_bench.py``.
+every variant) and the table shows medians; the load average is printed before and after,
+since on a shared machine other people's work lands in the percentiles. Needs ``hey`` (Debian
+package ``hey``) and nginx for the instant upstream (otherwise the sim). Variants are those of
+``proxy_bench.py``.
+
+Before/after in one run: ``--src before=/path/to/other/checkout/src`` adds a full-chain gateway
+running that source tree (``PYTHONPATH``), measured in the same interleaved rounds as this one,
+so a change is compared under the same machine load rather than against a figure from earlier.
 """
 
 from __future__ import annotations
@@ -58,6 +64,8 @@ def main() -> None:
     ap.add_argument("--duration", type=int, default=15)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--variants", default="full")
+    ap.add_argument("--src", action="append", default=[], metavar="NAME=PATH",
+                    help="also a full-chain gateway running the source tree PATH (repeatable)")
     ap.add_argument("--redis-url", default=os.environ.get("DOORMAN_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
     args = ap.parse_args()
     if not shutil.which("hey"):
@@ -81,6 +89,22 @@ def main() -> None:
                     redis_url=args.redis_url if "redis" in flags else None,
                     cache="cache" in flags,
                 )  # fmt: skip
+            for spec in args.src:
+                name, _, src = spec.partition("=")
+                if not name or not Path(src, "doorman").is_dir():
+                    sys.exit(f"--src wants NAME=PATH with PATH/doorman a package: {spec!r}")
+                saved = os.environ.get("PYTHONPATH")
+                os.environ["PYTHONPATH"] = str(Path(src).resolve())
+                try:
+                    targets[f"gateway-{name}"] = start_gateway(
+                        procs, work, upstream, ledger=True, screen=True, redis_url=None
+                    )
+                finally:
+                    if saved is None:
+                        os.environ.pop("PYTHONPATH", None)
+                    else:
+                        os.environ["PYTHONPATH"] = saved
+            print(f"load average before: {_load()}", flush=True)
             for _ in range(args.rounds):
                 for name, (url, key) in targets.items():
                     r = run_hey(url, key, args.duration, args.rate, args.workers, work)
@@ -97,6 +121,14 @@ def main() -> None:
               + "".join(f"{med[f'p{p}_ms'] - base[f'p{p}_ms']:>8.2f}" for p in PERCENTILES)
               + f"{sum(r['non_2xx'] for r in rs):>9.0f}")  # fmt: skip
     print("(ms; +pNN = added over the bare proxy at that percentile, medians of the rounds)")
+    for name, rs in runs.items():
+        print(f"  {name}: p50 per round " + " ".join(f"{r['p50_ms']:.1f}" for r in rs)
+              + "; p99 per round " + " ".join(f"{r['p99_ms']:.1f}" for r in rs))  # fmt: skip
+    print(f"load average after: {_load()}")
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":
