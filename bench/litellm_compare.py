@@ -12,8 +12,9 @@ each target against the bare proxy, and Doorman against LiteLLM (the issue asks 
 
 LiteLLM is never a dependency of Doorman: it is installed on first use into a virtual
 environment of its own (``--venv``, created with ``python3 -m venv`` and pip), kept for later
-runs. LiteLLM runs with its defaults otherwise -- no master key, no database, no callbacks -- so
-it does *less* per request than Doorman's full chain (no authentication, no limits, no ledger);
+runs. LiteLLM runs with a master key (recent versions refuse to start without one), which each
+request presents, and otherwise its defaults -- no database, no callbacks -- so it does *less*
+per request than Doorman's full chain (no per-key store, no limits, no ledger, no screening);
 the cost map is read from the package (``LITELLM_LOCAL_MODEL_COST_MAP``), never fetched.
 """
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -64,8 +66,10 @@ def litellm_version(venv: Path) -> str:
     return out.stdout.strip() or "unknown"
 
 
-def start_litellm(procs: Procs, command: Path, work: Path, upstream: str) -> str:
+def start_litellm(procs: Procs, command: Path, work: Path, upstream: str) -> tuple[str, str]:
+    """LiteLLM's proxy on a free port: (its URL, the master key a request presents)."""
     port = free_port()
+    master_key = "sk-bench-" + secrets.token_hex(16)
     config = {
         "model_list": [{
             "model_name": "bench-model",
@@ -73,6 +77,7 @@ def start_litellm(procs: Procs, command: Path, work: Path, upstream: str) -> str
                                "api_key": "sk-bench-upstream"},
         }],
         "litellm_settings": {"telemetry": False, "drop_params": True},
+        "general_settings": {"master_key": master_key},
     }  # fmt: skip
     cfg = work / "litellm.yaml"
     cfg.write_text(yaml.safe_dump(config))
@@ -85,7 +90,7 @@ def start_litellm(procs: Procs, command: Path, work: Path, upstream: str) -> str
     procs.start([str(command), "--config", str(cfg), "--host", "127.0.0.1", "--port", str(port),
                  "--num_workers", "1"], cwd=work, env=env)  # fmt: skip
     wait_http(f"http://127.0.0.1:{port}/health/liveliness", timeout=180)
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{port}", master_key
 
 
 def main() -> None:
@@ -108,7 +113,7 @@ def main() -> None:
             targets: dict[str, tuple[str, str | None]] = {
                 "bare": (start_bare(procs, upstream), None),
                 "doorman-full": start_gateway(procs, work, upstream, ledger=True, screen=True, redis_url=None),
-                "litellm": (start_litellm(procs, command, work, upstream), None),
+                "litellm": start_litellm(procs, command, work, upstream),
             }
             load = " ".join(f"{x:.2f}" for x in os.getloadavg())
             print(f"upstream: {kind}; LiteLLM {litellm_version(args.venv.expanduser())}; wrk -c{args.connections} "
