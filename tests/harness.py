@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,16 @@ def start_gateway(
     config_path.write_text(yaml.safe_dump(config))
     proc = start_serve(workdir, port, "--config", str(config_path), env=env)
     return Gateway(proc, workdir, config_path, dict(env or {}))
+
+
+def serving(tmp_path_factory: Any, config: dict[str, Any]) -> Iterator[Gateway]:
+    """A gateway for a module-scoped fixture, stopped however the module ends:
+    ``yield from serving(tmp_path_factory, config)``."""
+    gw = start_gateway(Path(tmp_path_factory.mktemp("gw")), config)
+    try:
+        yield gw
+    finally:
+        gw.stop()
 
 
 def start_serve(

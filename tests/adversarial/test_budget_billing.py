@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,7 +24,7 @@ from budget_setup import (
     tool_heavy,
 )
 
-from harness import Gateway, start_gateway
+from harness import Gateway, serving
 
 BUDGET = 0.05
 REVIEWER_TIER = {"daily_budget_usd": BUDGET, "tokens_per_day": 20_000, "max_input_tokens": 1000,
@@ -44,9 +43,7 @@ def provider() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def gateway(provider: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     config = gateway_config(provider, reviewer=REVIEWER_TIER, budget=BUDGET_TIER)
-    gw = start_gateway(Path(tmp_path_factory.mktemp("gw")), config)
-    yield gw
-    gw.stop()
+    yield from serving(tmp_path_factory, config)
 
 
 def _send(gw: Gateway, key: str, wire: str, body: dict[str, Any]) -> httpx.Response:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from harness import Gateway, Proc, sim_config, start_gateway, start_sim
+from harness import Gateway, Proc, serving, sim_config, start_sim
 
 
 @pytest.fixture(scope="module")
@@ -25,9 +24,7 @@ def gateway(sim: Proc, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gat
         pro={"requests_per_minute": 1000, "tokens_per_minute": 10_000_000, "max_output_tokens": 4000},
     )
     config["server"] = {"max_body_bytes": 64 * 1024, "max_json_depth": 12}
-    gw = start_gateway(Path(tmp_path_factory.mktemp("gw")), config)
-    yield gw
-    gw.stop()
+    yield from serving(tmp_path_factory, config)
 
 
 @pytest.fixture(scope="module")

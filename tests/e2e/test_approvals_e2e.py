@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -18,7 +17,7 @@ import httpx
 import openai
 import pytest
 
-from harness import Gateway, Proc, sim_config, start_gateway
+from harness import Gateway, Proc, serving, sim_config
 
 ID = re.compile(r"apr_[A-Za-z0-9_-]{20,}")
 USER_MSG = [{"role": "user", "content": "Pay bob five euros"}]
@@ -41,9 +40,7 @@ def gateway(sim: Proc, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gat
         },
     )
     config["screening"] = {"injection": {"action": "off"}}
-    gw = start_gateway(Path(tmp_path_factory.mktemp("gw")), config)
-    yield gw
-    gw.stop()
+    yield from serving(tmp_path_factory, config)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import httpx
 import openai
 import pytest
 
-from harness import Gateway, Proc, sim_config, start_gateway, start_sim
+from harness import Gateway, Proc, serving, sim_config, start_sim
 from speech_clips import LEAD_S, TRAIL_S, SpeechClips, make_clips, sox, two_hours_flac
 
 PER_MINUTE = 0.006
@@ -50,9 +50,7 @@ def gateway(sim: Proc, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gat
         "price": {"per_audio_minute": PER_MINUTE},
     }
     config["audio"] = {"max_file_bytes": 2 * 1024 * 1024}
-    gw = start_gateway(Path(tmp_path_factory.mktemp("gw")), config)
-    yield gw
-    gw.stop()
+    yield from serving(tmp_path_factory, config)
 
 
 def new_key(gateway: Gateway, user: str, tier: str) -> str:

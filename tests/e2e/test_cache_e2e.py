@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 
 import anthropic
 import httpx
 import openai
 import pytest
 
-from harness import Gateway, Proc, sim_config, start_gateway
+from harness import Gateway, Proc, serving, sim_config
 
 MSG = [{"role": "user", "content": "Name three rivers in Europe."}]
 
@@ -23,9 +22,7 @@ def gateway(sim: Proc, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gat
         private={"requests_per_minute": 10_000, "cache": {"mode": "exact", "scope": "user"}},
         team={"requests_per_minute": 10_000, "cache": {"mode": "exact", "scope": "tier"}},
     )
-    gw = start_gateway(Path(tmp_path_factory.mktemp("gw")), config)
-    yield gw
-    gw.stop()
+    yield from serving(tmp_path_factory, config)
 
 
 def new_key(gateway: Gateway, user: str, tier: str) -> str:

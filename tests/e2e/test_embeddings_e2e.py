@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import openai
 import pytest
 
-from harness import Gateway, Proc, start_gateway
+from harness import Gateway, Proc, serving
 
 AWS_KEY = "AKIA" + "IOSFODNN7EXAMPLE"
 
@@ -30,9 +29,7 @@ def gateway(sim: Proc, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gat
             "strict": {"screening": {"secrets": {"action": "block"}}},
         },
     }
-    gw = start_gateway(Path(tmp_path_factory.mktemp("gw")), config)
-    yield gw
-    gw.stop()
+    yield from serving(tmp_path_factory, config)
 
 
 def _client(gateway: Gateway, key: str) -> openai.OpenAI:

@@ -17,7 +17,7 @@ import openai
 import pytest
 import yaml
 
-from harness import Gateway, Proc, run_cli, sim_config, start_gateway, start_sim
+from harness import Gateway, Proc, run_cli, serving, sim_config, start_sim
 
 DOMAIN = "driving warehouse robots"
 JUDGE = {"model": "sim-small", "band": [0.0, 1.0], "timeout_ms": 10_000}  # every prompt is gray
@@ -52,9 +52,7 @@ def gateway(
     config["screening"] = {"injection": {"action": "off"}}  # other tiers: scripts not screened
     config["providers"]["slowsim"] = {"kind": "openai", "base_url": f"{slow_sim.url}/v1"}
     config["models"]["sim-slow"] = {"provider": "slowsim", "price": {"input": 0.1, "output": 0.4}}
-    gw = start_gateway(Path(tmp_path_factory.mktemp("gw")), config)
-    yield gw
-    gw.stop()
+    yield from serving(tmp_path_factory, config)
 
 
 @pytest.fixture(scope="module")

@@ -10,14 +10,13 @@ reported, since it sent it all).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import anthropic
 import openai
 import pytest
 
 from doorman.cost.tokens import count_text
-from harness import Gateway, Proc, sim_config, start_gateway
+from harness import Gateway, Proc, serving, sim_config
 
 CAP = 20
 RUNAWAY = "SIM:IGNORE_MAX_TOKENS tell me everything"
@@ -27,9 +26,7 @@ RUNAWAY = "SIM:IGNORE_MAX_TOKENS tell me everything"
 def gateway(sim: Proc, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     config = sim_config(sim, capped={"max_output_tokens": 500})
     config["screening"] = {"injection": {"action": "off"}}  # the scripts are not under test
-    gw = start_gateway(Path(tmp_path_factory.mktemp("gw")), config)
-    yield gw
-    gw.stop()
+    yield from serving(tmp_path_factory, config)
 
 
 @pytest.fixture(scope="module")

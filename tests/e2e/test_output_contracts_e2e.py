@@ -20,7 +20,7 @@ import orjson
 import pytest
 import yaml
 
-from harness import Gateway, Proc, run_cli, sim_config, start_gateway
+from harness import Gateway, Proc, run_cli, serving, sim_config
 
 SCHEMA = {
     "type": "object",
@@ -45,9 +45,7 @@ def gateway(sim: Proc, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gat
         once={"output": {**CONTRACT, "retry": 0}},
     )
     config["screening"] = {"injection": {"action": "off"}}  # the scripts are not under test
-    gw = start_gateway(Path(tmp_path_factory.mktemp("gw")), config)
-    yield gw
-    gw.stop()
+    yield from serving(tmp_path_factory, config)
 
 
 @pytest.fixture(scope="module")

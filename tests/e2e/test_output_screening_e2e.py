@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import anthropic
 import openai
 import pytest
 
-from harness import Gateway, Proc, sim_config, start_gateway
+from harness import Gateway, Proc, serving, sim_config
 
 AWS = "AKIA" + "IOSFODNN7EXAMPLE"
 SYSTEM = "You are the helpdesk bot of Acme. Internal escalation code is 4471."
@@ -25,9 +24,7 @@ def gateway(sim: Proc, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gat
         leaky={"screening": {"secrets": {"action": "off"}}},
     )
     config["screening"] = {"injection": {"action": "off"}}  # the scripts are not under test
-    gw = start_gateway(Path(tmp_path_factory.mktemp("gw")), config)
-    yield gw
-    gw.stop()
+    yield from serving(tmp_path_factory, config)
 
 
 @pytest.fixture(scope="module")

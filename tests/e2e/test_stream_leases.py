@@ -5,12 +5,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from harness import Gateway, Proc, sim_config, start_gateway, start_sim
+from harness import Gateway, Proc, serving, sim_config, start_sim
 
 MSG = [{"role": "user", "content": "Tell me a long story."}]
 
@@ -26,9 +25,7 @@ def slow_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proc]:
 def gateway(slow_sim: Proc, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     config = sim_config(slow_sim, solo={"max_concurrent": 1, "max_output_tokens": 100})
     config["limits"] = {"lease_seconds": 1.5}
-    gw = start_gateway(Path(tmp_path_factory.mktemp("gw")), config)
-    yield gw
-    gw.stop()
+    yield from serving(tmp_path_factory, config)
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ import openai
 import pytest
 import yaml
 
-from harness import Gateway, Proc, run_cli, start_gateway, start_sim
+from harness import Gateway, Proc, run_cli, serving, start_sim
 
 PRICE = {"input": 1.0, "output": 2.0}
 WEATHER = {
@@ -67,9 +67,7 @@ def gateway(sims: dict[str, Proc], tmp_path_factory: pytest.TempPathFactory) -> 
         "reliability": {"max_attempts": 1},
         "screening": {"enabled": False},
     }
-    gw = start_gateway(Path(tmp_path_factory.mktemp("gw")), config)
-    yield gw
-    gw.stop()
+    yield from serving(tmp_path_factory, config)
 
 
 @pytest.fixture(scope="module")

@@ -12,13 +12,12 @@ import re
 import signal
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from harness import Gateway, Proc, start_gateway, start_sim
+from harness import Gateway, Proc, serving, start_sim
 
 PRICE = {"input": 1.0, "output": 2.0}
 MSG = [{"role": "user", "content": "What is the capital of France?"}]
@@ -62,9 +61,7 @@ def gateway(sims: dict[str, Proc], tmp_path_factory: pytest.TempPathFactory) -> 
         "reliability": {"breaker": {"cooldown_s": 2}},
         "screening": {"enabled": False},  # not under test here
     }
-    gw = start_gateway(Path(tmp_path_factory.mktemp("gw")), config)
-    yield gw
-    gw.stop()
+    yield from serving(tmp_path_factory, config)
 
 
 @pytest.fixture(scope="module")
