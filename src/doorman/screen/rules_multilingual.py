@@ -259,6 +259,7 @@ def _compile(lang: str, lex: dict[str, str]) -> _LangRules:
 _LATIN_RULES = tuple(_compile(lang, lex) for lang, lex in _LATIN.items())
 _SCRIPT_RULES = tuple(_compile(lang, lex) for lang, lex in _SCRIPT.items())
 _SCRIPT_RE = {lang: Gated(re.compile(f"[{chars}]")) for lang, chars in _SCRIPT_RANGES.items()}
+_ANY_SCRIPT = Gated(re.compile(f"[{''.join(_SCRIPT_RANGES.values())}]"))  # one pass for all
 _INVISIBLE_RE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\u00ad]")
 MAX_CHARS = 200_000
 
@@ -290,7 +291,11 @@ def match_multilingual(raw: str, canonical: str, tokens: list[str]) -> Multiling
     hits = _run(latin, canonical[:MAX_CHARS]) if latin else []
     if not raw.isascii():
         head = raw[:MAX_CHARS]
-        present = tuple(g for g in _SCRIPT_RULES if _SCRIPT_RE[g.lang].found(head))
+        present = (
+            tuple(g for g in _SCRIPT_RULES if _SCRIPT_RE[g.lang].found(head))
+            if _ANY_SCRIPT.found(head)
+            else ()
+        )
         if present:
             plain = _INVISIBLE_RE.sub("", unicodedata.normalize("NFKC", head)).casefold()
             hits.extend(_run(present, plain))
