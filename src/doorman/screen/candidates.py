@@ -104,11 +104,14 @@ def candidate_views(
     sample = tokens[:SAMPLE]
     if len(sample) < 2:
         return out
-    plain = sum(map(_COMMON.__contains__, sample))
-    backwards = sum(map(_REVERSED_COMMON.__contains__, sample))
-    if backwards >= 3 or (backwards >= 2 and backwards >= plain):
-        out.append(("reversed", view[::-1]))
-    if "rot13" not in known:
+    # prose holds no reversed or rot13 common word: a set test each, no counting
+    if not _REVERSED_COMMON.isdisjoint(sample):
+        backwards = sum(map(_REVERSED_COMMON.__contains__, sample))
+        if backwards >= 3 or (
+            backwards >= 2 and backwards >= sum(map(_COMMON.__contains__, sample))
+        ):
+            out.append(("reversed", view[::-1]))
+    if "rot13" not in known and not _ROT13_COMMON.isdisjoint(sample):
         rotated = sum(map(_ROT13_COMMON.__contains__, sample))
         if rotated >= 3:
             out.append(("rot13", view.translate(_ROT13)))

@@ -328,7 +328,7 @@ def _decode_chunks(text: str) -> list[tuple[str, str]]:
 def _looks_rot13(tokens: list[str]) -> bool:
     """More rot13-encoded common words than plain ones: the text is probably rot13."""
     sample = tokens[:800]
-    if len(sample) < 3:
+    if len(sample) < 3 or _ROT13_COMMON.isdisjoint(sample):
         return False
     rotated = sum(map(_ROT13_COMMON.__contains__, sample))
     if rotated < 2:
