@@ -42,7 +42,7 @@ _LOOSE = {
     sre_c.CATEGORY_NOT_DIGIT: r"\D",  # RE2's \D: not an ASCII digit
     sre_c.CATEGORY_SPACE: r"\t-\r\x1c-\x20\x85\p{Z}",
     sre_c.CATEGORY_NOT_SPACE: r"\S",  # RE2's \S: not one of 5 ASCII spaces
-    sre_c.CATEGORY_WORD: r"\p{L}\p{N}\p{M}_",
+    sre_c.CATEGORY_WORD: r"0-9A-Z_a-z\x{80}-\x{10ffff}",  # every non-ASCII character: a small automaton
     sre_c.CATEGORY_NOT_WORD: r"\W",  # RE2's \W: not an ASCII word character
 }
 _TIGHT = {
