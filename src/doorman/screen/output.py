@@ -12,6 +12,7 @@ Policies (``screening.output``): ``redact`` rewrites the text, ``block`` ends th
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 import secrets as _random
@@ -168,6 +169,14 @@ class OutputGuard:
             if policy.action == "redact":
                 keep.append(f)
         return redact(text, keep)
+
+    def fork(self) -> OutputGuard:
+        """A guard for another answer of the same request (another choice of a stream): the
+        same settings, canary and system prompt, its own hold-back, the same findings list."""
+        other = copy.copy(self)
+        other.held, other._tail, other._partial = "", "", ""
+        other._words = deque(maxlen=self._echo_k)
+        return other
 
     # ------------------------------------------------------------------ streams
     def feed(self, chunk: str) -> str:
