@@ -23,7 +23,7 @@ import orjson
 
 from doorman.approvals.store import WithheldCall, new_approval_id
 from doorman.approvals.withhold import anthropic_input, notice
-from doorman.errors import DoormanError
+from doorman.errors import DoormanError, UpstreamError
 from doorman.tool_policy import ToolPolicy
 from doorman.upstream.deployment import Wire
 from doorman.upstream.sse_frames import sse_batches
@@ -84,6 +84,7 @@ class StreamWithholder:
         self.open: dict[Any, _Open] = {}
         self.passing: dict[Any, int | None] = {}  # OpenAI: (choice, index) -> client index
         self.held: dict[Any, _Held] = {}  # OpenAI: calls whose name may be incomplete
+        self.names: dict[Any, str] = {}  # OpenAI: the name so far of each call let through
         self.next_index: dict[int, int] = {}
         self.passing_tools = 0  # Anthropic: tool_use blocks let through
         self.withheld = 0
@@ -96,7 +97,14 @@ class StreamWithholder:
 
     async def frame(self, frame: bytes) -> bytes:
         """One complete SSE frame in, what the client gets for it out (maybe nothing)."""
-        if not (self.open or self.held) and b"tool" not in frame and b"function" not in frame:
+        # Parsed only when it may hold a call; a JSON key may be spelled with escapes
+        # ("\u0074ool_calls"), and a client's parser would read that as a call.
+        if (
+            not (self.open or self.held)
+            and b"tool" not in frame
+            and b"function" not in frame
+            and b"\\u" not in frame
+        ):
             return frame
         data = None
         for line in frame.split(b"\n"):
@@ -237,6 +245,7 @@ class StreamWithholder:
                         state.parts.append(fn["arguments"])
                     changed = True
                     continue
+                self._grow_name(key, fn.get("name"))
                 if self.passing[key] != key[1]:
                     call = {**call, "index": self.passing[key]}
                     changed = True
@@ -255,6 +264,10 @@ class StreamWithholder:
                 if withhold:
                     assert isinstance(name, str)
                     self.open[key] = self._open(name, legacy=True)
+                else:
+                    self.names[key] = name if isinstance(name, str) else ""
+            elif self.passing[key] is not None:
+                self._grow_name(key, legacy.get("name"))
             if self.passing[key] is None:
                 state = self.open.get(key)
                 if state is not None and isinstance(legacy.get("arguments"), str):
@@ -274,11 +287,26 @@ class StreamWithholder:
             return []
         index = self.passing[key] = self.next_index.get(ci, 0)
         self.next_index[ci] = index + 1
+        self.names[key] = held.name
         merged: dict[str, Any] = {"index": index, "type": "function",
                                   "function": {"name": held.name, "arguments": "".join(held.parts)}}  # fmt: skip
         if held.call_id is not None:
             merged["id"] = held.call_id
         return [merged]
+
+    def _grow_name(self, key: Any, piece: Any) -> None:
+        """A call already let through gets another piece of its name (a client joins the
+        pieces): if the whole name needs approval, end the stream rather than hand it out."""
+        if not isinstance(piece, str) or not piece:
+            return
+        name = self.names[key] = self.names.get(key, "") + piece
+        if self.policy.needs_approval(name):
+            raise UpstreamError(
+                f"The provider sent the name of a tool call in pieces after its arguments began; "
+                f"the call to '{name[:256]}' needs a person's approval, so the answer was ended "
+                "here instead of handing the call out.",
+                code="tool_call_withheld",
+            )
 
     def _decide_all(self, ci: int, but: Any = None) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
