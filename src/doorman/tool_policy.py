@@ -9,6 +9,7 @@ the caller until a person approves it (see :mod:`doorman.approvals`).
 
 from __future__ import annotations
 
+import unicodedata
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,21 @@ from doorman.errors import BadRequest
 if TYPE_CHECKING:
     from doorman.exchange import Exchange
     from doorman.server.state import Gateway
+
+
+def folded(name: str) -> str:
+    """``name`` as the safety lists compare it: NFKC (fullwidth letters are letters), without
+    invisible format characters (zero-width spaces), case-folded, trimmed. A model or a caller
+    writing ``Shell_Exec`` or ``shell\u200b_exec`` still names the tool ``shell_*`` covers, and
+    client code that looks tools up loosely would run it."""
+    text = unicodedata.normalize("NFKC", name)
+    return "".join(c for c in text if unicodedata.category(c) != "Cf").casefold().strip()
+
+
+def matches(name: str, pattern: str) -> bool:
+    """``deny`` and ``require_approval`` matching: loose (see :func:`folded`), so that a
+    variant spelling is refused or withheld, never let through. ``allow`` stays exact."""
+    return fnmatchcase(folded(name), folded(pattern))
 
 
 class ToolPolicy(BaseModel):
@@ -39,7 +55,7 @@ class ToolPolicy(BaseModel):
         for i, pattern in enumerate(self.require_approval):
             if not pattern.strip():
                 problems.append(f"require_approval.{i}: empty pattern")
-            elif any(fnmatchcase(pattern, d) for d in self.deny):
+            elif any(matches(pattern, d) for d in self.deny):
                 problems.append(
                     f"require_approval.{i}: '{pattern}' is denied for this tier; a tool that "
                     "needs approval must be allowed"
@@ -57,7 +73,7 @@ class ToolPolicy(BaseModel):
 
     def needs_approval(self, name: str) -> bool:
         """True when a call to ``name`` must wait for a person's approval."""
-        return any(fnmatchcase(name, pattern) for pattern in self.require_approval)
+        return any(matches(name, pattern) for pattern in self.require_approval)
 
     def may_need_approval(self, body: dict[str, Any]) -> bool:
         """True when the request declares a tool whose calls would need approval."""
@@ -67,7 +83,7 @@ class ToolPolicy(BaseModel):
 
     def refusal(self, name: str) -> str | None:
         """Why ``name`` may not be declared, or None when it may."""
-        if any(fnmatchcase(name, pattern) for pattern in self.deny):
+        if any(matches(name, pattern) for pattern in self.deny):
             return "is denied for this tier"
         if self.allow is not None and not any(fnmatchcase(name, p) for p in self.allow):
             return "is not on this tier's list of allowed tools"
