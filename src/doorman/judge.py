@@ -21,6 +21,7 @@ expected words or it counts as a failure.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -40,6 +41,15 @@ if TYPE_CHECKING:
 log = structlog.get_logger("doorman.judge")
 
 MAX_JUDGED_CHARS = 16_000  # the judged text is cut to this; a judge needs no more
+# Any spelling of the closing tag a model would read as one: </TEXT>, </ text >, </text\n>.
+_CLOSING_TAG = re.compile(r"<\s*/\s*text\s*>", re.IGNORECASE)
+
+
+def fenced(text: str) -> str:
+    """The judged text inside ``<text>`` tags it cannot close early (no way out of the fence
+    to write instructions the judge would read as ours)."""
+    inner = _CLOSING_TAG.sub("[/text]", text[:MAX_JUDGED_CHARS])
+    return f"<text>\n{inner}\n</text>"
 
 
 class JudgeSettings(BaseModel):
@@ -153,8 +163,7 @@ async def ask_judge(
     if not deployments:
         raise JudgeFailed(f"the judge model '{settings.model}' is not configured")
     system = f"{instructions}\nAnswer with exactly one word: {' or '.join(words)}."
-    fenced = text[:MAX_JUDGED_CHARS].replace("</text>", "</ text>")  # no way out of the fence
-    user = f"<text>\n{fenced}\n</text>"
+    user = fenced(text)
 
     def build(dep: Deployment, wire: str) -> dict[str, Any]:
         body: dict[str, Any] = {"model": dep.upstream_model, "max_tokens": 5, "temperature": 0}
