@@ -31,6 +31,7 @@ import random
 import sys
 import zlib
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -224,6 +225,7 @@ def fit_classifier(
     window: int = WINDOW,
     stride: int = STRIDE,
     subword_share: float = SUBWORD_SHARE,
+    subword_c: float = SUBWORD_C,
 ) -> Classifier:
     """A word n-gram model blended with a word + subword model (``subword_share`` of the
     margin). Both are linear in the same per-token features, so the blend is one linear model:
@@ -233,7 +235,7 @@ def fit_classifier(
     bias *= 1 - subword_share
     chars: dict[str, float] = {}
     if subword_share > 0:
-        mixed, mixed_bias = _fit_linear(train, SUBWORD_C, with_subwords=True)
+        mixed, mixed_bias = _fit_linear(train, subword_c, with_subwords=True)
         bias += subword_share * mixed_bias
         for gram, weight in mixed.items():
             if gram.startswith("#"):
@@ -273,7 +275,7 @@ Scored = tuple[float, float, float, list[str], bool]  # rules, similarity, class
 
 
 def cross_fitted_benign(
-    train: list[Record], templates: TemplateIndex, c_value: float
+    train: list[Record], templates: TemplateIndex, fit_model: Callable[[list[Record]], Classifier]
 ) -> list[Scored]:
     """Scores of every benign training text from a model that never saw its *source*.
 
@@ -285,7 +287,7 @@ def cross_fitted_benign(
     for fold in range(CALIB_FOLDS):
         held = {s for i, s in enumerate(sources) if i % CALIB_FOLDS == fold}
         fit = [r for r in train if r["source"] not in held]
-        detector = InjectionDetector(fit_classifier(fit, c_value), templates, threshold=0.5)
+        detector = InjectionDetector(fit_model(fit), templates, threshold=0.5)
         for rec in train:
             if rec["source"] in held and rec["label"] == 0:
                 det = detector.detect(rec["text"])
@@ -299,7 +301,9 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, math.floor(len(ordered) * q))]
 
 
-def calibrate(benign: list[Scored], target_fpr: float, hard_fpr: float) -> tuple[float, float]:
+def calibrate(
+    benign: list[Scored], target_fpr: float, hard_fpr: float, floor: float = MIN_THRESHOLD
+) -> tuple[float, float]:
     """(classifier shift, fused threshold) from out-of-source benign detections.
 
     The shift puts the classifier's own ``1 - 2*target_fpr`` benign quantile at 0.5, so the
@@ -307,7 +311,7 @@ def calibrate(benign: list[Scored], target_fpr: float, hard_fpr: float) -> tuple
     ``target_fpr`` on ordinary prompts and at ``hard_fpr`` on hard negatives (prompts that say
     "ignore", "system prompt", "act as"... innocently), the two budgets of the requirement.
 
-    The threshold never goes below ``MIN_THRESHOLD``: the rule engines' weak rules are weighed
+    The threshold never goes below ``floor`` (``MIN_THRESHOLD``): the rule engines' weak rules are weighed
     to stay under it alone. When the budget would allow a lower one, the threshold stays at the
     floor and the classifier's shift is lowered instead (bisection) until the fused
     false-positive rate at the floor uses the same budget: the learned layer gets the slack,
@@ -334,15 +338,15 @@ def calibrate(benign: list[Scored], target_fpr: float, hard_fpr: float) -> tuple
 
     shift = _quantile(margins, 1.0 - 2 * target_fpr)
     threshold = threshold_at(shift)
-    if threshold < MIN_THRESHOLD:
+    if threshold < floor:
         low, high = shift - 10.0, shift  # threshold_at falls as the shift grows
         for _ in range(40):
             middle = (low + high) / 2
-            if threshold_at(middle) <= MIN_THRESHOLD:
+            if threshold_at(middle) <= floor:
                 high = middle
             else:
                 low = middle
-        shift, threshold = high, MIN_THRESHOLD
+        shift, threshold = high, floor
     ordinary, hard = fused_at(shift)
     for name, group in (("ordinary", ordinary), ("hard negatives", hard)):
         rate = sum(v >= threshold for v in group) / max(1, len(group))
@@ -397,7 +401,8 @@ def dev_report(
             fit.append(rec)
     classifier = fit_classifier(fit, c_value)
     templates = build_templates(fit)
-    shift, threshold = calibrate(cross_fitted_benign(fit, templates, c_value), target_fpr, hard_fpr)
+    benign = cross_fitted_benign(fit, templates, lambda recs: fit_classifier(recs, c_value))
+    shift, threshold = calibrate(benign, target_fpr, hard_fpr)
     classifier.shift = shift
     detector = InjectionDetector(classifier, templates, threshold=threshold)
     groups: dict[tuple[str, int], list[bool]] = defaultdict(list)
@@ -439,7 +444,9 @@ def main() -> None:
     classifier = fit_classifier(train, args.c_value)
     templates = build_templates(train)
     shift, threshold = calibrate(
-        cross_fitted_benign(train, templates, args.c_value), args.target_fpr, args.hard_fpr
+        cross_fitted_benign(train, templates, lambda recs: fit_classifier(recs, args.c_value)),
+        args.target_fpr,
+        args.hard_fpr,
     )
     classifier.shift = round(shift, 4)
     detector = InjectionDetector(classifier, templates, threshold=threshold)
