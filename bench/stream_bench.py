@@ -95,7 +95,12 @@ async def _one_stream(
     done = False
     async with session.post(url + "/v1/chat/completions", json=body, headers=headers) as resp:
         if resp.status != 200:
-            FAILURES[f"HTTP {resp.status}"] = FAILURES.get(f"HTTP {resp.status}", 0) + 1
+            try:
+                code = (await resp.json(content_type=None))["error"]["code"]
+            except Exception:
+                code = "?"
+            why = f"HTTP {resp.status} {code}"
+            FAILURES[why] = FAILURES.get(why, 0) + 1
             return 0, 0.0, False, 0.0
         async for piece in resp.content.iter_any():
             if not first and FIRST_TEXT.search(tail + piece):
