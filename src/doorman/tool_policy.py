@@ -97,8 +97,11 @@ def declared_tools(body: dict[str, Any]) -> list[tuple[str, str]]:
         if not isinstance(tool, dict):
             continue
         fn = tool.get("function")
+        custom = tool.get("custom")  # OpenAI's custom tools (free-form input)
         if isinstance(fn, dict) and isinstance(fn.get("name"), str):
             out.append((f"tools[{i}].function.name", fn["name"]))
+        elif isinstance(custom, dict) and isinstance(custom.get("name"), str):
+            out.append((f"tools[{i}].custom.name", custom["name"]))
         elif isinstance(tool.get("name"), str):
             out.append((f"tools[{i}].name", tool["name"]))
     for i, fn in enumerate(body.get("functions") or []):  # OpenAI's legacy form

@@ -154,6 +154,34 @@ async def test_a_name_split_before_its_arguments_is_withheld() -> None:
     assert recorded[0].tool_call["function"]["arguments"] == '{"cmd": "id"}'
 
 
+async def test_a_custom_tool_call_is_withheld_in_a_stream() -> None:
+    """Attack: OpenAI's custom tools (``type: custom``, free-form ``input``) — the withholder
+    read only ``function`` and let the call through, rebuilt as a nameless function call.
+    Found; now a custom call is withheld like a function call, and a passing one keeps its
+    shape."""
+    custom = {"index": 0, "id": "call_1", "type": "custom",
+              "custom": {"name": "shell_exec", "input": "rm -rf /"}}  # fmt: skip
+    view, recorded = await _withheld_stream([
+        _chunk({"tool_calls": [custom]}), _chunk({}, finish="tool_calls")])  # fmt: skip
+    assert view["calls"] == {} and [c.tool_name for c in recorded] == ["shell_exec"]
+    assert recorded[0].tool_call["custom"] == {"name": "shell_exec", "input": "rm -rf /"}
+    other = {**custom, "custom": {"name": "grep", "input": "needle"}}
+    recorded.clear()
+    frames = [_chunk({"tool_calls": [other]}), _chunk({}, finish="tool_calls")]
+    withholder = StreamWithholder("openai", POLICY, lambda calls: asyncio.sleep(0), lambda _: None)
+    out = b"".join([b async for b in withhold_stream(_agen(frames), withholder, lambda e: None)])
+    assert b'"custom":{"name":"grep","input":"needle"}' in out
+
+
+def test_a_custom_tool_call_is_withheld_in_a_full_answer() -> None:
+    call = {"id": "c1", "type": "custom", "custom": {"name": "shell_exec", "input": "id"}}
+    answer = {"choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+        "role": "assistant", "content": None, "tool_calls": [call]}}]}  # fmt: skip
+    withheld = withhold_answer(answer, "openai", POLICY)
+    assert [w.tool_call for w in withheld] == [call]
+    assert "tool_calls" not in answer["choices"][0]["message"]
+
+
 # ---------------------------------------------------------------------- approvals: names
 @pytest.mark.parametrize("name", ["Shell_Exec", "SHELL_EXEC", "ｓｈｅｌｌ_exec", "shell\u200b_exec",
                                   " shell_exec"])  # fmt: skip

@@ -67,6 +67,13 @@ async def client(settings: Settings) -> AsyncIterator[Any]:
     [
         ([_openai_tool("shell_exec")], "tools[0].function.name", "shell_exec"),  # deny wins
         ([_openai_tool("search_web"), _openai_tool("rm_rf")], "tools[1].function.name", "rm_rf"),
+        # A custom tool (free-form input) is a tool like any other: it was not checked at all.
+        (
+            [{"type": "custom", "custom": {"name": "shell_exec"}}],
+            "tools[0].custom.name",
+            "shell_exec",
+        ),
+        ([_openai_tool("SHELL_EXEC")], "tools[0].function.name", "SHELL_EXEC"),  # any spelling
     ],
 )
 async def test_denied_or_unlisted_openai_tool_is_refused_before_any_upstream_call(

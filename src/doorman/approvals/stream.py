@@ -50,6 +50,7 @@ class _Open:
     parts: list[str] = field(default_factory=list)
     start: Any = None  # Anthropic: the input given on the start block
     legacy: bool = False  # OpenAI ``function_call`` rather than ``tool_calls``
+    kind: str = "function"  # OpenAI: "function" or "custom" (a custom tool's free-form input)
 
 
 @dataclass(slots=True)
@@ -60,8 +61,11 @@ class _Held:
     name: str = ""
     call_id: str | None = None
     parts: list[str] = field(default_factory=list)
+    kind: str = "function"
 
     def add(self, call: dict[str, Any], fn: dict[str, Any]) -> None:
+        if call.get("type") == "custom" or "custom" in call:
+            self.kind = "custom"
         if isinstance(fn.get("name"), str):
             self.name += fn["name"]
         if isinstance(call.get("id"), str):
@@ -229,8 +233,7 @@ class StreamWithholder:
                     kept.append(call)
                     continue
                 key = (ci, call.get("index", 0))
-                raw_fn = call.get("function")
-                fn: dict[str, Any] = raw_fn if isinstance(raw_fn, dict) else {}
+                fn = _call_parts(call)
                 if key not in self.passing:
                     # A new call means the ones before it are complete, their names too.
                     kept += self._decide_all(ci, but=key)
@@ -283,13 +286,13 @@ class StreamWithholder:
         ci = key[0]
         if held.name and self.policy.needs_approval(held.name):
             self.passing[key] = None
-            self.open[key] = self._open(held.name, held.call_id, parts=held.parts)
+            self.open[key] = self._open(held.name, held.call_id, parts=held.parts, kind=held.kind)
             return []
         index = self.passing[key] = self.next_index.get(ci, 0)
         self.next_index[ci] = index + 1
         self.names[key] = held.name
-        merged: dict[str, Any] = {"index": index, "type": "function",
-                                  "function": {"name": held.name, "arguments": "".join(held.parts)}}  # fmt: skip
+        body = {"name": held.name, _ARGS[held.kind]: "".join(held.parts)}
+        merged: dict[str, Any] = {"index": index, "type": held.kind, held.kind: body}
         if held.call_id is not None:
             merged["id"] = held.call_id
         return [merged]
@@ -323,14 +326,29 @@ class StreamWithholder:
             call: dict[str, Any] = (
                 {"name": state.name, "arguments": args}
                 if state.legacy
-                else {"id": state.call_id, "type": "function",
-                      "function": {"name": state.name, "arguments": args}}
+                else {"id": state.call_id, "type": state.kind,
+                      state.kind: {"name": state.name, _ARGS[state.kind]: args}}
             )  # fmt: skip
             calls.append(WithheldCall(state.id, state.name, state.call_id, call))
         await self.record(calls)
         text = "\n".join(notice(c.tool_name, c.id) for c in calls)
         comments = b"".join(approval_comment(c.id) for c in calls)
         return _openai_chunk(event, ci, {"content": text}) + comments
+
+
+_ARGS = {"function": "arguments", "custom": "input"}
+
+
+def _call_parts(call: dict[str, Any]) -> dict[str, Any]:
+    """A streamed OpenAI call's name and arguments pieces, for a function call or a custom-tool
+    call (``custom: {name, input}``) alike — both are calls a client would run."""
+    raw = call.get("function")
+    if isinstance(raw, dict):
+        return raw
+    custom = call.get("custom")
+    if isinstance(custom, dict):
+        return {"name": custom.get("name"), "arguments": custom.get("input")}
+    return {}
 
 
 def _openai_chunk(event: dict[str, Any], ci: int, delta: dict[str, Any]) -> bytes:

@@ -29,7 +29,11 @@ def notice(name: str, approval_id: str) -> str:
 
 
 def _openai_call(call: dict[str, Any]) -> tuple[str, str | None] | None:
+    """(name, id) of a function call or a custom-tool call (``{"type": "custom", "custom":
+    {"name", "input"}}``); None when it names no tool."""
     fn = call.get("function")
+    if not isinstance(fn, dict):
+        fn = call.get("custom")
     if isinstance(fn, dict) and isinstance(fn.get("name"), str):
         cid = call.get("id")
         return fn["name"], cid if isinstance(cid, str) else None
