@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
+import doorman.screen.classifier as classifier_module
 from doorman.screen.classifier import SMOOTHING, TOKEN_CACHE_LEN, Classifier
 from doorman.screen.features import STOP_UNIGRAMS, subwords
 
@@ -60,3 +63,15 @@ def test_shipped_model_reads_misspelt_attack_words() -> None:
     for word, misspelt in (("instructions", "instrucshuns"), ("jailbreak", "jailbreakk")):
         assert misspelt not in clf.weights
         assert clf.token_weight(misspelt) > 0.25 * clf.token_weight(word) > 0
+
+
+def test_word_cache_stays_bounded_under_endless_new_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A caller sending ever-new words cannot grow the cache past its bound, and the model's
+    own words stay cached after it is emptied."""
+    monkeypatch.setattr(classifier_module, "TOKEN_CACHE", 50)
+    clf = Classifier(weights={"ignore": 1.0}, bias=0.0, subword_weights={"<ig": 0.2})
+    words = [f"zz{i}" for i in range(500)]
+    clf.margin("", words)
+    assert len(clf._tokens) <= 50
+    assert clf._tokens["ignore"] == pytest.approx(1.2)
+    assert clf.margin("", ["ignore", "zz1"]) == pytest.approx(1.2 / (2 + SMOOTHING))
