@@ -46,8 +46,14 @@ def gateway(
         topical={"output": {"topic_check": topic}},
         topical_strict={"output": {"topic_check": {**topic, "on_error": "block"}}},
         topical_flag={"output": {"topic_check": {**topic, "action": "flag"}}},
-        judged={"screening": {"injection": {"action": "block", "judge": {**JUDGE, "on_error": "block"}}}},
+        judged={
+            "screening": {"injection": {"action": "block", "judge": {**JUDGE, "on_error": "block"}}}
+        },
         judged_open={"screening": {"injection": {"action": "block", "judge": JUDGE}}},
+        judged_cached={
+            "screening": {"injection": {"action": "block", "judge": JUDGE}},
+            "cache": {"mode": "exact"},
+        },
     )
     config["screening"] = {"injection": {"action": "off"}}  # other tiers: scripts not screened
     config["providers"]["slowsim"] = {"kind": "openai", "base_url": f"{slow_sim.url}/v1"}
@@ -57,9 +63,17 @@ def gateway(
 
 @pytest.fixture(scope="module")
 def keys(gateway: Gateway) -> dict[str, str]:
-    tiers = ("topical", "topical_strict", "topical_flag", "judged", "judged_open", "judged_slow", "topical_slow")
+    tiers = (
+        "topical",
+        "topical_strict",
+        "topical_flag",
+        "judged",
+        "judged_open",
+        "judged_slow",
+        "topical_slow",
+        "judged_cached",
+    )
     return {t: gateway.create_key(f"u-{t}", t)["key"] for t in tiers}
-
 
 
 def client(gateway: Gateway, key: str) -> openai.OpenAI:
@@ -103,9 +117,12 @@ def test_an_on_topic_answer_passes_with_the_judge_on_its_bill(
     claude = anthropic.Anthropic(base_url=gateway.url, api_key=keys["topical"], max_retries=0)
     with claude.messages.stream(model="sim-claude", max_tokens=100, messages=say(text)) as stream:
         assert "".join(stream.text_stream) == text
-    with pytest.raises(anthropic.UnprocessableEntityError), claude.messages.stream(
-        model="sim-claude", max_tokens=100, messages=say("Cats purr. SIM:VERDICT OFF_TOPIC")
-    ) as stream:
+    with (
+        pytest.raises(anthropic.UnprocessableEntityError),
+        claude.messages.stream(
+            model="sim-claude", max_tokens=100, messages=say("Cats purr. SIM:VERDICT OFF_TOPIC")
+        ) as stream,
+    ):
         "".join(stream.text_stream)
 
 
@@ -164,6 +181,22 @@ def test_a_failed_injection_judge_fails_closed_or_open_as_configured(
     assert "injection_judge_error" in raw.headers["x-doorman-flags"]
 
 
+def test_a_gray_prompt_is_judged_every_time_never_answered_from_the_cache(
+    gateway: Gateway, keys: dict[str, str], sim: Proc
+) -> None:
+    """The cache sits before admission and the judge after it: a cached answer to a gray prompt
+    would skip the judge, so gray prompts bypass the cache."""
+    prompt = [{"role": "user", "content": "what's the weather? SIM:VERDICT SAFE"}]
+    before = sim.sim_requests()
+    for _ in range(2):
+        raw = client(gateway, keys["judged_cached"]).chat.completions.with_raw_response.create(
+            model="sim-small", messages=prompt, temperature=0
+        )
+        assert raw.headers["x-doorman-cache"] == "bypass"
+        assert "injection_judge_safe" in raw.headers["x-doorman-flags"]
+    assert sim.sim_requests() - before == 4  # a judge call and an answer, twice
+
+
 def test_judges_give_up_at_their_own_timeout(gateway: Gateway, keys: dict[str, str]) -> None:
     """The judge's model takes 5 s; its timeout is 0.3 s: the request goes on (fail open) or is
     refused (fail closed) without waiting for it."""
@@ -194,7 +227,9 @@ def test_check_config_names_an_unknown_judge_model(tmp_path: Path) -> None:
         "screening": {"injection": {"judge": {"model": "nope", "band": [0.2, 0.6]}}},
         "tiers": {
             "helpdesk": {"output": {"topic_check": {"model": "nope-2", "domain": "routers"}}},
-            "odd": {"screening": {"injection": {"judge": {"model": "sim-small", "band": [0.7, 0.2]}}}},
+            "odd": {
+                "screening": {"injection": {"judge": {"model": "sim-small", "band": [0.7, 0.2]}}}
+            },
         },
     }
     path = tmp_path / "doorman.yaml"

@@ -80,9 +80,12 @@ class CacheLookup:
         # in) the cache: a replayed answer would skip the approval or repeat another's notice.
         tools = tier.tools if tier is not None else None
         needs_approval = tools is not None and tools.may_need_approval(ex.body)
+        # Nor is a prompt the injection judge must decide: a cached answer would be served
+        # before the judge runs (after admission), whatever it would say this time.
         if (
             control == "bypass"
             or needs_approval
+            or ex.gray_texts
             or not (policy.cache_nondeterministic or is_deterministic(ex.body))
         ):
             ex.cache = CacheNote("bypass")
