@@ -173,6 +173,15 @@ class Gateway:
         policy = self._degraded_policy(ex)
         if policy is None or policy.mode != "message":
             return None
+        message, stream = policy.message, ex.stream
+        run = ex.answer  # an output contract / topic check: the stream became a full call
+        if run is not None:
+            stream = stream or run.replay
+            if run.settings.contract is not None:
+                # A program reads this answer: never hand it text that breaks its contract.
+                if run.settings.safe_text is None:
+                    return None
+                message = run.settings.safe_text
         log.warning("degraded_answer", request_id=ex.request_id, model=ex.model, cause=error.code)
         headers = {"x-doorman-degraded": "true", **ex.limit_headers}
         if ex.wire == "anthropic":
@@ -181,7 +190,7 @@ class Gateway:
                 "type": "message",
                 "role": "assistant",
                 "model": ex.requested_model,
-                "content": [{"type": "text", "text": policy.message}],
+                "content": [{"type": "text", "text": message}],
                 "stop_reason": "end_turn",
                 "stop_sequence": None,
                 "usage": {"input_tokens": 0, "output_tokens": 0},
@@ -195,13 +204,13 @@ class Gateway:
                 "choices": [
                     {
                         "index": 0,
-                        "message": {"role": "assistant", "content": policy.message},
+                        "message": {"role": "assistant", "content": message},
                         "finish_reason": "stop",
                     }
                 ],
                 "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
             }
-        if ex.stream:
+        if stream:
             from doorman.server.sse import degraded_stream
 
             return Reply(200, headers, stream=degraded_stream(ex.wire, body))
