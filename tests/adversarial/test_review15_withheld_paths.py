@@ -324,3 +324,30 @@ def test_the_judged_text_cannot_close_its_fence(close: str) -> None:
     import re
 
     assert not re.search(r"<\s*/\s*text\s*>", inner, re.IGNORECASE)
+
+
+# ---------------------------------------------------------------------- contract retries
+@pytest.mark.parametrize("value", ["\U0001f984" * 300, "\u0fff" * 400, "ꙮ" * 400, "{[(" * 200])
+def test_a_contract_retry_never_sends_more_than_admission_reserved(value: str) -> None:
+    """Attack: make the model answer with a long value of costly characters; the problem
+    statement quotes it back on the retry. Admission reserved max_tokens + RETRY_TURN_TOKENS
+    for the retry's extra input. Found: 400 emoji in the problem were ~930 tokens against 200
+    reserved, so a retry could spend past the caller's budget. Now the problem is ASCII and the
+    reservation covers its bound, whatever the answer holds."""
+    from doorman.answer.contract import Contract
+    from doorman.answer.stage import retry_messages
+    from doorman.cost.tokens import CL100K, TOKENS_PER_MESSAGE, get_encoding
+    from doorman.limits.admission import RETRY_TURN_TOKENS
+
+    contract = Contract({"type": "object", "properties": {"action": {"maxLength": 4}}},
+                        {"action": ["stop", "go"]})  # fmt: skip
+    answer = orjson.dumps({"action": value}).decode()
+    problem = contract.violation(answer)
+    assert problem is not None and problem.isascii()
+    enc = get_encoding(CL100K)
+    turns = retry_messages(answer, problem)
+    answer_tokens = len(enc.encode_ordinary(answer))  # within max_tokens (the answer's cap)
+    extra = sum(TOKENS_PER_MESSAGE + len(enc.encode_ordinary(t["content"])) for t in turns)
+    assert extra - answer_tokens <= RETRY_TURN_TOKENS
+    # and what a byte-level tokenizer could make of it at worst: one token per byte
+    assert len(turns[1]["content"].encode()) + 2 * TOKENS_PER_MESSAGE <= RETRY_TURN_TOKENS

@@ -112,4 +112,8 @@ def _show(value: Any) -> str:
 
 
 def _short(text: str) -> str:
-    return text if len(text) <= MAX_PROBLEM_CHARS else text[: MAX_PROBLEM_CHARS - 1] + "…"
+    """The problem as at most ``MAX_PROBLEM_CHARS`` ASCII characters. ASCII, because a retry's
+    extra input is reserved at admission from this bound (a token is at least one byte): 400
+    characters of emoji quoted back from the answer were ~930 tokens, past the reservation."""
+    text = text.encode("ascii", "backslashreplace").decode("ascii")
+    return text if len(text) <= MAX_PROBLEM_CHARS else text[: MAX_PROBLEM_CHARS - 3] + "..."

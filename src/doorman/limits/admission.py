@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from doorman.answer.contract import MAX_PROBLEM_CHARS
 from doorman.limits.errors import LimitRefused
 from doorman.limits.limiter import Limiter, Reservation, usd_to_nanos
 from doorman.limits.spec import Demand, LimitSpec
@@ -39,9 +40,10 @@ def effective_max_tokens(
     return max(1, min(requested or cap, cap))
 
 
-# Input a contract retry adds besides the previous answer: the problem statement (at most 400
-# characters, see doorman.answer.contract) and two turns of framing, counted generously.
-RETRY_TURN_TOKENS = 200
+# Input a contract retry adds besides the previous answer: the problem statement (at most
+# MAX_PROBLEM_CHARS ASCII characters, so at most that many tokens, see doorman.answer.contract)
+# and the two turns' framing and fixed wording (under 120 tokens).
+RETRY_TURN_TOKENS = MAX_PROBLEM_CHARS + 120
 
 
 def worst_case(
