@@ -253,8 +253,10 @@ def main() -> None:
                 assert key is not None
                 uvloop.run(_drive(url, key, 20, 20, "bench-slow", 20))
                 held = uvloop.run(_hold(url, key, pid, args.hold, HOLD_TOKENS))
-            for _ in range(args.rounds):
-                for name, (url, key, _pid) in targets.items():
+            for i in range(args.rounds):
+                # Each round in another order: whichever runs first meets a quieter machine.
+                order = list(targets.items())[i % len(targets) :] + list(targets.items())[: i % len(targets)]
+                for name, (url, key, _pid) in order:
                     r = uvloop.run(
                         _drive(url, key, args.streams, args.tokens, "bench-model", at_once)
                     )
@@ -267,7 +269,7 @@ def main() -> None:
             procs.stop_all()
     off = rate.get("gateway-output-off")
     print(f"\n{'target':<26}{'tokens/s':>10}{'frames/s':>10}{'failed':>8}{'x bare':>8}{'x off':>7}"
-          f"{'TTFT ms':>9}{f'{HOLDBACK_CHARS} chars ms':>15}")  # fmt: skip
+          f"{'TTFT ms':>9}{f'{HOLDBACK_CHARS} chars ms':>15}  tokens/s per round")  # fmt: skip
     for name, rs in rate.items():
         med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
         vs_off = ""
@@ -278,7 +280,8 @@ def main() -> None:
         print(f"{name:<26}{med['tokens_s']:>10.0f}{med['frames_s']:>10.0f}{sum(r['failed'] for r in rs):>8.0f}"
               f"{statistics.median(per_bare):>8.2f}{vs_off:>7}"
               f"{statistics.median(r['ttft_ms'] for r in ttft[name]):>9.1f}"
-              f"{statistics.median(r['window_ms'] for r in ttft[name]):>15.1f}")  # fmt: skip
+              f"{statistics.median(r['window_ms'] for r in ttft[name]):>15.1f}  "
+              + " ".join(f"{r['tokens_s']:.0f}" for r in rs))  # fmt: skip
     print(f"(TTFT and time to the first {HOLDBACK_CHARS} characters of text on a paced upstream, {PACED_MS} ms a "
           "token, 10 streams at a time: with output screening on, the first text should come no later than "
           "the off variant's first window of text)")  # fmt: skip

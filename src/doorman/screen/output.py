@@ -182,10 +182,15 @@ class OutputGuard:
     def feed(self, chunk: str) -> str:
         self._leaks(chunk)
         buf = self.held + chunk
-        cut = len(buf) - self.settings.holdback_chars
-        if cut <= 0:
+        window = self.settings.holdback_chars
+        if len(buf) <= window:
             self.held = buf
             return ""
+        # Released in steps: down to three quarters of the window, so the scan runs once per
+        # quarter window of text rather than once per token (a token is a few characters) and
+        # the text goes out in fewer, larger events. What follows released text is never less
+        # than 3/4 of the window; the first text still leaves once the window is full.
+        cut = len(buf) - (window - window // 4)
         findings = scan(buf, self.pii_kinds)
         for f in findings:
             if f.start < cut < f.end:
