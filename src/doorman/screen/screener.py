@@ -321,10 +321,11 @@ class InputScreener:
             best = max(best, score)
             ftype = "prompt_injection" if seg.kind == "direct" else "indirect_prompt_injection"
             judge = policy.judge
-            if judge is not None and judge.band[0] <= score < judge.band[1]:
-                gray.append(GrayText(seg.where, seg.text, score, policy.action, ftype, judge))
-                continue  # a model decides it after admission (doorman.judge)
             threshold = policy.threshold or self.detector.threshold
+            if judge is not None and judge.band[0] <= score < judge.band[1]:
+                gray.append(GrayText(seg.where, seg.text, score, policy.action, ftype, judge,
+                                     over_threshold=score >= threshold))  # fmt: skip
+                continue  # a model decides it after admission (doorman.judge)
             if score < threshold:
                 continue
             finding = Finding(
