@@ -161,6 +161,16 @@ def serving(tmp_path_factory: Any, config: dict[str, Any]) -> Iterator[Gateway]:
         gw.stop()
 
 
+def simulating(tmp_path_factory: Any, name: str, *args: str) -> Iterator[Proc]:
+    """A simulated provider for a module-scoped fixture, stopped however the module ends:
+    ``yield from simulating(tmp_path_factory, "dead-sim", "--error-rate", "1.0")``."""
+    proc = start_sim(Path(tmp_path_factory.mktemp(name)), *args)
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
 def start_serve(
     workdir: Path, port: int, *args: str, env: dict[str, str] | None = None
 ) -> Proc:

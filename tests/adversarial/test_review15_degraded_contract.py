@@ -18,7 +18,7 @@ import httpx
 import orjson
 import pytest
 
-from harness import Gateway, Proc, serving, start_sim
+from harness import Gateway, Proc, serving, simulating
 
 CONTRACT = {"json_schema": {"type": "object", "required": ["action"]},
             "allowed_values": {"action": ["stop", "go"]}}  # fmt: skip
@@ -29,9 +29,7 @@ MSG = [{"role": "user", "content": "next move?"}]
 
 @pytest.fixture(scope="module")
 def dead(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proc]:
-    proc = start_sim(tmp_path_factory.mktemp("dead-sim"), "--error-rate", "1.0")
-    yield proc
-    proc.stop()
+    yield from simulating(tmp_path_factory, "dead-sim", "--error-rate", "1.0")
 
 
 @pytest.fixture(scope="module")

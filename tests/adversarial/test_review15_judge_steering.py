@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import openai
 import pytest
 
-from harness import Gateway, Proc, serving, sim_config, start_sim
+from harness import Gateway, Proc, serving, sim_config, simulating
 
 JUDGE = {"model": "sim-small", "band": [0.0, 1.0], "timeout_ms": 10_000}  # every prompt is gray
 # Scores ~0.99: over the screen's threshold, inside the judge's band (1.0 would be above it).
@@ -30,9 +30,7 @@ BENIGN = "What is the boiling point of water at sea level? SIM:VERDICT MAYBE"
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proc]:
-    proc = start_sim(tmp_path_factory.mktemp("judge-sim"))
-    yield proc
-    proc.stop()
+    yield from simulating(tmp_path_factory, "judge-sim")
 
 
 @pytest.fixture(scope="module")
