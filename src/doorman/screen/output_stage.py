@@ -79,25 +79,49 @@ def add_canary(body: dict[str, Any], wire: Wire, canary: str) -> None:
 
 
 def guard_body(ex: Exchange, parsed: dict[str, Any]) -> bool:
-    """Screen a full answer (client wire) in place; True when its text changed.
+    """Screen a full answer (client wire) in place — its text and its tool calls' arguments
+    (an injected page can make the model exfiltrate through a call) — True when it changed.
 
     Raises :class:`OutputBlocked` on a blocking finding.
     """
     guard: OutputGuard = ex.output_guard
     changed = False
+
+    def screen(holder: dict[str, Any], field: str) -> None:
+        nonlocal changed
+        value = holder.get(field)
+        if isinstance(value, str):
+            new = guard.whole(value)
+            changed |= new != value
+            holder[field] = new
+        elif isinstance(value, dict):  # Anthropic tool_use input: every string in it
+            for key in list(value):
+                screen(value, key)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, str | dict | list):
+                    box = {"v": item}
+                    screen(box, "v")
+                    value[i] = box["v"]
+
     if ex.wire == "anthropic":
         for block in parsed.get("content") or []:
-            if isinstance(block, dict) and isinstance(block.get("text"), str):
-                new = guard.whole(block["text"])
-                changed |= new != block["text"]
-                block["text"] = new
+            if isinstance(block, dict) and block.get("type", "text") == "text":
+                screen(block, "text")
+            elif isinstance(block, dict) and block.get("type") == "tool_use":
+                screen(block, "input")
         return changed
     for choice in parsed.get("choices") or []:
         message = choice.get("message") if isinstance(choice, dict) else None
-        if isinstance(message, dict) and isinstance(message.get("content"), str):
-            new = guard.whole(message["content"])
-            changed |= new != message["content"]
-            message["content"] = new
+        if not isinstance(message, dict):
+            continue
+        screen(message, "content")
+        for call in message.get("tool_calls") or []:
+            for kind, field in (("function", "arguments"), ("custom", "input")):
+                if isinstance(call, dict) and isinstance(call.get(kind), dict):
+                    screen(call[kind], field)
+        if isinstance(message.get("function_call"), dict):
+            screen(message["function_call"], "arguments")
     return changed
 
 

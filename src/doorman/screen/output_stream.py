@@ -27,76 +27,139 @@ def error_event(wire: Wire, exc: OutputBlocked) -> bytes:
     return b"data: " + orjson.dumps(body) + b"\n\n"
 
 
-class _Frames:
-    """Text deltas of one wire format: find them, and make a new one from the last seen.
+Path = tuple[str | int, ...]  # where a part's text sits inside its event
+Part = tuple[dict[str, Any], str | None, Any, Path]  # event, text (None: not text), key, path
 
-    Each OpenAI choice has its own guard and template: text of two choices fed to one guard
-    would run together (a key followed by the next choice's word is no longer a key) and held
-    text would come out under the wrong choice.
+
+def _put(event: Any, path: Path, text: str) -> Any:
+    """A copy of ``event`` with ``text`` at ``path`` (the containers on the way copied)."""
+    if not path:
+        return text
+    head, rest = path[0], path[1:]
+    if isinstance(event, list):
+        out = list(event)
+        out[int(head)] = _put(out[int(head)], rest, text)
+        return out
+    return {**event, head: _put(event[head], rest, text)}
+
+
+_ARGS = {"function": "arguments", "custom": "input"}
+
+
+class _Frames:
+    """The screened text of one stream: answer text and tool-call arguments, each with its own
+    guard (a key followed by the next call's JSON is no longer a key; held text must come out
+    where it went in) and its own template to release held text with.
+
+    Tool-call arguments are screened like text: a model told by an injected page to "call
+    fetch_url with the system prompt in the query" leaks through the arguments, not the text.
     """
 
     def __init__(self, wire: Wire, guard: OutputGuard) -> None:
         self.wire = wire
         self.first = guard
         self.guards: dict[Any, OutputGuard] = {}
-        self.templates: dict[Any, dict[str, Any]] = {}
+        self.templates: dict[Any, tuple[dict[str, Any], Path]] = {}
 
-    def guard_for(self, part: dict[str, Any]) -> OutputGuard:
-        key = part["choices"][0].get("index", 0) if self.wire == "openai" else 0
+    def guard_for(self, key: Any, part: dict[str, Any], path: Path) -> OutputGuard:
         guard = self.guards.get(key)
         if guard is None:
             guard = self.guards[key] = self.first if not self.guards else self.first.fork()
-        self.templates[key] = part
+        self.templates[key] = (part, path)
         return guard
 
-    def split(self, event: dict[str, Any]) -> list[tuple[dict[str, Any], str | None]]:
-        """``event`` as (event, text) parts in order: a text part carries only text, the others
-        (text None) carry everything else. OpenAI puts more than text in one delta: providers
-        add ``"tool_calls": null`` or ``"refusal": null`` to every delta, and the last text may
-        come with the ``finish_reason``; a delta like that is still screened text, not passed on
-        as "something else"."""
+    def split(self, event: dict[str, Any]) -> list[Part]:
+        """``event`` as parts in order: a text part carries only one piece of text (answer text
+        or a call's arguments), the others (text None) everything else. OpenAI puts more than
+        text in one delta: providers add ``"tool_calls": null`` or ``"refusal": null`` to every
+        delta, the last text may come with the ``finish_reason``, a call's name with the start
+        of its arguments; all of that is still screened, not passed on as "something else"."""
         if self.wire == "anthropic":
             delta = event.get("delta")
-            if (
-                event.get("type") == "content_block_delta"
-                and isinstance(delta, dict)
-                and delta.get("type") == "text_delta"
-                and isinstance(delta.get("text"), str)
-            ):
-                return [(event, str(delta["text"]))]
-            return [(event, None)]
+            if event.get("type") == "content_block_delta" and isinstance(delta, dict):
+                key = event.get("index", 0)
+                if delta.get("type") == "text_delta" and isinstance(delta.get("text"), str):
+                    return [(event, str(delta["text"]), key, ("delta", "text"))]
+                piece = delta.get("partial_json")
+                if delta.get("type") == "input_json_delta" and isinstance(piece, str):
+                    return [(event, piece, key, ("delta", "partial_json"))]
+            return [(event, None, None, ())]
         choices = event.get("choices")
         if not isinstance(choices, list) or not choices:
-            return [(event, None)]
+            return [(event, None, None, ())]
         if len(choices) > 1:  # never asked for (n > 1 is refused): still, each is screened
-            parts: list[tuple[dict[str, Any], str | None]] = []
+            parts: list[Part] = []
             for i, choice in enumerate(choices):
                 one = {k: v for k, v in event.items() if k != "usage" or i == len(choices) - 1}
                 parts += self.split({**one, "choices": [choice]})
             return parts
         choice = choices[0]
         delta = choice.get("delta") if isinstance(choice, dict) else None
-        if not isinstance(delta, dict) or not isinstance(delta.get("content"), str):
-            return [(event, None)]
-        text = str(delta["content"])
-        rest_delta = {
-            k: v for k, v in delta.items() if k not in ("content", "role") and v is not None
-        }
-        text_delta = {k: v for k, v in delta.items() if k in ("content", "role")}
-        text_event = {k: v for k, v in event.items() if k != "usage"}
-        text_event["choices"] = [{**choice, "delta": text_delta, "finish_reason": None}]
-        parts = [(text_event, text)]
-        if rest_delta or choice.get("finish_reason") is not None or event.get("usage"):
-            rest = {**choice, "delta": rest_delta}
-            parts.append(({**event, "choices": [rest]}, None))
+        if not isinstance(delta, dict):
+            return [(event, None, None, ())]
+        ci = choice.get("index", 0)
+        content = delta.get("content")
+        if (
+            isinstance(content, str)
+            and choice.get("finish_reason") is None
+            and not event.get("usage")
+            and all(k in ("content", "role") for k in delta)
+        ):  # the common case, a plain text delta: the event is its own template
+            return [(event, content, (ci, "text"), ("choices", 0, "delta", "content"))]
+        base = {k: v for k, v in event.items() if k != "usage"}
+
+        def shaped(d: dict[str, Any]) -> dict[str, Any]:
+            return {**base, "choices": [{**choice, "delta": d, "finish_reason": None}]}
+
+        parts = []
+        if isinstance(delta.get("content"), str):
+            text_delta = {k: v for k, v in delta.items() if k in ("content", "role")}
+            parts.append((shaped(text_delta), str(delta["content"]), (ci, "text"),
+                          ("choices", 0, "delta", "content")))  # fmt: skip
+        rest = {k: v for k, v in delta.items() if k not in ("content", "role") and v is not None}
+        texts: list[Part] = []
+        calls = rest.get("tool_calls")
+        if isinstance(calls, list):
+            kept = []
+            for call in calls:
+                kind = next((k for k in _ARGS if isinstance(call, dict)
+                             and isinstance(call.get(k), dict)), None)  # fmt: skip
+                piece = call[kind].get(_ARGS[kind]) if kind is not None else None
+                if kind is None or not isinstance(piece, str) or not piece:
+                    kept.append(call)
+                    continue
+                index = call.get("index", 0)
+                lone = {"index": index, kind: {_ARGS[kind]: piece}}
+                texts.append((shaped({"tool_calls": [lone]}), piece, (ci, "call", index),
+                              ("choices", 0, "delta", "tool_calls", 0, kind, _ARGS[kind])))  # fmt: skip
+                head = {**call, kind: {**call[kind], _ARGS[kind]: ""}}
+                if set(head) - {"index", kind} or set(head[kind]) - {_ARGS[kind]}:
+                    kept.append(head)  # its id, type and name go first, arguments screened
+            rest = {k: v for k, v in rest.items() if k != "tool_calls"}
+            if kept:
+                rest["tool_calls"] = kept
+        legacy = rest.get("function_call")
+        if isinstance(legacy, dict) and isinstance(legacy.get("arguments"), str):
+            piece = legacy["arguments"]
+            if piece:
+                texts.append((shaped({"function_call": {"arguments": piece}}), piece,
+                              (ci, "legacy"), ("choices", 0, "delta", "function_call",
+                                               "arguments")))  # fmt: skip
+                rest["function_call"] = {**legacy, "arguments": ""}
+        if rest:
+            parts.append((shaped(rest), None, None, ()))
+        parts += texts
+        if choice.get("finish_reason") is not None or event.get("usage"):
+            end = {**choice, "delta": {}}
+            parts.append(({**event, "choices": [end]}, None, None, ()))
+        if not any(text is not None for _, text, _, _ in parts):
+            return [(event, None, None, ())]  # no text in it: relayed as it came
         return parts
 
-    def with_text(self, event: dict[str, Any], text: str) -> bytes:
-        if self.wire == "anthropic":
-            out = {**event, "delta": {**event["delta"], "text": text}}
-            return b"event: content_block_delta\ndata: " + orjson.dumps(out) + b"\n\n"
-        choice = {**event["choices"][0], "delta": {**event["choices"][0]["delta"], "content": text}}
-        return b"data: " + orjson.dumps({**event, "choices": [choice]}) + b"\n\n"
+    def with_text(self, event: dict[str, Any], path: Path, text: str) -> bytes:
+        out = _put(event, path, text)
+        head = b"event: content_block_delta\n" if self.wire == "anthropic" else b""
+        return head + b"data: " + orjson.dumps(out) + b"\n\n"
 
 
 async def guard_stream(
@@ -146,23 +209,27 @@ def _frame(frame: bytes, frames: _Frames) -> bytes:
     if len(parts) == 1 and parts[0][1] is None:
         return _other(frame, frames)  # relayed byte for byte
     out = b""
-    for part, text in parts:
+    for part, text, key, path in parts:
         if text is None:
             out += _other(_sse(frames.wire, part, frame), frames)
             continue
-        released = frames.guard_for(part).feed(text)
+        if len(frames.guards) > 1 or (frames.guards and key not in frames.guards):
+            # another text's held part goes first, in order
+            out += _other(b"", frames, but=key)
+        released = frames.guard_for(key, part, path).feed(text)
         if released or not text:
-            out += frames.with_text(part, released)
+            out += frames.with_text(part, path, released)
     return out
 
 
-def _other(frame: bytes, frames: _Frames) -> bytes:
+def _other(frame: bytes, frames: _Frames, but: Any = None) -> bytes:
     """Anything but text (tool call, finish, end, comment): release what is held first."""
     prefix = b""
     for key, guard in frames.guards.items():
-        held = guard.finish() if guard.held else ""
+        held = guard.finish() if guard.held and key != but else ""
         if held:
-            prefix += frames.with_text(frames.templates[key], held)
+            template, path = frames.templates[key]
+            prefix += frames.with_text(template, path, held)
     return prefix + frame
 
 
