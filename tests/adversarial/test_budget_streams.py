@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from billing_provider import BillingProvider, serve
 from budget_setup import (
@@ -56,8 +57,23 @@ def _body(wire: str, mode: str, max_tokens: int) -> dict[str, Any]:
     return body
 
 
+TEXT_KEYS = frozenset({"content", "text", "partial_json", "thinking", "arguments"})
+
+
+def _delivered_chars(value: Any) -> int:
+    """Characters of generated text in one SSE event (text, tool arguments, thinking)."""
+    if isinstance(value, dict):
+        return sum(len(v) if k in TEXT_KEYS and isinstance(v, str) else _delivered_chars(v)
+                   for k, v in value.items())  # fmt: skip
+    if isinstance(value, list):
+        return sum(_delivered_chars(v) for v in value)
+    return 0
+
+
 def _abandon(gw: Gateway, key: str, wire: str, mode: str, after: int, max_tokens: int) -> int:
-    """Stream, read ``after`` data events, hang up; returns the HTTP status."""
+    """Stream, read about ``after`` tokens' worth of generated text (4 characters a token), hang
+    up; returns the HTTP status. Counted in text, not events: output screening releases text a
+    few dozen characters an event, so an event count would mean a different point per mode."""
     headers = {"authorization": f"Bearer {key}", "x-api-key": key}
     with httpx.stream("POST", gw.url + PATHS[wire], json=_body(wire, mode, max_tokens),
                       headers=headers, timeout=60) as resp:  # fmt: skip
@@ -66,8 +82,8 @@ def _abandon(gw: Gateway, key: str, wire: str, mode: str, after: int, max_tokens
             return resp.status_code
         seen = 0
         for line in resp.iter_lines():
-            if line.startswith("data:"):
-                seen += 1
+            if line.startswith("data:") and line[5:].strip() != "[DONE]":
+                seen += max(1, _delivered_chars(orjson.loads(line[5:])) // 4)
                 if seen >= after:
                     break
     return 200
@@ -101,7 +117,7 @@ def test_a_stream_abandoned_mid_reply_is_charged_at_least_the_bill(
     user = f"abandon-{wire}-{mode}"
     key = str(gateway.create_key(user, "streams")["key"])
     httpx.post(f"{provider}/_reset", timeout=10)
-    assert _abandon(gateway, key, wire, mode, after=120, max_tokens=500) == 200
+    assert _abandon(gateway, key, wire, mode, after=160, max_tokens=500) == 200
     rows, bills = _settled(gateway, provider, user, 1)
     assert len(bills) == 1 and not bills[0]["complete"]  # cut before the provider's usage
     assert bills[0]["output_tokens"] >= 100  # it did deliver a lot before the hang-up
