@@ -33,7 +33,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from proxy_bench import PROMPT, Procs, start_bare, start_gateway, start_upstream
+from proxy_bench import PROMPT, Procs, start_bare, start_gateway, start_upstream, start_variant
 
 PERCENTILES = ("50", "90", "99")
 
@@ -81,14 +81,7 @@ def main() -> None:
                   f"-q {args.rate // args.workers} ({args.rate} req/s), {args.rounds} interleaved rounds")  # fmt: skip
             targets: dict[str, tuple[str, str | None]] = {"bare": (start_bare(procs, upstream), None)}
             for variant in variants:
-                flags = set(variant.split("+"))
-                targets[f"gateway-{variant}"] = start_gateway(
-                    procs, work, upstream,
-                    ledger="noledger" not in flags,
-                    screen="noscreen" not in flags,
-                    redis_url=args.redis_url if "redis" in flags else None,
-                    cache="cache" in flags,
-                )  # fmt: skip
+                targets[f"gateway-{variant}"] = start_variant(procs, work, upstream, variant, args.redis_url)
             for spec in args.src:
                 name, _, src = spec.partition("=")
                 if not name or not Path(src, "doorman").is_dir():

@@ -234,6 +234,21 @@ def start_gateway(
     return f"http://127.0.0.1:{port}", key
 
 
+def start_variant(
+    procs: Procs, work: Path, upstream: str, variant: str, redis_url: str | None
+) -> tuple[str, str]:
+    """The gateway a variant name asks for: ``+``-joined ``noledger``, ``noscreen``, ``redis``
+    (limits on ``redis_url``) and ``cache``, e.g. ``redis+noscreen``; ``full`` is none of them."""
+    flags = set(variant.split("+"))
+    return start_gateway(
+        procs, work, upstream,
+        ledger="noledger" not in flags,
+        screen="noscreen" not in flags,
+        redis_url=redis_url if "redis" in flags else None,
+        cache="cache" in flags,
+    )  # fmt: skip
+
+
 def run_wrk(url: str, key: str | None, duration: int, connections: int, work: Path) -> dict[str, float]:
     script = work / "post.lua"
     headers = 'wrk.headers["Content-Type"] = "application/json"\n'
@@ -299,13 +314,7 @@ def main() -> None:
                 flags = set(variant.split("+"))  # e.g. redis+noscreen
                 if "redis" in flags and any("redis" in v for v in targets):
                     sys.exit("one redis variant per run (they would share the Redis database)")
-                targets[f"gateway-{variant}"] = start_gateway(
-                    procs, work, upstream,
-                    ledger="noledger" not in flags,
-                    screen="noscreen" not in flags,
-                    redis_url=args.redis_url if "redis" in flags else None,
-                    cache="cache" in flags,
-                )  # fmt: skip
+                targets[f"gateway-{variant}"] = start_variant(procs, work, upstream, variant, args.redis_url)
             for _ in range(args.rounds):
                 base = run_wrk(targets["bare"][0], None, args.duration, args.connections, work)
                 runs.setdefault("bare", []).append(base)

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from proxy_bench import PROMPT, Procs, start_gateway, start_upstream
+from proxy_bench import PROMPT, Procs, start_upstream, start_variant
 
 LIMIT = 0.10  # the bound: within 10% of the post-warm-up RSS
 
@@ -78,7 +78,6 @@ def main() -> None:
     if args.requests < args.samples or args.samples < 1:
         sys.exit("--requests must be at least --samples, and --samples at least 1")
     warmup = args.warmup if args.warmup is not None else max(5000, args.requests // 20)
-    flags = set(args.variant.split("+"))
     procs = Procs()
     with tempfile.TemporaryDirectory(prefix="doorman-soak-") as tmp:
         work = Path(tmp)
@@ -86,14 +85,8 @@ def main() -> None:
         body.write_text(json.dumps(PROMPT))
         try:
             upstream, kind = start_upstream(procs, work)
-            url, key = start_gateway(
-                procs, work, upstream,
-                ledger="noledger" not in flags,
-                screen="noscreen" not in flags,
-                redis_url=args.redis_url if "redis" in flags else None,
-                cache="cache" in flags,
-            )  # fmt: skip
-            pid = procs.items[-1].pid  # the `doorman serve` process start_gateway just started
+            url, key = start_variant(procs, work, upstream, args.variant, args.redis_url)
+            pid = procs.items[-1].pid  # the `doorman serve` process start_variant just started
             print(f"upstream: {kind}; gateway-{args.variant} pid {pid}; hey -c {args.connections}; "
                   f"warm-up {warmup:,} requests, then {args.requests:,} in {args.samples} chunks; "
                   f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")  # fmt: skip
