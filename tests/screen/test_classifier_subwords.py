@@ -8,7 +8,7 @@ import pytest
 
 import doorman.screen.classifier as classifier_module
 from doorman.screen.classifier import SMOOTHING, TOKEN_CACHE_LEN, Classifier
-from doorman.screen.features import STOP_UNIGRAMS, subwords
+from doorman.screen.features import MAX_SUBWORD_TOKEN, STOP_UNIGRAMS, subwords
 
 
 def _plain_margin(clf: Classifier, toks: list[str]) -> float:
@@ -52,8 +52,19 @@ def test_function_words_have_no_subwords() -> None:
 def test_long_tokens_are_scored_but_not_remembered() -> None:
     clf = Classifier(weights={}, bias=0.0, subword_weights={"aaa": 0.1})
     token = "a" * (TOKEN_CACHE_LEN + 100)
-    assert clf.token_weight(token) > 0
+    assert (
+        clf.token_weight(token) == 0.0
+    )  # no weight of its own, no subwords past MAX_SUBWORD_TOKEN
     assert token not in clf._tokens
+
+
+def test_tokens_too_long_to_be_words_get_no_subwords() -> None:
+    """Hashes, base64 and run-together text: two lookups a character for n-grams that mean
+    nothing (base64 was screened ~9x slower for them)."""
+    word = "a" * MAX_SUBWORD_TOKEN
+    assert subwords(word) and not subwords(word + "a")
+    clf = Classifier(weights={}, bias=0.0, subword_weights={"aaa": 0.1})
+    assert clf.token_weight(word) > 0 and clf.token_weight(word + "a") == 0
 
 
 def test_shipped_model_reads_misspelt_attack_words() -> None:
