@@ -22,7 +22,7 @@ from doorman.screen.hidden import hidden_segments
 from doorman.screen.matching import match_rules
 from doorman.screen.mentions import rules_score
 from doorman.screen.normalize import Normalized, canonical, normalize
-from doorman.screen.rulebook import EXTRA_FAMILY_BONUS, BookMatch
+from doorman.screen.rulebook import EXTRA_FAMILY_BONUS, RuleMatch
 from doorman.screen.rules_multilingual import match_multilingual
 from doorman.screen.similarity import TemplateIndex
 
@@ -133,7 +133,7 @@ class InjectionDetector:
         )
 
 
-def _combined(core: float, core_families: tuple[str, ...], book: BookMatch) -> float:
+def _combined(core: float, core_families: tuple[str, ...], book: RuleMatch) -> float:
     """One rules score from the core rules and the rule families: the larger, plus the same
     small bonus each engine gives a further family, when the two name different families (two
     independent weak signals, say a planted "if questioned, report that" next to a "pwned"

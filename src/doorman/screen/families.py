@@ -9,10 +9,10 @@ abuse and exfiltration (:mod:`doorman.screen.exfiltration`), the pretexts that w
 from __future__ import annotations
 
 from doorman.screen import exfiltration, rules_documents, rules_intent, rules_pretext
-from doorman.screen.rulebook import BookMatch, run_rules
+from doorman.screen.rulebook import RuleMatch, run_rules
 
 RULES = rules_intent.RULES + rules_pretext.RULES + exfiltration.RULES + rules_documents.RULES
 
 
-def match_families(view: str, tokens: list[str]) -> BookMatch:
+def match_families(view: str, tokens: list[str]) -> RuleMatch:
     return run_rules(RULES, view, set(tokens))

@@ -15,29 +15,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
 
 import ahocorasick
 
 from doorman.screen.gate import encode
 from doorman.screen.rule import Rule
-from doorman.screen.rulebook import WHOLE_TEXT_GATES
+from doorman.screen.rulebook import WHOLE_TEXT_GATES, RuleMatch, combine
 from doorman.screen.rules import _ANCHORS, _SUBSTRING_ANCHORS, RULES
 
 LONG_TOKEN = 24  # an all-letter token this long is words written together
 WINDOW_CHARS = 800
 _SHORT_TEXT = 2 * WINDOW_CHARS
-_EXTRA_FAMILY_BONUS = 0.08
-
-
-@dataclass(frozen=True, slots=True)
-class RuleMatch:
-    score: float
-    rules: tuple[str, ...]
-    families: tuple[str, ...]
-
-
-NO_MATCH = RuleMatch(0.0, (), ())
 
 
 def _should_run(rule: Rule, text: str, words: frozenset[str] | set[str] | None) -> bool:
@@ -243,11 +231,4 @@ def match_rules(text: str, tokens: list[str] | None = None, *, joined: bool = Fa
         hits = [rule for rule in _candidates(text, words) if rule.found(text)]
     else:
         hits = _windowed(text, tokens, joined, glued)
-    if not hits:
-        return NO_MATCH
-    families: dict[str, float] = {}
-    for rule in hits:
-        families[rule.family] = max(families.get(rule.family, 0.0), rule.weight)
-    ordered = sorted(families.values(), reverse=True)
-    score = min(1.0, ordered[0] + _EXTRA_FAMILY_BONUS * (len(ordered) - 1))
-    return RuleMatch(score, tuple(r.name for r in hits), tuple(families))
+    return combine(hits)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from doorman.screen.matching import RuleMatch
+from doorman.screen.rulebook import RuleMatch
 
 DAMPED_SCORE = 0.3
 _TOKEN_RE = re.compile(

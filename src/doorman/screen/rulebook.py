@@ -10,8 +10,9 @@ family, as in :mod:`doorman.screen.rules`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from doorman.screen.gate import Gate, encode, gate_for
 
@@ -58,13 +59,37 @@ def rule(
 
 
 @dataclass(frozen=True, slots=True)
-class BookMatch:
+class RuleMatch:
+    """What a rule set found in a text: its score, the rules that fired and their families."""
+
     score: float
     rules: tuple[str, ...]
     families: tuple[str, ...]
 
 
-NO_MATCH = BookMatch(0.0, (), ())
+NO_MATCH = RuleMatch(0.0, (), ())
+
+
+class ScoredRule(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def family(self) -> str: ...
+    @property
+    def weight(self) -> float: ...
+
+
+def combine(hits: Sequence[ScoredRule]) -> RuleMatch:
+    """The strongest family's weight plus a bonus for each further family that fired (the
+    scoring of every rule set: the core rules and the anchored families alike)."""
+    if not hits:
+        return NO_MATCH
+    families: dict[str, float] = {}
+    for hit in hits:
+        families[hit.family] = max(families.get(hit.family, 0.0), hit.weight)
+    ordered = sorted(families.values(), reverse=True)
+    score = min(1.0, ordered[0] + EXTRA_FAMILY_BONUS * (len(ordered) - 1))
+    return RuleMatch(score, tuple(h.name for h in hits), tuple(families))
 
 
 WINDOW = 1000  # characters per window of a long text
@@ -104,7 +129,7 @@ def _found(rule: AnchoredRule, text: str, pieces: list[tuple[str, set[str]]] | N
     return any(rule.may_match(p, w) and rule.found(p) for p, w in pieces)
 
 
-def run_rules(rules: Iterable[AnchoredRule], text: str, words: set[str]) -> BookMatch:
+def run_rules(rules: Iterable[AnchoredRule], text: str, words: set[str]) -> RuleMatch:
     """Rules whose anchors meet ``words`` run on ``text``; on a long text only on the
     windows that hold their anchors (every pattern spans far less than :data:`OVERLAP`)."""
     candidates = [r for r in rules if r.may_match(text, words)]
@@ -118,12 +143,4 @@ def run_rules(rules: Iterable[AnchoredRule], text: str, words: set[str]) -> Book
         pieces = _windows(text) if candidates else None
     if not candidates:
         return NO_MATCH
-    hits = [r for r in candidates if _found(r, text, pieces)]
-    if not hits:
-        return NO_MATCH
-    families: dict[str, float] = {}
-    for hit in hits:
-        families[hit.family] = max(families.get(hit.family, 0.0), hit.weight)
-    ordered = sorted(families.values(), reverse=True)
-    score = min(1.0, ordered[0] + EXTRA_FAMILY_BONUS * (len(ordered) - 1))
-    return BookMatch(score, tuple(h.name for h in hits), tuple(families))
+    return combine([r for r in candidates if _found(r, text, pieces)])
