@@ -26,8 +26,8 @@ from doorman.cost.prices import price_for
 from doorman.errors import ModelNotFound, PermissionDenied
 from doorman.exchange import Exchange
 from doorman.judge import JudgeInjection
-from doorman.pipeline import Authenticate, Pipeline, Reply, Stage
-from doorman.upstream.deployment import Deployment, Wire, deployments_for
+from doorman.pipeline import Authenticate, Pipeline, Reply, Route, Stage
+from doorman.upstream.deployment import Deployment, Wire
 
 if TYPE_CHECKING:
     from doorman.server.state import Gateway
@@ -141,14 +141,6 @@ class DecodeAndTrim:
             job.upload = encode_flac(trimmed.samples, trimmed.sample_rate)
 
 
-class RouteAudio:
-    def __init__(self, gw: Gateway) -> None:
-        self.gw = gw
-
-    async def __call__(self, ex: Exchange) -> None:
-        ex.deployments = deployments_for(self.gw.settings, ex.model)
-
-
 class AdmitAudio:
     """Reserve one request, the seconds that will be sent and their price, in every scope.
 
@@ -190,7 +182,7 @@ class TranscriptionPipeline(Pipeline):
             ReadForm(gw),
             ScreenPrompt(gw),
             DecodeAndTrim(gw),
-            RouteAudio(gw),
+            Route(gw),
             AdmitAudio(gw),
             JudgeInjection(gw),
         ]
