@@ -223,9 +223,7 @@ class Client:
         if self._gateway is None:
             raise RuntimeError("use 'async with doorman.Client(...)' or call start() first")
         path = f"/v1/approvals/{approval_id}"
-        headers = {"authorization": f"Bearer {self._api_key}"}
-        if self._signing_secret:
-            headers.update(sign_request(self._signing_secret, "GET", path, b""))
+        headers = self._caller_headers("GET", path, b"")
         gw = self._gateway
         principal = await gw.authenticator.authenticate(headers, "GET", path, b"", "in-process")
         return await gw.approvals.answer(approval_id, principal.user_id, wait=wait)
@@ -259,23 +257,12 @@ class Client:
         boundary = "doorman-" + os.urandom(12).hex()
         raw = encode_form(form_fields(form, model), file=data, filename=filename or "audio.wav",
                           file_type="application/octet-stream", boundary=boundary)  # fmt: skip
-        path = "/v1/audio/transcriptions"
-        headers = {
-            "authorization": f"Bearer {self._api_key}",
-            "content-type": f"multipart/form-data; boundary={boundary}",
-        }
-        if task:
-            headers["x-doorman-task"] = task
-        if self._signing_secret:
-            headers.update(sign_request(self._signing_secret, "POST", path, raw))
-        ex = Exchange(
-            request_id=request_id_from(None),
-            wire="openai",
-            method="POST",
-            path=path,
-            headers=headers,
-            raw_body=raw,
-            client_ip="in-process",
+        ex = self._post(
+            "openai",
+            "/v1/audio/transcriptions",
+            raw,
+            f"multipart/form-data; boundary={boundary}",
+            task,
         )
         reply = await self._transcriber.run(ex)
         self._stats.record(ex)
@@ -303,17 +290,45 @@ class Client:
         body = {**params, "model": model, "messages": self._with_documents(messages, documents)}
         if stream:
             body["stream"] = True
-        raw = orjson.dumps(body)
-        path = _PATHS[wire]
+        ex = self._post(wire, _PATHS[wire], orjson.dumps(body), "application/json", task, extra)
+        return await self._pipeline.run(ex), ex
+
+    def _caller_headers(
+        self,
+        method: str,
+        path: str,
+        raw: bytes,
+        *,
+        content_type: str | None = None,
+        task: str | None = None,
+        extra: Mapping[str, str] | None = None,
+    ) -> dict[str, str]:
+        """The headers an HTTP client of this gateway would send: the key, the task label and,
+        with a signing secret, the request signature."""
         headers = {k.lower(): str(v) for k, v in (extra or {}).items()}
-        headers.update(
-            {"authorization": f"Bearer {self._api_key}", "content-type": "application/json"}
-        )
+        headers["authorization"] = f"Bearer {self._api_key}"
+        if content_type is not None:
+            headers["content-type"] = content_type
         if task:
             headers["x-doorman-task"] = task
         if self._signing_secret:
-            headers.update(sign_request(self._signing_secret, "POST", path, raw))
-        ex = Exchange(
+            headers.update(sign_request(self._signing_secret, method, path, raw))
+        return headers
+
+    def _post(
+        self,
+        wire: WireFormat,
+        path: str,
+        raw: bytes,
+        content_type: str,
+        task: str | None,
+        extra: Mapping[str, str] | None = None,
+    ) -> Exchange:
+        """An in-process POST, as the server would build it from the same request."""
+        headers = self._caller_headers(
+            "POST", path, raw, content_type=content_type, task=task, extra=extra
+        )
+        return Exchange(
             request_id=request_id_from(None),
             wire=wire,
             method="POST",
@@ -322,7 +337,6 @@ class Client:
             raw_body=raw,
             client_ip="in-process",
         )
-        return await self._pipeline.run(ex), ex
 
     def _with_documents(
         self, messages: Sequence[Mapping[str, Any]], documents: Sequence[str]
