@@ -59,6 +59,12 @@ def start_stream_upstream(procs: Procs, chunk_ms: float) -> str:
     return f"http://127.0.0.1:{port}"
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _rss_kb(pid: int) -> int:
     """Resident memory of a process and its children (screening workers, if any), in KiB."""
     pids = [pid]
@@ -138,6 +144,7 @@ async def _drive(
     done = [r for r in results if r[2]]
     return {
         "tokens_s": len(done) * tokens / elapsed,
+        "elapsed": elapsed,
         "frames_s": sum(r[0] for r in done) / elapsed,
         "ttft_ms": statistics.median(r[1] for r in done) * 1000 if done else float("nan"),
         "window_ms": statistics.median(r[3] for r in done) * 1000 if done else float("nan"),
@@ -224,6 +231,7 @@ def main() -> None:
             targets: dict[str, tuple[str, str | None, int]] = {
                 "bare": (start_bare(procs, upstream, max_connections=4096), None, 0)
             }
+            targets["bare"] = (targets["bare"][0], None, procs.items[-1].pid)
             paced_targets: dict[str, tuple[str, str | None]] = {
                 "bare": (start_bare(procs, paced, max_connections=4096), None)
             }
@@ -256,10 +264,13 @@ def main() -> None:
             for i in range(args.rounds):
                 # Each round in another order: whichever runs first meets a quieter machine.
                 order = list(targets.items())[i % len(targets) :] + list(targets.items())[: i % len(targets)]
-                for name, (url, key, _pid) in order:
+                for name, (url, key, pid) in order:
+                    cpu = _cpu_s(pid)
                     r = uvloop.run(
                         _drive(url, key, args.streams, args.tokens, "bench-model", at_once)
                     )
+                    # CPU per relayed token: what the relay costs, whatever the machine's load.
+                    r["cpu_us"] = (_cpu_s(pid) - cpu) * 1e6 / max(1.0, r["tokens_s"] * r["elapsed"])
                     rate.setdefault(name, []).append(r)
                 for name, (url, key) in paced_targets.items():
                     model = "bench-model" if name == "bare" else "bench-paced"
@@ -269,7 +280,7 @@ def main() -> None:
             procs.stop_all()
     off = rate.get("gateway-output-off")
     print(f"\n{'target':<26}{'tokens/s':>10}{'frames/s':>10}{'failed':>8}{'x bare':>8}{'x off':>7}"
-          f"{'TTFT ms':>9}{f'{HOLDBACK_CHARS} chars ms':>15}  tokens/s per round")  # fmt: skip
+          f"{'TTFT ms':>9}{f'{HOLDBACK_CHARS} chars ms':>15}{'CPU us/token':>13}  tokens/s per round")  # fmt: skip
     for name, rs in rate.items():
         med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
         vs_off = ""
@@ -280,7 +291,8 @@ def main() -> None:
         print(f"{name:<26}{med['tokens_s']:>10.0f}{med['frames_s']:>10.0f}{sum(r['failed'] for r in rs):>8.0f}"
               f"{statistics.median(per_bare):>8.2f}{vs_off:>7}"
               f"{statistics.median(r['ttft_ms'] for r in ttft[name]):>9.1f}"
-              f"{statistics.median(r['window_ms'] for r in ttft[name]):>15.1f}  "
+              f"{statistics.median(r['window_ms'] for r in ttft[name]):>15.1f}"
+              f"{med['cpu_us']:>13.2f}  "
               + " ".join(f"{r['tokens_s']:.0f}" for r in rs))  # fmt: skip
     print(f"(TTFT and time to the first {HOLDBACK_CHARS} characters of text on a paced upstream, {PACED_MS} ms a "
           "token, 10 streams at a time: with output screening on, the first text should come no later than "
