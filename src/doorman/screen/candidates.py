@@ -56,6 +56,7 @@ _CODE_NOISE_RE = re.compile(r"(?<=[a-z])['~*^`]+(?=[a-z])|(?<=[a-z])[-.'~*_]+(?=
 # a URL, an address, markup, an assignment, a path (not "/word")
 _CODE_HINT_RE = re.compile(r"://|[=@<>]|\$\(|.[/\\]")
 _BEFORE_MARKUP_RE = re.compile(r"^(?:[;,.!/]+(?=[\"'{<(])|[;,./]+(?=\[))")  # ',"system"', not "!["
+_BEFORE_MARKUP_LINES_RE = re.compile(_BEFORE_MARKUP_RE.pattern, re.MULTILINE)  # at each word
 _SPACED_SEPARATORS = ".-*/|,_~+"
 _WORD_GAP_RE = re.compile(r" {2,}|\n")  # between the words of text spaced out with " "
 _SPACED_RUN = Gated(re.compile(r"(?<!\S)\S(?: \S){5}(?!\S)"))
@@ -185,14 +186,29 @@ def _denoise(lower: str) -> str:
     """Punctuation noise removed word by word. Prose words lose every mark inside them and the
     marks stuck to their start; words that carry code or a URL ("https://a.b/c?d={x}",
     'style="display:none"') lose only the marks that never belong there, so the URL, the path
-    or the JSON stays whole for the rules that read it."""
-    out = []
-    for word in lower.split():
-        if _CODE_HINT_RE.search(word):
-            out.append(_STUCK_RE.sub("", _BEFORE_MARKUP_RE.sub("", _CODE_NOISE_RE.sub("", word))))
-        else:
-            word = _BEFORE_MARKUP_RE.sub("", word)
-            out.append(
-                _STUCK_RE.sub("", _LEADING_NOISE_RE.sub("", " " + _INNER_NOISE_RE.sub("", word)))
-            )
-    return " ".join(w.strip() for w in out)
+    or the JSON stays whole for the rules that read it.
+
+    Each kind of word is done in one regex pass per rule over all such words joined by newlines
+    (no rule crosses a newline, and a newline is what ``$`` and ``\\s`` saw at a word's end or
+    before it), not a loop of regex calls per word (~1 us a word)."""
+    words = lower.split()
+    if _CODE_HINT_RE.search(lower) is None:  # no word carries code: all are prose
+        return " ".join(_denoise_prose_words(words))
+    is_code = list(map(bool, map(_CODE_HINT_RE.search, words)))
+    prose = iter(_denoise_prose_words([w for w, c in zip(words, is_code, strict=True) if not c]))
+    code = iter(_denoise_code_words([w for w, c in zip(words, is_code, strict=True) if c]))
+    return " ".join([next(code) if c else next(prose) for c in is_code])
+
+
+def _denoise_prose_words(words: list[str]) -> list[str]:
+    if not words:
+        return []
+    joined = _INNER_NOISE_RE.sub("", _BEFORE_MARKUP_LINES_RE.sub("", "\n".join(words)))
+    return _STUCK_RE.sub("", _LEADING_NOISE_RE.sub("", "\n" + joined))[1:].split("\n")
+
+
+def _denoise_code_words(words: list[str]) -> list[str]:
+    if not words:
+        return []
+    joined = _BEFORE_MARKUP_LINES_RE.sub("", _CODE_NOISE_RE.sub("", "\n".join(words)))
+    return _STUCK_RE.sub("", joined).split("\n")

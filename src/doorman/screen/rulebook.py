@@ -129,10 +129,57 @@ def _found(rule: AnchoredRule, text: str, pieces: list[tuple[str, set[str]]] | N
     return any(rule.may_match(p, w) and rule.found(p) for p, w in pieces)
 
 
+class RuleIndex:
+    """The rules of a set filed under the words of their smallest anchor group, so a text
+    visits only the rules one of its words could trigger (a short prompt holds few of them)
+    instead of testing every rule's anchors: :meth:`candidates` is exactly
+    ``[r for r in rules if r.may_match(text, words)]``, in the same order."""
+
+    __slots__ = ("_always", "_by_word", "_rules", "_words")
+
+    def __init__(self, rules: Sequence[AnchoredRule]) -> None:
+        self._rules = tuple(rules)
+        by_word: dict[str, list[int]] = {}
+        always: list[int] = []  # no anchor group: only substrings (or nothing) decide
+        for i, r in enumerate(self._rules):
+            if not r.anchors:
+                always.append(i)
+                continue
+            for word in min(r.anchors, key=len):
+                by_word.setdefault(word, []).append(i)
+        self._by_word = {w: tuple(ix) for w, ix in by_word.items()}
+        self._words = frozenset(by_word)
+        self._always = tuple(always)
+
+    def candidates(self, text: str, words: set[str]) -> list[AnchoredRule]:
+        picked = set(self._always)
+        for word in self._words.intersection(words):
+            picked.update(self._by_word[word])
+        rules = self._rules
+        return [rules[i] for i in sorted(picked) if rules[i].may_match(text, words)]
+
+
+_INDEXES: dict[int, tuple[Sequence[AnchoredRule], RuleIndex]] = {}
+
+
+def _index(rules: Sequence[AnchoredRule]) -> RuleIndex:
+    """The index of a rule set (built once; keyed by the set's identity, kept alive here)."""
+    entry = _INDEXES.get(id(rules))
+    if entry is None or entry[0] is not rules:
+        entry = (rules, RuleIndex(rules))
+        if len(_INDEXES) >= 64:
+            _INDEXES.clear()  # only a caller building rule sets on the fly gets here
+        _INDEXES[id(rules)] = entry
+    return entry[1]
+
+
 def run_rules(rules: Iterable[AnchoredRule], text: str, words: set[str]) -> RuleMatch:
     """Rules whose anchors meet ``words`` run on ``text``; on a long text only on the
     windows that hold their anchors (every pattern spans far less than :data:`OVERLAP`)."""
-    candidates = [r for r in rules if r.may_match(text, words)]
+    if isinstance(rules, tuple | list):
+        candidates = _index(rules).candidates(text, words)
+    else:
+        candidates = [r for r in rules if r.may_match(text, words)]
     pieces = None
     if candidates and len(text) > 2 * WINDOW:
         if len(candidates) <= WHOLE_TEXT_GATES:
