@@ -183,3 +183,17 @@ def test_noise_removal_over_joined_words_matches_word_by_word() -> None:
     for text in texts:
         lower = text.lower()
         assert _denoise(lower) == _denoise_word_by_word(lower), lower
+
+
+def test_window_words_cut_from_the_tokens_match_tokenizing_each_window() -> None:
+    from doorman.screen import rulebook as R
+    from doorman.screen.features import tokenize
+
+    rng = random.Random(5)
+    pieces = ["abc", "019", "'", " ", ".", "-", ",", "é", "  ", "a" * 30, " " * 400, "x" * 1200]
+    for _ in range(400):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 1500)))
+        spans = R._spans(len(text), text)
+        plain = [(text[s:e], set(R._WORD_RE.findall(text[s:e]))) for s, e in spans]
+        assert R._windows(text, tokenize(text)) == plain
+        assert R._windows(text) == plain

@@ -15,4 +15,4 @@ RULES = rules_intent.RULES + rules_pretext.RULES + exfiltration.RULES + rules_do
 
 
 def match_families(view: str, tokens: list[str]) -> RuleMatch:
-    return run_rules(RULES, view, set(tokens))
+    return run_rules(RULES, view, set(tokens), tokens)

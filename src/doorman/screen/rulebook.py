@@ -100,21 +100,49 @@ _WORD_RE = re.compile(r"[a-z0-9']+")
 WHOLE_TEXT_GATES = 16
 
 
-def _windows(text: str) -> list[tuple[str, set[str]]]:
-    """Overlapping windows of a long text, cut at spaces, each with its word set."""
-    out: list[tuple[str, set[str]]] = []
-    start, size = 0, len(text)
+# one byte per character: "a" for a token character ([a-z0-9'], see _WORD_RE), " " otherwise
+_TOKEN_CLASSES = bytes(
+    ord("a") if chr(b) in "abcdefghijklmnopqrstuvwxyz0123456789'" else ord(" ") for b in range(256)
+)
+
+
+def _spans(size: int, text: str) -> list[tuple[int, int]]:
+    """Where the overlapping windows of a long text start and end, cut at spaces."""
+    out: list[tuple[int, int]] = []
+    start = 0
     while start < size:
         end = min(size, start + WINDOW)
         if end < size:
             space = text.rfind(" ", start + WINDOW - OVERLAP, end)
             end = space if space > start else end
-        piece = text[start:end]
-        out.append((piece, set(_WORD_RE.findall(piece))))
+        out.append((start, end))
         if end >= size:
             break
         back = text.find(" ", end - OVERLAP, end)
         start = back + 1 if back > start else end - OVERLAP
+    return out
+
+
+def _windows(text: str, tokens: list[str] | None = None) -> list[tuple[str, set[str]]]:
+    """Overlapping windows of a long text, cut at spaces, each with its word set.
+
+    With the text's ``tokens`` (``_WORD_RE.findall(text)``) and an ASCII text, a window whose
+    edges cut no token takes its words as a slice of them, counted by byte operations,
+    instead of tokenizing the window again (windows overlap: 1.4 times the text)."""
+    spans = _spans(len(text), text)
+    classes = b""
+    if tokens is not None and text.isascii():
+        classes = b" " + text.encode("ascii").translate(_TOKEN_CLASSES) + b" "
+    out: list[tuple[str, set[str]]] = []
+    for start, end in spans:
+        piece = text[start:end]
+        # an edge is clean when a non-token character touches it (or it is the text's edge)
+        if classes and b" " in classes[start : start + 2] and b" " in classes[end : end + 2]:
+            first = classes.count(b" a", 0, start + 1)
+            last = first + classes.count(b" a", start, end + 1)
+            out.append((piece, set(tokens[first:last])))  # type: ignore[index]
+        else:
+            out.append((piece, set(_WORD_RE.findall(piece))))
     return out
 
 
@@ -173,9 +201,13 @@ def _index(rules: Sequence[AnchoredRule]) -> RuleIndex:
     return entry[1]
 
 
-def run_rules(rules: Iterable[AnchoredRule], text: str, words: set[str]) -> RuleMatch:
+def run_rules(
+    rules: Iterable[AnchoredRule], text: str, words: set[str], tokens: list[str] | None = None
+) -> RuleMatch:
     """Rules whose anchors meet ``words`` run on ``text``; on a long text only on the
-    windows that hold their anchors (every pattern spans far less than :data:`OVERLAP`)."""
+    windows that hold their anchors (every pattern spans far less than :data:`OVERLAP`).
+    ``tokens``: ``_WORD_RE.findall(text)`` when the caller has it (the windows' words are then
+    cut from it instead of tokenizing each window)."""
     if isinstance(rules, tuple | list):
         candidates = _index(rules).candidates(text, words)
     else:
@@ -187,7 +219,7 @@ def run_rules(rules: Iterable[AnchoredRule], text: str, words: set[str]) -> Rule
             # ordinary prose then never pays for cutting windows and tokenizing each
             data = encode(text)
             candidates = [r for r in candidates if _may_match_somewhere(r, data)]
-        pieces = _windows(text) if candidates else None
+        pieces = _windows(text, tokens) if candidates else None
     if not candidates:
         return NO_MATCH
     return combine([r for r in candidates if _found(r, text, pieces)])
