@@ -16,6 +16,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from itertools import accumulate, chain, pairwise, repeat
@@ -48,6 +49,28 @@ def load_json_gz(name: str, path: Path | None = None) -> dict[str, Any]:
     return data
 
 
+class _Weights(dict[str, float]):
+    """word -> own plus subword weight, computed on a miss (``__missing__``), so the hot path
+    reads every token with one C-level ``__getitem__`` and no test for misses afterwards.
+    Bounded: when full it falls back to the model's own words."""
+
+    __slots__ = ("_known", "_weigh")
+
+    def __init__(self, known: dict[str, float], weigh: Callable[[str], float]) -> None:
+        super().__init__(known)
+        self._known = known
+        self._weigh = weigh
+
+    def __missing__(self, token: str) -> float:
+        value = self._weigh(token)
+        if len(token) <= TOKEN_CACHE_LEN:
+            if len(self) >= TOKEN_CACHE:
+                self.clear()
+                self.update(self._known)
+            self[token] = value
+        return value
+
+
 @dataclass(slots=True)
 class Classifier:
     weights: dict[str, float]
@@ -57,7 +80,7 @@ class Classifier:
     shift: float = 0.0  # subtracted from the margin so benign text sits below 0.5
     subword_weights: dict[str, float] = field(default_factory=dict)  # character n-gram -> weight
     _bigrams: dict[tuple[str, str], float] = field(default_factory=dict)
-    _tokens: dict[str, float] = field(default_factory=dict)  # word -> unigram + subword weight
+    _tokens: dict[str, float] = field(default_factory=dict)  # word -> unigram + subword (_Weights)
     _known: dict[str, float] = field(default_factory=dict)  # the same for the model's own words
 
     def __post_init__(self) -> None:
@@ -74,7 +97,10 @@ class Classifier:
             if " " not in gram:
                 known[gram] = weight + self._subword_sum(gram)
         self._known = known
-        self._tokens = dict(known)
+        self._tokens = _Weights(known, self._weigh)
+
+    def _weigh(self, token: str) -> float:
+        return self.weights.get(token, 0.0) + self._subword_sum(token)
 
     def _subword_sum(self, token: str) -> float:
         if not self.subword_weights:
@@ -99,14 +125,7 @@ class Classifier:
     def token_weight(self, token: str) -> float:
         """A word's own weight plus its character n-grams' (cached; the cache is emptied when
         full, so memory stays bounded and the words in current use stay fast)."""
-        value = self._tokens.get(token)
-        if value is None:
-            value = self.weights.get(token, 0.0) + self._subword_sum(token)
-            if len(token) <= TOKEN_CACHE_LEN:
-                if len(self._tokens) >= TOKEN_CACHE:
-                    self._tokens = dict(self._known)
-                self._tokens[token] = value
-        return value
+        return self._tokens[token]
 
     def margin(self, text: str, tokens: list[str] | None = None) -> float:
         """Raw decision value of the best window (whole text included)."""
@@ -116,12 +135,7 @@ class Classifier:
             return self.bias
         # per-token contribution: its own (word and subword) weight plus the weight of the
         # bigram it starts (C-level iteration; sums in the same order as a plain loop)
-        cached = list(map(self._tokens.get, toks))
-        unigrams = (
-            [self.token_weight(t) if w is None else w for w, t in zip(cached, toks, strict=True)]
-            if None in cached
-            else cached  # no None left
-        )
+        unigrams = list(map(self._tokens.__getitem__, toks))  # misses filled in, in order
         bigrams = map(self._bigrams.get, pairwise(toks), repeat(0.0))
         contrib = list(map(add, unigrams, chain(bigrams, (0.0,))))
         best = sum(contrib) / (n + SMOOTHING)

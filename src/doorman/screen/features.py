@@ -63,18 +63,28 @@ def subwords(token: str) -> list[str]:
 _MASK = 0xFFFFFFFF
 _BASE = 0x01000193
 _BASE_TOP = pow(_BASE, SHINGLE_SIZE - 1, 1 << 32)
-_TOKEN_HASHES: dict[str, int] = {}
+
+
+class _Hashes(dict[str, int]):
+    """token -> CRC32, computed on a miss (``__missing__``): every token of a text is read
+    with one C-level ``__getitem__``, with no pass afterwards to find the misses. Bounded."""
+
+    __slots__ = ()
+
+    def __missing__(self, token: str) -> int:
+        value = zlib.crc32(token.encode())
+        if len(self) < 200_000:
+            self[token] = value
+        return value
+
+
+_TOKEN_HASHES = _Hashes()
 _POWERS = [np.uint64(pow(_BASE, k, 1 << 32)) for k in range(SHINGLE_SIZE)]
 _VECTOR_MIN = 64  # below this many tokens the plain loop is cheaper than numpy
 
 
 def _token_hash(token: str) -> int:
-    value = _TOKEN_HASHES.get(token)
-    if value is None:
-        value = zlib.crc32(token.encode())
-        if len(_TOKEN_HASHES) < 200_000:
-            _TOKEN_HASHES[token] = value
-    return value
+    return _TOKEN_HASHES[token]
 
 
 def shingles(tokens: list[str]) -> set[int]:
@@ -86,21 +96,16 @@ def shingles(tokens: list[str]) -> set[int]:
     n = len(tokens)
     if n < SHINGLE_SIZE:
         return out
-    cached = list(map(_TOKEN_HASHES.get, tokens))
-    hashes: list[int] = (
-        [_token_hash(t) if h is None else h for h, t in zip(cached, tokens, strict=True)]
-        if None in cached
-        else cached  # type: ignore[assignment]  # no None left
-    )
     if n >= _VECTOR_MIN:
         # the same polynomial mod 2**32, all windows at once (uint64 wraps mod 2**64)
-        h = np.array(hashes, dtype=np.uint64)
+        h = np.fromiter(map(_TOKEN_HASHES.__getitem__, tokens), np.uint64, n)
         count = n - SHINGLE_SIZE + 1
         acc = np.zeros(count, dtype=np.uint64)
         for k in range(SHINGLE_SIZE):
             acc += h[k : k + count] * _POWERS[SHINGLE_SIZE - 1 - k]
         acc &= np.uint64(_MASK)
         return set(acc[acc % np.uint64(SHINGLE_SAMPLE) == 0].tolist())
+    hashes = list(map(_TOKEN_HASHES.__getitem__, tokens))
     value = 0
     for h_ in hashes[:SHINGLE_SIZE]:
         value = (value * _BASE + h_) & _MASK
