@@ -42,6 +42,7 @@ _LEET_ALL = str.maketrans(
      "9": "g", "@": "a", "$": "s", "!": "i", "|": "l", "€": "e"}
 )  # fmt: skip
 _MIXED_RE = re.compile(r"\b(?=[a-z@$]*\d)(?=\d*[a-z])[a-z0-9@$]{3,}\b")
+_HEX_DIGEST_RE = re.compile(r"[0-9a-f]{16,}")
 _DIGIT_WORD_RE = re.compile(r"[a-z0-9@$!|€]*\d[a-z0-9@$!|€]*")
 _NOISE_RE = re.compile(r"(?<=[a-z])[^\sa-z0-9]+(?=[a-z])|(?<=\s)[^\sa-z0-9\"(\[<#]+(?=[a-z])")
 _LETTER_DIGIT_RE = re.compile(r"[a-z][0-9]|[0-9][a-z]")
@@ -120,7 +121,7 @@ def candidate_views(
     if (
         _letter_digit_pairs(lower[:4000]) >= 3
         and len(_LETTER_DIGIT_RE.findall(lower, 0, 4000)) >= 3
-        and len(_MIXED_RE.findall(lower)) >= 3
+        and _leet_words(lower) >= 3
     ):
         leet = _DIGIT_WORD_RE.sub(lambda m: _unleet(m.group(0), vocabulary), lower)
         out.append(("leet", " ".join(leet.split())))
@@ -135,6 +136,13 @@ def candidate_views(
     if unspaced is not None:
         out.append(("unspaced", canonical(unspaced)))
     return out
+
+
+def _leet_words(lower: str) -> int:
+    """Words mixing letters and digits, hex digests and ids left out ("3f9a0c...": a hash is
+    not leetspeak; before, a hash per sentence bought every such text a whole extra view)."""
+    mixed = _MIXED_RE.findall(lower)
+    return len(mixed) - sum(map(bool, map(_HEX_DIGEST_RE.fullmatch, mixed)))
 
 
 def _classes(text: str) -> bytes:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from doorman.screen.features import tokenize
-from doorman.screen.gate import Gated, gate_for
+from doorman.screen.gate import Gate, Gated, gate_for
 
 MAX_DEPTH = 2  # decode nested encodings at most this deep
 MAX_DECODED_CHARS = 64_000  # total decoded text scanned per message
@@ -71,9 +71,14 @@ _LEET_TABLE = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "@": "a", "$": "s",
      "!": "i", "|": "l", "€": "e", "+": "t"}
 )  # fmt: skip
-_LEET_ONLY_RE = re.compile(r"(?<![\w@$€])[0134578@$€]{2,}(?![\w@$€])")
+# a run of 2+ leet characters alone: ``(?<![\w@$€])[0134578@$€]{2,}(?![\w@$€])`` with the
+# lookbehind moved after the first character, so the engine skips ahead to a leet character
+# instead of trying the lookbehind at every position (~20 ns a character)
+_LEET_ONLY_RE = re.compile(r"[0134578@$€](?<![\w@$€].)[0134578@$€]+(?![\w@$€])")
 _LEET_TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789@$!|€+")
 _LEET_CHAR_RE = re.compile(r"[0134578@$€+!|]")
+_LEET_RUN_RE = re.compile(r"[a-z0-9@$!|€+]*")  # the characters of _LEET_TOKEN_CHARS
+_DROP_ASCII_LETTERS = str.maketrans(dict.fromkeys("abcdefghijklmnopqrstuvwxyz"))
 # Letters spaced out with one separator each: "i g n o r e", "i.g.n.o.r.e", "i-g-n-o-r-e".
 _SPACED_RE = re.compile(r"(?<![^\W_])[^\W_]([ .\-_*/|,])[^\W_](?:\1[^\W_])*(?![^\W_])")
 # three single letters in a row: "e.g." / "i.e." alone do not make prose pay for the join
@@ -93,6 +98,7 @@ _HEX_RE = re.compile(r"(?:(?:\\x|0x)?[2-7][0-9a-fA-F][ :,]?){12,}")
 _LONG_RUN_RE = re.compile(r"[A-Za-z0-9+/_\-=]{20,}")
 _LONG_TOKEN_GATE = gate_for(re.compile(r"\S{20}"))  # \s is what str.split() splits on
 _HEX_HINT = Gated(re.compile(r"(?:[2-7][0-9a-fA-F][ :,]){6}|\\x[2-7]|0x[2-7]"))
+_HEX_GATE = gate_for(_HEX_RE)  # finditer alone tries every position (~40 ns a character)
 _HEX_CLEAN_RE = re.compile(r"\\x|0x|[ :,]")
 _URLENC_RE = re.compile(r"%[0-9a-fA-F]{2}")
 _ASCII_WORD_RE = re.compile(r"[a-z]+")
@@ -198,13 +204,11 @@ def _fold_leet(text: str) -> str:
         start = at
         while start > last and text[start - 1] in _LEET_TOKEN_CHARS:
             start -= 1
-        end = at + 1
-        while end < size and text[end] in _LEET_TOKEN_CHARS:
-            end += 1
+        end = _LEET_RUN_RE.match(text, at + 1).end()  # type: ignore[union-attr]  # "*": always
         while end > start and text[end - 1] in "!|+":
             end -= 1  # trailing "!!!" is punctuation, not an "i"
         token = text[start:end]
-        letters = sum(1 for c in token if "a" <= c <= "z")
+        letters = len(token) - len(token.translate(_DROP_ASCII_LETTERS))
         if len(token) >= 2 and 0 < letters < len(token):
             spans.append((start, end))
             last = end
@@ -266,10 +270,14 @@ def _looks_encoded(run: str) -> bool:
     return (has_digit and (has_upper or has_lower)) or (has_upper and has_lower and "_" not in run)
 
 
+def _may_match(gate: Gate | None, text: str) -> bool:
+    return gate is None or gate.may_match(text)
+
+
 def _may_have_long_token(text: str) -> bool:
     """False only when no whitespace-separated token of ``text`` has 20+ characters (one RE2
     pass instead of splitting prose into words to look at their lengths)."""
-    return _LONG_TOKEN_GATE is None or _LONG_TOKEN_GATE.may_match(text)
+    return _may_match(_LONG_TOKEN_GATE, text)
 
 
 def _decode_chunks(text: str) -> list[tuple[str, str]]:
@@ -306,7 +314,8 @@ def _decode_chunks(text: str) -> list[tuple[str, str]]:
                 decoded = _decode_bytes(raw)
                 if decoded:
                     found.append(("base64", decoded))
-        for match in _HEX_RE.finditer(text):
+        hex_matches = _HEX_RE.finditer(text) if _may_match(_HEX_GATE, text) else ()
+        for match in hex_matches:
             digits = _HEX_CLEAN_RE.sub("", match.group(0))
             if len(digits) % 2:
                 digits = digits[:-1]
