@@ -198,16 +198,23 @@ class Limiter:
         usd: float | None = None,
         audio_seconds: float | None = None,
     ) -> bool:
-        """Settle at once when the reservation lives in process memory (nothing to wait for,
-        so no task or shield is needed); False means: use :meth:`settle`."""
+        """Settle without waiting: at once when the reservation lives in process memory, or
+        by writing it to Redis's pipelined connection and leaving the reply to arrive (no task
+        or shield needed either way); False means: use :meth:`settle`."""
+        if reservation.done:
+            return True
         store = reservation._store
-        if not isinstance(store, MemoryStore):
-            return False
-        if not reservation.done:
+        if isinstance(store, MemoryStore):
             reservation.done = True
             items = self._actuals(reservation, tokens, usd, audio_seconds)
             store.settle_now(items, now=self.clock.now(), lease_id=reservation.id)
-        return True
+            return True
+        if isinstance(store, RedisStore) and self.atomic:
+            items = self._actuals(reservation, tokens, usd, audio_seconds)
+            if store.settle_nowait(items, now=self.clock.now(), lease_id=reservation.id):
+                reservation.done = True
+                return True
+        return False
 
     @staticmethod
     def _actuals(

@@ -12,13 +12,17 @@ import asyncio
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+import structlog
 from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from doorman.limits.pipelined import PipelinedRedis
 from doorman.limits.store import Check, Entry, StoreUnavailable
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+
+log = structlog.get_logger()
 
 # Any Redis error (unreachable, timeout, OOM, read-only replica, cluster down) means the limits
 # cannot be checked; the limiter then applies the on_store_failure policy and logs the cause.
@@ -31,6 +35,19 @@ def _script(name: str) -> str:
 
 def _str(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _settle_call(
+    items: list[tuple[Entry, int]], now: float, lease_id: str
+) -> tuple[list[str], list[str]]:
+    """KEYS and ARGV of ``settle.lua``."""
+    keys: list[str] = []
+    for e, _ in items:
+        keys += [e.key, e.holds_key]
+    packed = ";".join(
+        f"{e.kind},{e.capacity},{e.amount},{actual},{e.period!r},{e.ttl!r}" for e, actual in items
+    )
+    return keys, [repr(now), lease_id, packed]
 
 
 def connect_redis(url: str, timeout_s: float = 0.5, max_connections: int = 200) -> Redis:
@@ -60,21 +77,39 @@ class RedisStore:
         self._in_flight = asyncio.Semaphore(max_in_flight)
         self._source = {name: _script(name) for name in ("reserve", "settle", "renew")}
         self._sha: dict[str, str] = {}
+        # Plain TCP: one pipelined connection of our own (a fraction of redis-py's CPU per call).
+        self._fast = PipelinedRedis.from_client(redis)
+        self._background: set[asyncio.Task[None]] = set()
 
     async def _load(self, name: str) -> str:
-        sha = _str(await self.redis.script_load(self._source[name]))
+        if self._fast is not None:
+            source = self._source[name]
+            sha = _str(await self._fast.execute("SCRIPT", "LOAD", source, timeout_s=self.timeout_s))
+        else:
+            sha = _str(await self.redis.script_load(self._source[name]))
         self._sha[name] = sha
         return sha
 
+    async def _evalsha(self, name: str, keys: list[str], args: list[str]) -> Any:
+        sha = self._sha.get(name) or await self._load(name)
+        try:
+            return await self._call_script(sha, keys, args)
+        except NoScriptError:  # flushed or failed over: load again, once
+            return await self._call_script(await self._load(name), keys, args)
+
+    async def _call_script(self, sha: str, keys: list[str], args: list[str]) -> Any:
+        if self._fast is not None:
+            return await self._fast.execute(
+                "EVALSHA", sha, len(keys), *keys, *args, timeout_s=self.timeout_s
+            )
+        return await self.redis.evalsha(sha, len(keys), *keys, *args)
+
     async def _run(self, name: str, keys: list[str], args: list[str]) -> Any:
         try:
+            if self._fast is not None:  # one shared connection, each call bounded by itself
+                return await self._evalsha(name, keys, args)
             async with self._in_flight, asyncio.timeout(self.timeout_s):
-                sha = self._sha.get(name) or await self._load(name)
-                try:
-                    return await self.redis.evalsha(sha, len(keys), *keys, *args)
-                except NoScriptError:  # flushed or failed over: load again, once
-                    sha = await self._load(name)
-                    return await self.redis.evalsha(sha, len(keys), *keys, *args)
+                return await self._evalsha(name, keys, args)
         except _FAILURES as exc:
             slow = isinstance(exc, TimeoutError | RedisTimeoutError)
             raise StoreUnavailable(f"redis: {type(exc).__name__}: {exc}", transient=slow) from exc
@@ -98,14 +133,44 @@ class RedisStore:
         return checks
 
     async def settle(self, items: list[tuple[Entry, int]], *, now: float, lease_id: str) -> None:
-        keys: list[str] = []
-        for e, _ in items:
-            keys += [e.key, e.holds_key]
-        packed = ";".join(
-            f"{e.kind},{e.capacity},{e.amount},{actual},{e.period!r},{e.ttl!r}"
-            for e, actual in items
-        )
-        await self._run("settle", keys, [repr(now), lease_id, packed])
+        await self._run("settle", *_settle_call(items, now, lease_id))
+
+    def settle_nowait(self, items: list[tuple[Entry, int]], *, now: float, lease_id: str) -> bool:
+        """Write the settlement now and let its reply arrive on its own (a failure is logged;
+        holds and slots then expire with their lease). False when that cannot be done here
+        (redis-py client, no open connection yet, script not loaded): use :meth:`settle`.
+
+        Nothing waits for the reply, so the request saves the round trip and a task; calls of
+        this process stay in order, since they share one connection.
+        """
+        fast, sha = self._fast, self._sha.get("settle")
+        if fast is None or sha is None:
+            return False
+        keys, args = _settle_call(items, now, lease_id)
+        future = fast.send("EVALSHA", sha, len(keys), *keys, *args, timeout_s=self.timeout_s)
+        if future is None:
+            return False
+        future.add_done_callback(lambda done: self._settled(done, keys, args))
+        return True
+
+    def _settled(self, done: asyncio.Future[Any], keys: list[str], args: list[str]) -> None:
+        if done.cancelled() or done.exception() is None:
+            return
+        exc = done.exception()
+        if isinstance(exc, NoScriptError):  # flushed meanwhile: load it again and settle
+            task = asyncio.ensure_future(self._settle_again(keys, args))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            return
+        log.error("limits_settle_failed", error=f"redis: {type(exc).__name__}: {exc}",
+                  note="holds and slots expire with their lease")
+
+    async def _settle_again(self, keys: list[str], args: list[str]) -> None:
+        try:
+            await self._run("settle", keys, args)
+        except StoreUnavailable as exc:
+            log.error("limits_settle_failed", error=str(exc),
+                      note="holds and slots expire with their lease")
 
     async def renew(
         self, entries: list[Entry], *, now: float, lease_id: str, deadline: float
@@ -117,4 +182,7 @@ class RedisStore:
         return int(await self._run("renew", keys, [repr(now), lease_id, repr(deadline), kinds]))
 
     async def aclose(self) -> None:
-        return None  # the client belongs to the caller
+        for task in list(self._background):
+            task.cancel()
+        if self._fast is not None:  # our own connection; the redis-py client is the caller's
+            await self._fast.aclose()
