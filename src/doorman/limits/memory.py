@@ -13,38 +13,10 @@ from doorman.limits.store import SLACK, Check, Entry
 _SWEEP_EVERY = 2048
 
 
-@dataclass(slots=True)
-class _Counter:
-    used: int = 0
-    held: int = 0
-    holds: dict[str, tuple[int, float]] = field(default_factory=dict)  # id -> (amount, deadline)
-    expires: float = math.inf
-    # No hold expires before this (a lower bound): the check skips the walk over every hold
-    # until then, so a check costs O(1) and not O(requests in flight).
-    earliest: float = math.inf
-
-    def hold(self, lease_id: str, amount: int, deadline: float) -> None:
-        self.held += amount
-        self.holds[lease_id] = (amount, deadline)
-        if deadline < self.earliest:
-            self.earliest = deadline
-
-    def purge(self, now: float) -> None:
-        if now < self.earliest:
-            return
-        earliest = math.inf
-        for lid, (amount, dl) in list(self.holds.items()):
-            if dl <= now:
-                self.held -= amount
-                del self.holds[lid]
-            elif dl < earliest:
-                earliest = dl
-        self.earliest = earliest
-
-
-class _Leases(dict[str, float]):
-    """Concurrency leases of one key (id -> deadline), with a lower bound of their deadlines
-    so expired ones are looked for only when one may have expired."""
+class _Holds(dict[str, tuple[int, float]]):
+    """Leases of one key (id -> (amount, deadline)) and a lower bound of their deadlines: no
+    lease expires before ``earliest``, so a check walks them only when one may have expired
+    and costs O(1), not O(requests in flight)."""
 
     __slots__ = ("earliest",)
 
@@ -52,31 +24,50 @@ class _Leases(dict[str, float]):
         super().__init__()
         self.earliest = math.inf
 
-    def add(self, lease_id: str, deadline: float) -> None:
-        self[lease_id] = deadline
+    def add(self, lease_id: str, amount: int, deadline: float) -> None:
+        self[lease_id] = (amount, deadline)
         if deadline < self.earliest:
             self.earliest = deadline
 
-    def purge(self, now: float) -> None:
+    def purge(self, now: float) -> int:
+        """Drop the expired leases; returns the amount they held."""
         if now < self.earliest:
-            return
+            return 0
+        freed = 0
         earliest = math.inf
-        for lid, dl in list(self.items()):
+        for lid, (amount, dl) in list(self.items()):
             if dl <= now:
+                freed += amount
                 del self[lid]
             elif dl < earliest:
                 earliest = dl
         self.earliest = earliest
+        return freed
 
 
-_NO_LEASES = _Leases()
+_NO_HOLDS = _Holds()
+
+
+@dataclass(slots=True)
+class _Counter:
+    used: int = 0
+    held: int = 0
+    holds: _Holds = field(default_factory=_Holds)
+    expires: float = math.inf
+
+    def hold(self, lease_id: str, amount: int, deadline: float) -> None:
+        self.held += amount
+        self.holds.add(lease_id, amount, deadline)
+
+    def purge(self, now: float) -> None:
+        self.held -= self.holds.purge(now)
 
 
 class MemoryStore:
     def __init__(self) -> None:
         self._tat: dict[str, float] = {}
         self._counters: dict[str, _Counter] = {}
-        self._leases: dict[str, _Leases] = {}
+        self._leases: dict[str, _Holds] = {}  # concurrency slots: amount 1 each
         self._ops = 0
 
     async def reserve(
@@ -107,8 +98,8 @@ class MemoryStore:
             else:
                 leases = self._leases.get(e.key)
                 if leases is None:
-                    leases = self._leases[e.key] = _Leases()
-                leases.add(lease_id, deadline)
+                    leases = self._leases[e.key] = _Holds()
+                leases.add(lease_id, 1, deadline)
         return checks
 
     def _check(self, e: Entry, now: float) -> tuple[Check, float]:
@@ -151,7 +142,7 @@ class MemoryStore:
             return Check(True, 0.0, cap - count - amount, 0.0), 0.0
         if amount > cap:
             return Check(False, None, max(0, cap - count), 0.0), 0.0
-        first = min(leases.values()) if leases else now
+        first = min(dl for _, dl in leases.values()) if leases else now
         return Check(False, min(1.0, max(0.0, first - now)), max(0, cap - count), 0.0), 0.0
 
     async def settle(self, items: list[tuple[Entry, int]], *, now: float, lease_id: str) -> None:
@@ -187,7 +178,7 @@ class MemoryStore:
                     counter.held -= hold[0]
                 counter.used += actual
             else:
-                self._leases.get(e.key, _NO_LEASES).pop(lease_id, None)
+                self._leases.get(e.key, _NO_HOLDS).pop(lease_id, None)
 
     async def renew(
         self, entries: list[Entry], *, now: float, lease_id: str, deadline: float
@@ -196,15 +187,15 @@ class MemoryStore:
         for e in entries:
             if e.kind == "window":
                 counter = self._counters.get(e.key)
-                hold = counter.holds.get(lease_id) if counter else None
-                if counter is not None and hold is not None and hold[1] > now:
-                    counter.holds[lease_id] = (hold[0], deadline)
-                    held += 1
+                holds = counter.holds if counter is not None else _NO_HOLDS
             elif e.kind == "concurrency":
-                leases = self._leases.get(e.key, _NO_LEASES)
-                if leases.get(lease_id, -math.inf) > now:
-                    leases[lease_id] = deadline
-                    held += 1
+                holds = self._leases.get(e.key, _NO_HOLDS)
+            else:
+                continue
+            hold = holds.get(lease_id)
+            if hold is not None and hold[1] > now:  # a later deadline: earliest stays a bound
+                holds[lease_id] = (hold[0], deadline)
+                held += 1
         return held
 
     async def aclose(self) -> None:
