@@ -43,6 +43,7 @@ from doorman.screen.secrets import redact, scan
 from doorman.upstream.breakers import BreakerBoard
 from doorman.upstream.deployment import Deployment, Wire
 from doorman.upstream.gate import ProviderGate, Slot, UpstreamBusy
+from doorman.upstream.http1 import encode_headers
 from doorman.upstream.pacer import Pacer
 from doorman.upstream.pool import UpstreamPool
 from doorman.upstream.retry import (
@@ -113,6 +114,18 @@ class Attempt:
         self.headers = headers or {}
 
 
+@dataclass(frozen=True, slots=True)
+class _CallTemplate:
+    """What every call to one (provider, wire format, endpoint) sends, built every few seconds."""
+
+    expires: float  # time.monotonic
+    url: str
+    path: str  # the URL's part after the provider's base URL
+    headers: dict[str, str]
+    key: str | None  # the provider key the headers carry (scrubbed from error messages)
+    head: bytes  # request line and headers for the lean client, without the length
+
+
 @dataclass(slots=True)
 class Failure:
     """Why one deployment could not serve the request (for fallbacks and the final error)."""
@@ -178,9 +191,7 @@ class Dispatcher:
     ) -> None:
         self.settings = settings
         self.pool = pool
-        self._request_headers: dict[
-            tuple[str, Wire, Endpoint], tuple[float, str, dict[str, str], str | None]
-        ] = {}
+        self._request_headers: dict[tuple[str, Wire, Endpoint], _CallTemplate] = {}
         self.rng = rng
         self.sleep = sleep
         self.reliability = settings.reliability
@@ -465,44 +476,55 @@ class Dispatcher:
     ) -> UpstreamReply | Attempt:
         p = dep.provider_settings
         now = time.monotonic()
-        cached = self._request_headers.get((dep.provider, wire, endpoint))
-        if cached is None or cached[0] <= now:
+        cache_key = (dep.provider, wire, endpoint)
+        cached = self._request_headers.get(cache_key)
+        if cached is None or cached.expires <= now:
             # Re-read the provider key every few seconds, not per call: a rotated secret file
             # is picked up quickly, and the hot path does no file or environment lookups.
             key = p.api_key()
             headers = request_headers(wire, key, p.headers, p.anthropic_version)
             url = request_url(wire, self.pool.base_url(dep.provider), endpoint)
-            cached = (now + _HEADERS_TTL_S, url, headers, key)
-            self._request_headers[(dep.provider, wire, endpoint)] = cached
-        _, url, headers, sent_key = cached
-        if content_type is not None:  # not JSON (an audio form)
-            headers = {**headers, "content-type": content_type, "accept": "*/*"}
-        session = self.pool.session(dep.provider)
+            path = request_url(wire, "", endpoint)
+            head = self.pool.client(dep.provider).request_head(path, encode_headers(headers))
+            cached = _CallTemplate(now + _HEADERS_TTL_S, url, path, headers, key, head)
+            self._request_headers[cache_key] = cached
+        url, headers, sent_key = cached.url, cached.headers, cached.key
         remaining = deadline - now
         if remaining <= 0:
             return Attempt(None, self._deadline_error(dep), None, "timeout")
-        timeout = aiohttp.ClientTimeout(
-            total=None if stream else min(remaining, p.total_timeout_s),
-            connect=min(remaining, p.connect_timeout_s),
-            sock_read=min(remaining, p.read_timeout_s),
-        )
         try:
-            if stream:
-                # aiohttp's total timeout would cut a long stream: bound the wait for headers.
-                async with asyncio.timeout(remaining):
-                    resp = await session.post(url, data=body, headers=headers, timeout=timeout)
-                    if resp.status == 200:
-                        return UpstreamReply(dep, wire, 200, resp.headers, response=resp)
-                    try:
-                        raw = await resp.read()
-                    finally:
-                        resp.release()
-                    return self._failed(dep, resp.status, dict(resp.headers), raw, sent_key)
-            # Not streaming: the ClientTimeout total (<= the remaining deadline) bounds it all.
-            async with session.post(url, data=body, headers=headers, timeout=timeout) as resp:
-                raw = await resp.read()
-                if 200 <= resp.status < 300:
-                    return UpstreamReply(dep, wire, resp.status, resp.headers, body=raw)
+            if not stream:
+                # The lean client: its total (<= the remaining deadline) bounds it all.
+                client = self.pool.client(dep.provider)
+                head = cached.head
+                if content_type is not None:  # not JSON (an audio form)
+                    extra = {"content-type": content_type, "accept": "*/*"}
+                    head = client.request_head(cached.path, encode_headers({**headers, **extra}))
+                reply = await client.post(
+                    head, body,
+                    connect=min(remaining, p.connect_timeout_s),
+                    read=min(remaining, p.read_timeout_s),
+                    total=min(remaining, p.total_timeout_s),
+                )  # fmt: skip
+                if 200 <= reply.status < 300:
+                    return UpstreamReply(dep, wire, reply.status, reply.headers, body=reply.body)
+                return self._failed(dep, reply.status, dict(reply.headers), reply.body, sent_key)
+            if content_type is not None:
+                headers = {**headers, "content-type": content_type, "accept": "*/*"}
+            session = self.pool.session(dep.provider)
+            timeout = aiohttp.ClientTimeout(
+                total=None,  # it would cut a long stream: asyncio.timeout bounds the wait for headers
+                connect=min(remaining, p.connect_timeout_s),
+                sock_read=min(remaining, p.read_timeout_s),
+            )
+            async with asyncio.timeout(remaining):
+                resp = await session.post(url, data=body, headers=headers, timeout=timeout)
+                if resp.status == 200:
+                    return UpstreamReply(dep, wire, 200, resp.headers, response=resp)
+                try:
+                    raw = await resp.read()
+                finally:
+                    resp.release()
                 return self._failed(dep, resp.status, dict(resp.headers), raw, sent_key)
         except TimeoutError:  # includes aiohttp.ServerTimeoutError
             log.warning("upstream_timeout", deployment=dep.key)

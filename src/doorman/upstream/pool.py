@@ -1,7 +1,9 @@
-"""Pooled upstream HTTP clients: one aiohttp session per provider.
+"""Pooled upstream HTTP clients, one set per provider.
 
-aiohttp was chosen by measurement (see bench/RESULTS.md). A session per provider is a bulkhead:
-a provider that hangs can exhaust only its own connection pool, never another provider's.
+Full (non-streamed) calls go through :mod:`doorman.upstream.http1`, a lean keep-alive client;
+streams and probes through an aiohttp session (aiohttp was chosen over httpx by measurement, see
+bench/RESULTS.md). Clients per provider are a bulkhead: a provider that hangs can exhaust only
+its own connection pools, never another provider's.
 The built-in simulator (``kind: sim`` without ``base_url``) is reached over its private unix
 socket (:mod:`doorman.sim.embedded`), never through a public port.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 import aiohttp
 
 from doorman.config import ProviderSettings, Settings
+from doorman.upstream.http1 import Http1Pool, Origin
 
 EMBEDDED_SIM_URL = "http://doorman-embedded-sim"  # aiohttp needs a host; the socket decides
 
@@ -28,6 +31,7 @@ class UpstreamPool:
         self._settings = settings
         self._sim_socket = sim_socket
         self._sessions: dict[str, aiohttp.ClientSession] = {}
+        self._clients: dict[str, Http1Pool] = {}
 
     def base_url(self, provider: str) -> str:
         p = self._settings.providers[provider]
@@ -42,6 +46,20 @@ class UpstreamPool:
             session = self._new_session(self._settings.providers[provider])
             self._sessions[provider] = session
         return session
+
+    def client(self, provider: str) -> Http1Pool:
+        """The keep-alive client for full (non-streamed) calls to ``provider``."""
+        client = self._clients.get(provider)
+        if client is None or client.closed:
+            p = self._settings.providers[provider]
+            unix_path = None
+            if is_embedded_sim(p):
+                if self._sim_socket is None:
+                    raise RuntimeError("the embedded simulator is not running in this process")
+                unix_path = self._sim_socket
+            origin = Origin.from_url(self.base_url(provider), unix_path)
+            client = self._clients[provider] = Http1Pool(origin, limit=p.max_connections)
+        return client
 
     def _new_session(self, p: ProviderSettings) -> aiohttp.ClientSession:
         connector: aiohttp.BaseConnector
@@ -70,3 +88,6 @@ class UpstreamPool:
         for session in self._sessions.values():
             await session.close()
         self._sessions.clear()
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
