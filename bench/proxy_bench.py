@@ -11,10 +11,17 @@ Gateway variants: ``full`` (auth + limits + screening + ledger, memory limits), 
 ``+``-joined mix of ``noledger`` (``ledger_enabled: false``), ``noscreen`` (screening off) and
 ``redis`` (limits, nonces, breakers on Redis at ``--redis-url``) and ``cache`` (the tier's
 response cache on: after wrk's warm-up every request is a cache hit, the upstream idle),
-e.g. ``redis+noscreen`` or ``cache`` / ``redis+cache`` (the cache then lives in Redis);
+e.g. ``redis+noscreen`` or ``cache`` / ``redis+cache`` (the cache then lives in Redis), and ``pg``
+(keys and the ledger on PostgreSQL at ``--pg-url``, in a database created for the run and dropped
+after it), e.g. ``redis+pg`` for the issue's "auth + limits + ledger on Redis and PostgreSQL";
 baseline variants ``bare-httpx`` (bare proxy with httpx instead of
 aiohttp), ``bare-h11`` (uvicorn's pure-Python HTTP parser) and ``bare-granian`` (the same
 bare app on granian, a Rust HTTP server; ``pip install -e '.[bench]'``), to justify the stack.
+
+Besides requests/s, each row shows the server process's CPU time per request (user + system,
+from ``/proc``, over the measured run): unlike requests/s it barely moves when other work
+shares the machine, and ``cpu ratio`` (bare's CPU per request / the target's) is what the
+throughput ratio would be on an otherwise idle core.
 """
 
 from __future__ import annotations
@@ -199,14 +206,51 @@ def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+class PgDatabases:
+    """Databases created for ``pg`` variants on the server at ``base_url``, dropped at the end."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.names: list[str] = []
+
+    def _admin(self, sql: str) -> None:
+        import asyncio
+
+        import asyncpg
+
+        async def go() -> None:
+            dsn = self.base_url.replace("postgresql+asyncpg://", "postgresql://") + "/postgres"
+            conn = await asyncpg.connect(dsn)
+            try:
+                await conn.execute(sql)
+            finally:
+                await conn.close()
+
+        asyncio.run(go())
+
+    def create(self) -> str:
+        import uuid
+
+        name = f"doorman_bench_{uuid.uuid4().hex[:10]}"
+        self._admin(f'CREATE DATABASE "{name}"')
+        self.names.append(name)
+        return f"{self.base_url}/{name}"
+
+    def drop_all(self) -> None:
+        for name in self.names:
+            with suppress(Exception):
+                self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.names.clear()
+
+
 def start_gateway(
     procs: Procs, work: Path, upstream: str, *, ledger: bool, screen: bool, redis_url: str | None,
-    cache: bool = False, extra: dict[str, Any] | None = None,
+    cache: bool = False, extra: dict[str, Any] | None = None, database_url: str | None = None,
 ) -> tuple[str, str]:
     port = free_port()
     gw_dir = Path(tempfile.mkdtemp(dir=work, prefix="gw-"))
     config = gateway_config(
-        f"sqlite+aiosqlite:///{gw_dir}/doorman.db", f"{upstream}/v1",
+        database_url or f"sqlite+aiosqlite:///{gw_dir}/doorman.db", f"{upstream}/v1",
         ledger=ledger, screen=screen, redis_url=redis_url, cache=cache,
     )  # fmt: skip
     config["server"] = {"port": port, "log_level": "info"}  # a JSON line per request, as in production
@@ -235,21 +279,38 @@ def start_gateway(
 
 
 def start_variant(
-    procs: Procs, work: Path, upstream: str, variant: str, redis_url: str | None
+    procs: Procs, work: Path, upstream: str, variant: str, redis_url: str | None,
+    pg: PgDatabases | None = None,
 ) -> tuple[str, str]:
     """The gateway a variant name asks for: ``+``-joined ``noledger``, ``noscreen``, ``redis``
-    (limits on ``redis_url``) and ``cache``, e.g. ``redis+noscreen``; ``full`` is none of them."""
+    (limits on ``redis_url``), ``pg`` (keys and ledger in a fresh database of ``pg``) and
+    ``cache``, e.g. ``redis+noscreen``; ``full`` is none of them."""
     flags = set(variant.split("+"))
+    database_url = None
+    if "pg" in flags:
+        if pg is None:
+            raise ValueError("a pg variant needs a PostgreSQL server (--pg-url)")
+        database_url = pg.create()
     return start_gateway(
         procs, work, upstream,
         ledger="noledger" not in flags,
         screen="noscreen" not in flags,
         redis_url=redis_url if "redis" in flags else None,
         cache="cache" in flags,
+        database_url=database_url,
     )  # fmt: skip
 
 
-def run_wrk(url: str, key: str | None, duration: int, connections: int, work: Path) -> dict[str, float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(
+    url: str, key: str | None, duration: int, connections: int, work: Path, pid: int | None = None
+) -> dict[str, float]:
+    """wrk's figures for one target; with ``pid``, also the server's CPU us per request."""
     script = work / "post.lua"
     headers = 'wrk.headers["Content-Type"] = "application/json"\n'
     if key:
@@ -260,13 +321,17 @@ def run_wrk(url: str, key: str | None, duration: int, connections: int, work: Pa
     # warm-up (connection pools, caches, JIT-free but lazy imports)
     subprocess.run(["wrk", "-t2", f"-c{connections}", "-d2s", "-s", str(script), target],
                    capture_output=True, text=True, check=True)  # fmt: skip
+    cpu = cpu_seconds(pid) if pid is not None else 0.0
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), target],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
+    cpu = cpu_seconds(pid) - cpu if pid is not None else 0.0
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    done = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     return {
+        "cpu_us": cpu / max(1, done) * 1e6,
         "rps": rps,
         "p50_ms": _ms(re.search(r"\s50%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
         "p99_ms": _ms(re.search(r"\s99%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
@@ -288,13 +353,17 @@ def main() -> None:
                     help="interleaved rounds; medians are reported (this machine is noisy)")
     ap.add_argument("--variants", default="full,noledger,noscreen")
     ap.add_argument("--redis-url", default=os.environ.get("DOORMAN_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
+    ap.add_argument("--pg-url", default=os.environ.get("DOORMAN_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432"),
+                    help="PostgreSQL server (no database name) for pg variants")  # fmt: skip
     args = ap.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is required: apt-get install wrk")
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     procs = Procs()
+    pg = PgDatabases(args.pg_url)
     runs: dict[str, list[dict[str, float]]] = {}
     ratios: dict[str, list[float]] = {}
+    cpu_ratios: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="doorman-bench-") as tmp:
         work = Path(tmp)
         try:
@@ -303,36 +372,46 @@ def main() -> None:
                   f"{args.rounds} interleaved rounds")  # fmt: skip
             # Every target is started once and kept; each round measures the baseline and then
             # every variant, so slow drifts of the machine hit all of them alike.
-            targets: dict[str, tuple[str, str | None]] = {"bare": (start_bare(procs, upstream), None)}
+            bare_url = start_bare(procs, upstream)
+            targets: dict[str, tuple[str, str | None, int]] = {"bare": (bare_url, None, procs.items[-1].pid)}
             for variant in variants:
                 if variant.startswith("bare-"):
                     client = "httpx" if variant == "bare-httpx" else "aiohttp"
                     http = "h11" if variant == "bare-h11" else "httptools"
                     server = "granian" if variant == "bare-granian" else "uvicorn"
-                    targets[variant] = (start_bare(procs, upstream, client, http, server), None)
+                    url = start_bare(procs, upstream, client, http, server)
+                    targets[variant] = (url, None, procs.items[-1].pid)
                     continue
                 flags = set(variant.split("+"))  # e.g. redis+noscreen
                 if "redis" in flags and any("redis" in v for v in targets):
                     sys.exit("one redis variant per run (they would share the Redis database)")
-                targets[f"gateway-{variant}"] = start_variant(procs, work, upstream, variant, args.redis_url)
+                url, key = start_variant(procs, work, upstream, variant, args.redis_url, pg)
+                targets[f"gateway-{variant}"] = (url, key, procs.items[-1].pid)
             for _ in range(args.rounds):
-                base = run_wrk(targets["bare"][0], None, args.duration, args.connections, work)
+                url, _, pid = targets["bare"]
+                base = run_wrk(url, None, args.duration, args.connections, work, pid)
                 runs.setdefault("bare", []).append(base)
-                for name, (url, key) in targets.items():
+                for name, (url, key, pid) in targets.items():
                     if name == "bare":
                         continue
-                    r = run_wrk(url, key, args.duration, args.connections, work)
+                    r = run_wrk(url, key, args.duration, args.connections, work, pid)
                     runs.setdefault(name, []).append(r)
                     ratios.setdefault(name, []).append(r["rps"] / base["rps"])
+                    cpu_ratios.setdefault(name, []).append(base["cpu_us"] / max(r["cpu_us"], 1e-9))
         finally:
             procs.stop_all()
-    print(f"{'target':<26}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'ratio':>7}  ratio per round")
+            pg.drop_all()
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"{'target':<26}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'cpu us':>8}"
+          f"{'ratio':>7}{'cpu ratio':>10}  ratio per round")  # fmt: skip
     for name, rs in runs.items():
         med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
         per = ratios.get(name, [1.0] * len(rs))
+        cpu_per = cpu_ratios.get(name, [1.0] * len(rs))
         print(
             f"{name:<26}{med['rps']:>9.0f}{med['p50_ms']:>9.2f}{med['p99_ms']:>9.2f}"
-            f"{sum(r['non_2xx'] for r in rs):>9.0f}{statistics.median(per):>7.2f}  "
+            f"{sum(r['non_2xx'] for r in rs):>9.0f}{med['cpu_us']:>8.0f}{statistics.median(per):>7.2f}"
+            f"{statistics.median(cpu_per):>10.2f}  "
             + " ".join(f"{x:.2f}" for x in per)
         )
 
