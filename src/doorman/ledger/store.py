@@ -2,17 +2,24 @@
 
 Why: an acknowledged request must be in the ledger even if the process is killed right after,
 yet a commit per request would put the database on the hot path. Rows wait at most
-``max_delay_ms`` for company, then one ``INSERT ... executemany`` commits the whole batch and
-every awaiter of that batch wakes up together. While a batch commits, the next one fills.
+``max_delay_ms`` for company, then one statement commits the whole batch (SQLite: one
+multi-row INSERT; PostgreSQL: one binary COPY) and every awaiter of that batch wakes up
+together. While a batch commits, the next one fills.
+
+Rows go to the database as parameter tuples read straight off the :class:`LedgerRow` in column
+order (:class:`_RowCodec`), not through SQLAlchemy's per-row statement machinery, which cost
+more than the database's own work per row (bench/RESULTS.md).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import operator
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -57,6 +64,7 @@ class Ledger:
         # One dedicated connection: no pool checkout or reset-on-return per batch.
         self._conn: AsyncConnection | None = None
         self._sqlite = _SQLiteWriter.for_engine(engine)
+        self._postgres = _PostgresWriter.for_engine(engine)
         self._closing = False
         self.batches_committed = 0
         self.rows_committed = 0
@@ -113,6 +121,8 @@ class Ledger:
                 await conn.close()
             if self._sqlite is not None:
                 await self._sqlite.close()
+            if self._postgres is not None:
+                await self._postgres.close()
 
     async def _run(self) -> None:
         while True:
@@ -157,7 +167,7 @@ class Ledger:
     async def _commit(self, batch: list[tuple[LedgerRow, asyncio.Future[None]]]) -> None:
         started = time.perf_counter()
         try:
-            await self._insert([_values(row) for row, _ in batch])
+            await self._insert([row for row, _ in batch])
         except asyncio.CancelledError:
             _settle(batch, LedgerClosed("the ledger writer stopped before this batch committed"))
             raise
@@ -179,7 +189,7 @@ class Ledger:
     async def _commit_one_by_one(self, batch: list[tuple[LedgerRow, asyncio.Future[None]]]) -> None:
         for row, fut in batch:
             try:
-                await self._insert([_values(row)])
+                await self._insert([row])
             except asyncio.CancelledError:
                 _settle([(row, fut)], LedgerClosed("the ledger writer stopped"))
                 raise
@@ -190,11 +200,15 @@ class Ledger:
                 self.rows_committed += 1
         self.batches_committed += 1
 
-    async def _insert(self, values: list[dict[str, Any]]) -> None:
+    async def _insert(self, rows: list[LedgerRow]) -> None:
         assert self.engine is not None
         if self._sqlite is not None:
-            await self._sqlite.insert(values)
+            await self._sqlite.insert(rows)
             return
+        if self._postgres is not None:
+            await self._postgres.insert(rows)
+            return
+        values = [_values(row) for row in rows]  # another dialect: through SQLAlchemy
         conn = self._conn
         if conn is None or conn.closed or conn.invalidated:
             conn = self._conn = await self.engine.connect()
@@ -249,8 +263,10 @@ class _SQLiteWriter:
         dialect = self.engine.dialect
         # dialect_impl: a TypeDecorator's own conversion and then the dialect's, as SQLAlchemy
         # itself binds them (plain bind_processor would skip e.g. SQLite's datetime format).
-        self._pairs = [(name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-                       for name in order]  # fmt: skip
+        processors = {name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+                      for name in order}  # fmt: skip
+        self._codec = _RowCodec(order, {k: f for k, f in processors.items() if f is not None})
+        self._width = len(order)
         # SQLite allows 32766 bound variables per statement.
         self._rows_per_statement = max(1, 32000 // len(order))
 
@@ -261,39 +277,40 @@ class _SQLiteWriter:
         url = engine.url.render_as_string(hide_password=False)
         return None if is_in_memory_sqlite(url) else cls(url)
 
-    async def insert(self, values: list[dict[str, Any]]) -> None:
+    async def insert(self, rows: list[LedgerRow]) -> None:
+        values = self._params(rows)
         if self._insert_here(values):
             self.batches_on_loop += 1
         else:  # another writer holds the lock: wait for it off the loop
             await asyncio.get_running_loop().run_in_executor(self.executor, self._insert, values)
             self.batches_on_thread += 1
-        self._since_checkpoint += len(values)
+        self._since_checkpoint += len(rows)
         if self._since_checkpoint >= self.CHECKPOINT_ROWS and self._checkpoint is None:
             self._since_checkpoint = 0
             loop = asyncio.get_running_loop()
             self._checkpoint = loop.run_in_executor(self.executor, self._run_checkpoint)
             self._checkpoint.add_done_callback(self._checkpointed)
 
-    def _params(self, values: list[dict[str, Any]]) -> list[Any]:
+    def _params(self, rows: list[LedgerRow]) -> list[Any]:
+        """Every row's values, flat, in the statement's column order."""
         params: list[Any] = []
-        for v in values:
-            for name, proc in self._pairs:
-                value = v[name]
-                params.append(value if proc is None or value is None else proc(value))
+        encode = self._codec.params
+        for row in rows:
+            params += encode(row)
         return params
 
-    def _execute(self, conn: Any, values: list[dict[str, Any]]) -> None:
-        params = self._params(values)
-        width = len(self._pairs)
+    def _execute(self, conn: Any, params: list[Any]) -> None:
+        width = self._width
+        count = len(params) // width
         step = self._rows_per_statement
         cursor = conn.cursor()
-        for start in range(0, len(values), step):
-            n = min(step, len(values) - start)
+        for start in range(0, count, step):
+            n = min(step, count - start)
             sql = self._head + ", ".join([self._row] * n)
             cursor.execute(sql, params[start * width : (start + n) * width])
         conn.commit()
 
-    def _insert_here(self, values: list[dict[str, Any]]) -> bool:
+    def _insert_here(self, values: list[Any]) -> bool:
         """Commit on the calling (event loop) thread; False if the database is locked."""
         conn = self._here
         if conn is None:
@@ -318,7 +335,7 @@ class _SQLiteWriter:
                 conn.close()
             raise self._wrapped(error) from error
 
-    def _insert(self, values: list[dict[str, Any]]) -> None:
+    def _insert(self, values: list[Any]) -> None:
         """The writer thread's commit: waits for other writers' locks (``busy_timeout``)."""
         if self._conn is None:
             self._conn = self.engine.raw_connection()
@@ -369,6 +386,81 @@ class _SQLiteWriter:
             self._here = None
         await asyncio.get_running_loop().run_in_executor(self.executor, shut)
         self.executor.shutdown(wait=False)
+
+
+class _PostgresWriter:
+    """PostgreSQL batches as one binary ``COPY ledger (...) FROM STDIN`` on a dedicated asyncpg
+    connection: one round trip and no per-row statement work, where SQLAlchemy's executemany
+    compiled and converted every row in Python first. COPY is one statement, so a batch
+    commits or fails as a whole, as before; a rejected batch is retried row by row."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._conn: AsyncConnection | None = None
+        self._codec = _RowCodec(COLUMNS, {"ts": _utc})
+
+    @classmethod
+    def for_engine(cls, engine: AsyncEngine | None) -> _PostgresWriter | None:
+        if engine is None or engine.dialect.name != "postgresql":
+            return None
+        return cls(engine) if engine.dialect.driver == "asyncpg" else None
+
+    async def insert(self, rows: list[LedgerRow]) -> None:
+        records = [tuple(self._codec.params(row)) for row in rows]
+        conn = self._conn
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._conn = await self.engine.connect()
+        try:
+            raw = await conn.get_raw_connection()
+            await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+                LedgerEntry.__tablename__, records=records, columns=COLUMNS
+            )
+        except BaseException as error:
+            import asyncpg
+
+            if isinstance(error, asyncpg.IntegrityConstraintViolationError):
+                raise exc.IntegrityError("COPY ledger", None, error) from error
+            if isinstance(error, asyncpg.DataError | asyncpg.exceptions._base.DataError):
+                raise exc.DataError("COPY ledger", None, error) from error
+            # A broken or poisoned connection is replaced before the next batch.
+            self._conn = None
+            with contextlib.suppress(Exception):
+                await conn.close()
+            raise
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+
+class _RowCodec:
+    """Ledger rows as parameter lists in one column order: read in one C call
+    (``attrgetter``), caller-influenced strings clipped to their column, then each column's
+    conversion (SQLAlchemy's bind processors for SQLite, UTC timestamps for COPY)."""
+
+    def __init__(self, order: Sequence[str], convert: dict[str, Callable[[Any], Any]]) -> None:
+        self._get = operator.attrgetter(*order)
+        self._clip = [(i, _STRING_LIMITS[n]) for i, n in enumerate(order) if n in _STRING_LIMITS]
+        self._convert = [(i, convert[n]) for i, n in enumerate(order) if n in convert]
+
+    def params(self, row: LedgerRow) -> list[Any]:
+        values = list(self._get(row))
+        for i, limit in self._clip:
+            value = values[i]
+            if value is not None and len(value) > limit:
+                values[i] = value[:limit]
+        for i, convert in self._convert:
+            value = values[i]
+            if value is not None:
+                values[i] = convert(value)
+        return values
+
+
+def _utc(ts: datetime) -> datetime:
+    """What the table stores: an aware UTC timestamp (a naive one is taken as UTC)."""
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
 def _locked(error: BaseException) -> bool:
