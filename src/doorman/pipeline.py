@@ -256,9 +256,13 @@ class Pipeline:
 
     async def run(self, ex: Exchange) -> Reply:
         """Run every stage, then forward. Errors propagate after the bookkeeping is done."""
-        # Every log line written for this request (screening, retries, ...) names it.
-        with structlog.contextvars.bound_contextvars(request_id=ex.request_id):
+        # Every log line written for this request (screening, retries, ...) names it. Bound
+        # and reset by token: ``bound_contextvars`` first copies every context variable.
+        tokens = structlog.contextvars.bind_contextvars(request_id=ex.request_id)
+        try:
             return await self._run(ex)
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)
 
     async def _run(self, ex: Exchange) -> Reply:
         try:
