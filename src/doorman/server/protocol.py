@@ -13,6 +13,10 @@ subclass adds, per connection:
 - a cap on open connections per worker: past it a new connection gets 503 and is closed.
 
 A refusal is written straight to the socket with ``connection: close``: no ASGI app runs for it.
+
+It also sends a response whose length is declared (every full JSON answer) as one write of head
+and body (:class:`OneWriteCycle`): uvicorn writes the head at ``http.response.start``, so each
+answer cost two ``send(2)`` calls, and it checked each header with two regular expressions.
 """
 
 from __future__ import annotations
@@ -23,7 +27,13 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import orjson
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import (
+    HEADER_RE,
+    HEADER_VALUE_RE,
+    STATUS_LINE,
+    HttpToolsProtocol,
+    RequestResponseCycle,
+)
 
 from doorman.config import ServerSettings
 
@@ -105,6 +115,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._too_large()
             raise _Refused  # stop the parser: no app runs for this request
         super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and cycle.__class__ is RequestResponseCycle:
+            # Its task was created but has not run yet: every send it makes is the subclass's.
+            cycle.__class__ = OneWriteCycle
         self._arm(self._limits.body_timeout_s, self._body_timed_out)
 
     def on_body(self, body: bytes) -> None:
@@ -176,6 +190,85 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+
+
+class OneWriteCycle(RequestResponseCycle):
+    """uvicorn's request/response cycle, except that a response declaring its length (and not
+    to a HEAD request) keeps its head until the body comes, then writes both at once. Anything
+    else -- streams, HEAD, an access log, a paused transport -- takes uvicorn's own path."""
+
+    _head: bytes | None = None
+
+    async def send(self, message: Any) -> None:
+        kind = message["type"]
+        if kind == "http.response.start" and not self.response_started:
+            if self._hold_head(message):
+                return
+        elif kind == "http.response.body" and self._head is not None:
+            await self._send_with_head(message)
+            return
+        await super().send(message)
+
+    def _hold_head(self, message: Any) -> bool:
+        if self.flow.write_paused or self.disconnected or self.access_log:
+            return False
+        status = message["status"]
+        if self.scope["method"] == "HEAD" or status in (204, 304):
+            return False
+        headers = self.default_headers + list(message.get("headers", []))
+        length = None
+        for name, value in headers:
+            lower = name.lower()
+            if lower == b"transfer-encoding":
+                return False
+            if lower == b"content-length" and length is None:
+                length = value
+        if length is None:
+            return False
+        # The same checks as uvicorn's, over all names and all values at once.
+        if HEADER_RE.search(b"".join(name for name, _ in headers)):
+            raise RuntimeError("Invalid HTTP header name.")
+        if HEADER_VALUE_RE.search(b"".join(value for _, value in headers)):
+            raise RuntimeError("Invalid HTTP header value.")
+        self.response_started = True
+        self.waiting_for_100_continue = False
+        self.expected_content_length = int(length.decode())
+        self.chunked_encoding = False
+        content = [STATUS_LINE[status]]
+        has_close = False
+        for name, value in headers:
+            name = name.lower()
+            if name == b"connection" and b"close" in [t.lower().strip() for t in value.split(b",")]:
+                self.keep_alive = False
+                has_close = True
+            content.extend([name, b": ", value, b"\r\n"])
+        if not self.keep_alive and not has_close:
+            content.append(b"connection: close\r\n")
+        content.append(b"\r\n")
+        self._head = b"".join(content)
+        return True
+
+    async def _send_with_head(self, message: Any) -> None:
+        if self.flow.write_paused and not self.disconnected:
+            await self.flow.drain()
+        head, self._head = self._head, None
+        if self.disconnected:
+            return
+        assert head is not None
+        body = message.get("body", b"")
+        more_body = message.get("more_body", False)
+        if len(body) > self.expected_content_length:
+            raise RuntimeError("Response content longer than Content-Length")
+        self.expected_content_length -= len(body)
+        self.transport.write(head + body)
+        if not more_body:
+            if self.expected_content_length != 0:
+                raise RuntimeError("Response content shorter than Content-Length")
+            self.response_complete = True
+            self.message_event.set()
+            if not self.keep_alive:
+                self.transport.close()
+            self.on_response()
 
 
 class _Refused(Exception):
