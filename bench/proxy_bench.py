@@ -13,7 +13,9 @@ Gateway variants: ``full`` (auth + limits + screening + ledger, memory limits), 
 response cache on: after wrk's warm-up every request is a cache hit, the upstream idle),
 e.g. ``redis+noscreen`` or ``cache`` / ``redis+cache`` (the cache then lives in Redis), and ``pg``
 (keys and the ledger on PostgreSQL at ``--pg-url``, in a database created for the run and dropped
-after it), e.g. ``redis+pg`` for the issue's "auth + limits + ledger on Redis and PostgreSQL";
+after it), e.g. ``redis+pg`` for the issue's "auth + limits + ledger on Redis and PostgreSQL".
+A variant ending in ``@NAME`` runs another checkout's code given as ``--src NAME=PATH/src``
+(before/after in one interleaved run, e.g. ``--variants full,full@before --src before=...``);
 baseline variants ``bare-httpx`` (bare proxy with httpx instead of
 aiohttp), ``bare-h11`` (uvicorn's pure-Python HTTP parser) and ``bare-granian`` (the same
 bare app on granian, a Rust HTTP server; ``pip install -e '.[bench]'``), to justify the stack.
@@ -246,6 +248,7 @@ class PgDatabases:
 def start_gateway(
     procs: Procs, work: Path, upstream: str, *, ledger: bool, screen: bool, redis_url: str | None,
     cache: bool = False, extra: dict[str, Any] | None = None, database_url: str | None = None,
+    src: str | None = None,
 ) -> tuple[str, str]:
     port = free_port()
     gw_dir = Path(tempfile.mkdtemp(dir=work, prefix="gw-"))
@@ -263,6 +266,8 @@ def start_gateway(
         "DOORMAN_MASTER_KEY": "dm-master-bench-" + "x" * 32,
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    if src is not None:  # another checkout's code (a before/after run)
+        env["PYTHONPATH"] = src
     if redis_url:
         import redis
 
@@ -280,11 +285,18 @@ def start_gateway(
 
 def start_variant(
     procs: Procs, work: Path, upstream: str, variant: str, redis_url: str | None,
-    pg: PgDatabases | None = None,
+    pg: PgDatabases | None = None, sources: dict[str, str] | None = None,
 ) -> tuple[str, str]:
     """The gateway a variant name asks for: ``+``-joined ``noledger``, ``noscreen``, ``redis``
     (limits on ``redis_url``), ``pg`` (keys and ledger in a fresh database of ``pg``) and
-    ``cache``, e.g. ``redis+noscreen``; ``full`` is none of them."""
+    ``cache``, e.g. ``redis+noscreen``; ``full`` is none of them. ``@NAME`` at the end runs
+    the code of ``sources[NAME]`` (``--src NAME=PATH``), e.g. ``full@before``."""
+    variant, _, source = variant.partition("@")
+    src = None
+    if source:
+        if not sources or source not in sources:
+            raise ValueError(f"variant '{variant}@{source}': pass --src {source}=PATH")
+        src = sources[source]
     flags = set(variant.split("+"))
     database_url = None
     if "pg" in flags:
@@ -298,6 +310,7 @@ def start_variant(
         redis_url=redis_url if "redis" in flags else None,
         cache="cache" in flags,
         database_url=database_url,
+        src=src,
     )  # fmt: skip
 
 
@@ -355,10 +368,13 @@ def main() -> None:
     ap.add_argument("--redis-url", default=os.environ.get("DOORMAN_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
     ap.add_argument("--pg-url", default=os.environ.get("DOORMAN_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432"),
                     help="PostgreSQL server (no database name) for pg variants")  # fmt: skip
+    ap.add_argument("--src", action="append", default=[], metavar="NAME=PATH",
+                    help="source tree (a src/ directory) for variants ending in @NAME")  # fmt: skip
     args = ap.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is required: apt-get install wrk")
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    sources = dict(item.split("=", 1) for item in args.src)
     procs = Procs()
     pg = PgDatabases(args.pg_url)
     runs: dict[str, list[dict[str, float]]] = {}
@@ -382,10 +398,10 @@ def main() -> None:
                     url = start_bare(procs, upstream, client, http, server)
                     targets[variant] = (url, None, procs.items[-1].pid)
                     continue
-                flags = set(variant.split("+"))  # e.g. redis+noscreen
+                flags = set(variant.partition("@")[0].split("+"))  # e.g. redis+noscreen
                 if "redis" in flags and any("redis" in v for v in targets):
                     sys.exit("one redis variant per run (they would share the Redis database)")
-                url, key = start_variant(procs, work, upstream, variant, args.redis_url, pg)
+                url, key = start_variant(procs, work, upstream, variant, args.redis_url, pg, sources)
                 targets[f"gateway-{variant}"] = (url, key, procs.items[-1].pid)
             for _ in range(args.rounds):
                 url, _, pid = targets["bare"]

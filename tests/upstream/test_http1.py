@@ -1,94 +1,22 @@
-"""The lean upstream client against scripted raw HTTP servers: what a caller of it relies on."""
+"""The lean upstream client against scripted raw HTTP servers: what a caller of it relies on.
+
+Hostile upstreams (oversized, truncated, trickling, malformed, untrusted TLS) are in
+tests/adversarial/test_hostile_upstream_http.py; both use the helpers here.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import gzip
-from collections.abc import AsyncIterator, Awaitable, Callable
+import zlib
+from pathlib import Path
 
 import pytest
 
-from doorman.upstream.http1 import (
-    Http1Pool,
-    Origin,
-    UpstreamConnectionError,
-    encode_headers,
-)
+from doorman.upstream.http1 import Http1Pool, Origin, UpstreamConnectionError, encode_headers
+from upstream_http import Server, ok, post, read_request, serve, tls_contexts
 
-Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-
-async def _read_request(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
-    head = await reader.readuntil(b"\r\n\r\n")
-    length = 0
-    for line in head.split(b"\r\n"):
-        if line.lower().startswith(b"content-length:"):
-            length = int(line.split(b":", 1)[1])
-    return head, await reader.readexactly(length)
-
-
-class Server:
-    def __init__(self, answer: Callable[[int, bytes, bytes], bytes | None]) -> None:
-        self.answer = answer  # (connection number, head, body) -> raw reply, None to hang up
-        self.connections = 0
-        self.heads: list[bytes] = []
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        number = self.connections
-        try:
-            while True:
-                head, body = await _read_request(reader)
-                self.heads.append(head)
-                reply = self.answer(number, head, body)
-                if reply is None:
-                    break
-                if reply == b"hang":
-                    await asyncio.sleep(30)
-                writer.write(reply)
-                await writer.drain()
-                if b"connection: close" in reply.lower():
-                    break
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
-
-def ok(body: bytes = b'{"ok":true}', extra: bytes = b"") -> bytes:
-    return (
-        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
-        + str(len(body)).encode() + b"\r\n" + extra + b"\r\n" + body
-    )  # fmt: skip
-
-
-@pytest.fixture
-async def serve() -> AsyncIterator[Callable[[Server], Awaitable[Http1Pool]]]:
-    servers: list[asyncio.Server] = []
-    pools: list[Http1Pool] = []
-
-    async def start(server: Server, limit: int = 10) -> Http1Pool:
-        srv = await asyncio.start_server(server.handle, "127.0.0.1", 0)
-        servers.append(srv)
-        port = srv.sockets[0].getsockname()[1]
-        pool = Http1Pool(Origin.from_url(f"http://127.0.0.1:{port}/v1"), limit=limit)
-        pools.append(pool)
-        return pool
-
-    yield start  # type: ignore[misc]
-    for pool in pools:
-        pool.close()
-    for srv in servers:
-        srv.close()
-
-
-async def post(pool: Http1Pool, body: bytes = b"{}", **timeouts: float) -> tuple[int, bytes]:
-    head = pool.request_head(
-        "/chat/completions", encode_headers({"content-type": "application/json"})
-    )
-    limits = {"connect": 5.0, "read": 5.0, "total": 10.0, **timeouts}
-    reply = await pool.post(head, body, **limits)
-    return reply.status, reply.body
+__all__ = ["serve"]  # the fixture, shared with tests/adversarial
 
 
 async def test_calls_reuse_one_keep_alive_connection(serve) -> None:  # type: ignore[no-untyped-def]
@@ -186,3 +114,49 @@ def test_origins() -> None:
     assert Origin.from_url("http://h:8080").host_header == "h:8080"
     with pytest.raises(ValueError):
         Origin.from_url("ftp://h")
+
+
+async def test_deflate_bodies_zlib_wrapped_or_raw(serve) -> None:  # type: ignore[no-untyped-def]
+    raw = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    replies = [
+        ok(zlib.compress(b"wrapped"), b"content-encoding: deflate\r\n"),
+        ok(raw.compress(b"raw") + raw.flush(), b"content-encoding: deflate\r\n"),
+    ]
+    pool = await serve(Server(lambda n, head, body: replies.pop(0)))
+    assert await post(pool) == (200, b"wrapped")
+    assert await post(pool) == (200, b"raw")
+
+
+async def test_a_kept_alive_connection_the_server_dropped_while_idle_is_replaced(serve) -> None:  # type: ignore[no-untyped-def]
+    # The server answers without "connection: close" and then closes anyway (an idle timeout).
+    server = Server(lambda n, head, body: ok())
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        server.connections += 1
+        _, _ = await read_request(reader)
+        writer.write(ok())
+        await writer.drain()
+        writer.close()  # idle timeout right after answering
+
+    server.handle = handle  # type: ignore[method-assign]
+    pool = await serve(server)
+    assert (await post(pool))[0] == 200
+    await asyncio.sleep(0.1)  # the close reaches the client while the connection is idle
+    assert (await post(pool))[0] == 200  # sent on a fresh connection, not the dead one
+    assert server.connections == 2
+
+
+async def test_https_upstream_with_a_trusted_certificate(serve, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    server = Server(lambda n, head, body: ok(b'{"tls":true}'))
+    pool = await serve(server, tls=tls_contexts(tmp_path, trusted=True))
+    assert await post(pool) == (200, b'{"tls":true}')
+    assert await post(pool) == (200, b'{"tls":true}')
+    assert server.connections == 1  # kept alive over TLS too
+
+
+async def test_proxy_environment_variables_are_ignored_as_aiohttp_did(serve, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # The aiohttp sessions never trusted the environment (trust_env=False): calls go direct.
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    pool = await serve(Server(lambda n, head, body: ok()))
+    assert await post(pool) == (200, b'{"ok":true}')

@@ -29,6 +29,10 @@ import httptools
 from multidict import CIMultiDict, CIMultiDictProxy
 
 KEEPALIVE_S = 15.0
+# Bounds on what an upstream may send back: a broken or hostile one cannot grow memory without
+# end. A head is a few hundred bytes; the largest legitimate bodies are big embedding batches.
+MAX_HEAD_BYTES = 64 * 1024
+MAX_BODY_BYTES = 256 * 1024 * 1024
 
 
 class UpstreamConnectionError(ConnectionError):
@@ -96,6 +100,8 @@ class _Connection(asyncio.Protocol):
         self.last_read = 0.0
         self._headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
+        self._head_size = 0
+        self._body_size = 0
         self._status = 0
         self._in_message = False
         self._reusable = False
@@ -111,6 +117,15 @@ class _Connection(asyncio.Protocol):
             return
         try:
             self.parser.feed_data(data)
+        except UpstreamConnectionError as exc:  # raised by a callback: over a bound
+            self._fail(exc)
+        except httptools.HttpParserCallbackError as exc:  # the same, as wrapped by httptools
+            cause = exc.__context__ or exc.__cause__
+            self._fail(
+                cause
+                if isinstance(cause, UpstreamConnectionError)
+                else UpstreamConnectionError(f"unreadable response from the upstream ({exc})")
+            )
         except httptools.HttpParserUpgrade:
             self._fail(UpstreamConnectionError("the upstream switched protocols"))
         except httptools.HttpParserError as exc:
@@ -137,14 +152,21 @@ class _Connection(asyncio.Protocol):
         self._in_message = True
         self._headers = []
         self._body = []
+        self._head_size = self._body_size = 0
 
     def on_headers_complete(self) -> None:
         self._status = self.parser.get_status_code()
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        self._head_size += len(name) + len(value) + 4
+        if self._head_size > MAX_HEAD_BYTES:
+            raise UpstreamConnectionError(f"response headers over {MAX_HEAD_BYTES} bytes")
         self._headers.append((name, value))
 
     def on_body(self, body: bytes) -> None:
+        self._body_size += len(body)
+        if self._body_size > MAX_BODY_BYTES:
+            raise UpstreamConnectionError(f"response body over {MAX_BODY_BYTES} bytes")
         self._body.append(body)
 
     def on_message_complete(self) -> None:
