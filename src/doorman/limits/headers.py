@@ -8,6 +8,7 @@ OpenAI-style headers describe, per unit (requests, tokens), the limit closest to
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Protocol
 
 from doorman.limits.spec import LimitSpec, LimitStatus
@@ -40,37 +41,39 @@ def _window_seconds(status: LimitStatus) -> int:
     return 86400 if window.kind == "day" else 86400 * 30
 
 
-_POLICY_CACHE: dict[tuple[int, ...], tuple[list[LimitSpec], str]] = {}
+@dataclass(slots=True)
+class _Plan:
+    """What the headers of one list of limits say whatever their state: which limits are
+    shown (request and token limits), their limit texts, ``RateLimit`` item prefixes and the
+    ``RateLimit-Policy`` value. Specs are reused objects, so this is worked out once per list."""
+
+    specs: list[LimitSpec]
+    shown: list[tuple[int, str, float, str, str]]  # index, unit, capacity, limit text, prefix
+    policy: str
 
 
-def _policy(shown: list[LimitStatus]) -> str:
-    """``RateLimit-Policy`` depends only on the specs, which are reused objects: cache it."""
-    key = tuple(id(st.spec) for st in shown)
-    cached = _POLICY_CACHE.get(key)
-    if cached is not None and all(a is b.spec for a, b in zip(cached[0], shown, strict=True)):
-        return cached[1]
-    text = ", ".join(
-        f'"{st.spec.label}";q={int(st.spec.capacity)};w={_window_seconds(st)}' for st in shown
-    )
-    if len(_POLICY_CACHE) >= 10_000:
-        _POLICY_CACHE.clear()
-    _POLICY_CACHE[key] = ([st.spec for st in shown], text)
-    return text
-
-
-# What a header says about one spec and never changes: its limit, and the start of its
-# ``RateLimit`` item. Specs are reused objects, so this is worked out once per spec.
-_SPEC_TEXT: dict[int, tuple[LimitSpec, str, str]] = {}
+_PLANS: dict[tuple[int, ...], _Plan] = {}
 _RESET_MS: dict[int, str] = {}  # ``format_reset`` of the sub-second resets, by milliseconds
 
 
-def _spec_text(spec: LimitSpec) -> tuple[LimitSpec, str, str]:
-    cached = _SPEC_TEXT.get(id(spec))
-    if cached is None or cached[0] is not spec:
-        if len(_SPEC_TEXT) >= 10_000:
-            _SPEC_TEXT.clear()
-        cached = _SPEC_TEXT[id(spec)] = (spec, str(int(spec.capacity)), f'"{spec.label}";r=')
-    return cached
+def _plan(statuses: list[LimitStatus]) -> _Plan:
+    key = tuple([id(st.spec) for st in statuses])
+    plan = _PLANS.get(key)
+    if plan is not None and all(a is b.spec for a, b in zip(plan.specs, statuses, strict=True)):
+        return plan
+    shown: list[tuple[int, str, float, str, str]] = [
+        (i, st.spec.unit, st.spec.capacity, str(int(st.spec.capacity)), f'"{st.spec.label}";r=')
+        for i, st in enumerate(statuses)
+        if st.spec.unit in ("requests", "tokens")
+    ]
+    policy = ", ".join(
+        f'"{statuses[i].spec.label}";q={limit};w={_window_seconds(statuses[i])}'
+        for i, _, _, limit, _ in shown
+    )
+    if len(_PLANS) >= 10_000:
+        _PLANS.clear()
+    plan = _PLANS[key] = _Plan([st.spec for st in statuses], shown, policy)
+    return plan
 
 
 def _reset_text(seconds: float) -> str:
@@ -85,34 +88,31 @@ def _reset_text(seconds: float) -> str:
 
 def headers_for(statuses: list[LimitStatus]) -> dict[str, str]:
     """Per unit (requests, tokens) the limit closest to refusing: the smallest share left,
-    then the fewest left."""
-    headers: dict[str, str] = {}
-    tightest: dict[str, tuple[float, float, LimitStatus]] = {}
-    shown: list[LimitStatus] = []
-    for st in statuses:
-        unit = st.spec.unit
-        if unit != "requests" and unit != "tokens":
-            continue
-        shown.append(st)
-        cap = st.spec.capacity
-        share = st.remaining / cap if cap else 0.0
+    then the fewest left; and where every request and token limit stands."""
+    plan = _plan(statuses)
+    if not plan.shown:
+        return {}
+    tightest: dict[str, tuple[float, float, LimitStatus, str]] = {}
+    items: list[str] = []
+    for i, unit, cap, limit, prefix in plan.shown:
+        st = statuses[i]
+        remaining = st.remaining
+        share = remaining / cap if cap else 0.0
         best = tightest.get(unit)
-        if best is None or share < best[0] or (share == best[0] and st.remaining < best[1]):
-            tightest[unit] = (share, st.remaining, st)
+        if best is None or share < best[0] or (share == best[0] and remaining < best[1]):
+            tightest[unit] = (share, remaining, st, limit)
+        items.append(f"{prefix}{max(0, int(remaining))};t={math.ceil(max(0.0, st.reset))}")
+    headers: dict[str, str] = {}
     for unit in ("requests", "tokens"):
         found = tightest.get(unit)
         if found is None:
             continue
         top = found[2]
-        headers[_LIMIT[unit]] = _spec_text(top.spec)[1]
+        headers[_LIMIT[unit]] = found[3]
         headers[_REMAINING[unit]] = str(max(0, int(top.remaining)))
         headers[_RESET[unit]] = _reset_text(top.reset)
-    if shown:
-        headers["ratelimit-policy"] = _policy(shown)
-        headers["ratelimit"] = ", ".join(
-            f"{_spec_text(st.spec)[2]}{max(0, int(st.remaining))};t={math.ceil(max(0.0, st.reset))}"
-            for st in shown
-        )
+    headers["ratelimit-policy"] = plan.policy
+    headers["ratelimit"] = ", ".join(items)
     return headers
 
 
