@@ -26,7 +26,7 @@ from doorman.limits.clock import Clock, SystemClock, calendar_window
 from doorman.limits.errors import LimitRefused
 from doorman.limits.memory import MemoryStore
 from doorman.limits.queue import Lines, QueueFull
-from doorman.limits.redis_store import RedisStore
+from doorman.limits.redis_store import RedisStore, settle_failed
 from doorman.limits.settings import LimitsSettings
 from doorman.limits.spec import Demand, LimitSpec, LimitStatus
 from doorman.limits.store import Check, Entry, EntryKind, Store, StoreUnavailable
@@ -604,8 +604,7 @@ class Limiter:
                     [items[i] for i in idx], now=now, lease_id=reservation.id
                 )
         except StoreUnavailable as exc:
-            log.error("limits_settle_failed", error=str(exc), reservation=reservation.id,
-                      note="holds and slots expire with their lease")
+            settle_failed(str(exc), lease=reservation.id)
 
     async def _queue(
         self,

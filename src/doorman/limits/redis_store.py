@@ -13,6 +13,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import structlog
+from prometheus_client import Counter
 from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -23,6 +24,27 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 log = structlog.get_logger()
+
+SETTLE_FAILURES = Counter(
+    "doorman_limits_settle_failures_total",
+    "Settlements the limits store did not confirm (their holds and slots expire with their "
+    "lease; usage they would have charged, above all usage beyond the reservation, is lost)",
+)
+
+
+def settle_failed(error: str, *, lease: str) -> None:
+    """A settlement that may not have been applied: loud, and counted, never silent.
+
+    Not retried: whether Redis ran it is unknown, and running it twice would charge twice.
+    """
+    SETTLE_FAILURES.inc()
+    log.error(
+        "limits_settle_failed",
+        error=error,
+        reservation=lease,
+        note="holds and slots expire with their lease; usage above the reservation is not "
+        "charged",
+    )
 
 # Any Redis error (unreachable, timeout, OOM, read-only replica, cluster down) means the limits
 # cannot be checked; the limiter then applies the on_store_failure policy and logs the cause.
@@ -162,15 +184,13 @@ class RedisStore:
             self._background.add(task)
             task.add_done_callback(self._background.discard)
             return
-        log.error("limits_settle_failed", error=f"redis: {type(exc).__name__}: {exc}",
-                  note="holds and slots expire with their lease")
+        settle_failed(f"redis: {type(exc).__name__}: {exc}", lease=args[1])
 
     async def _settle_again(self, keys: list[str], args: list[str]) -> None:
         try:
             await self._run("settle", keys, args)
         except StoreUnavailable as exc:
-            log.error("limits_settle_failed", error=str(exc),
-                      note="holds and slots expire with their lease")
+            settle_failed(str(exc), lease=args[1])
 
     async def renew(
         self, entries: list[Entry], *, now: float, lease_id: str, deadline: float
