@@ -74,24 +74,58 @@ _FRAME = (
     r"story|screenplay|scene|villain|narrator|character|in\s+a\s+world|for\s+a\s+(?:documentary|"
     r"textbook|film|movie|game|training\s+(?:set|dataset)|dataset|classifier))"
 )
+# Harm categories of the usual safety taxonomies (weapons, chemical and biological agents,
+# drugs, malware and intrusion, fraud and forgery, violence against a person, self-harm,
+# stalking): the *payload* of a jailbreak. Alone it is a question a screen must let through (a
+# refusal is the model's job); wrapped in a frame it is the jailbreak the frame exists for.
 _HARM = (
-    r"(?:bombs?|pipe\s+bombs?|fire-?bombs?|explosives?|molotov|detonators?|napalm|thermite|nerve\s+"
-    r"agents?|sarin|ricin|anthrax|bio-?weapons?|chemical\s+weapons?|methamphetamine|meth|fentanyl|"
-    r"ghost\s+guns?|untraceable\s+(?:guns?|firearms?)|malware|ransomware|keyloggers?|phishing\s+"
-    r"(?:emails?|pages?|kits?)|poisons?|ieds?)"
+    r"(?:bombs?|pipe\s+bombs?|fire-?bombs?|explosives?|explosive\s+devices?|molotov|detonators?|"
+    r"grenades?|napalm|thermite|incendiary\s+devices?|silencers?|suppressors?|nerve\s+agents?|"
+    r"sarin|ricin|anthrax|mustard\s+gas|toxic\s+gas|poison\s+gas|bio-?weapons?|chemical\s+"
+    r"weapons?|dirty\s+bombs?|methamphetamine|meth|crack\s+cocaine|cocaine|heroin|fentanyl|"
+    r"ghost\s+guns?|untraceable\s+(?:guns?|firearms?|weapons?)|unregistered\s+(?:guns?|firearms?)|"
+    r"malware|ransomware|keyloggers?|spyware|rootkits?|botnets?|trojans?|computer\s+virus(?:es)?|"
+    r"phishing\s+(?:emails?|pages?|kits?|sites?|messages?|links?|campaigns?)|poisons?|ieds?|"
+    r"credit\s+card\s+numbers|counterfeit\s+(?:money|bills|currency|notes)|fake\s+(?:ids?|"
+    r"passports?|identity\s+documents?|doctor's\s+notes?|prescriptions?|invoices?)|"
+    r"forged?\s+(?:documents?|signatures?|passports?|cheques?|checks)|launder(?:ing)?\s+money|"
+    r"money\s+laundering|identity\s+theft|steal(?:ing)?\s+(?:someone's\s+)?(?:identity|"
+    r"credentials|passwords?)|mass\s+shootings?|lethal\s+doses?|overdose|self-harm|suicide|"
+    r"kill\s+(?:myself|someone|a\s+person|my\s+\w+)|murder|kidnap(?:ping)?|untraceable\s+"
+    r"poisons?|stalk(?:ing)?\s+(?:someone|my\s+\w+|a\s+person)|hack\s+into)"
 )
 _HARM_WORDS = (
-    "bomb bombs firebomb firebombs explosive explosives molotov detonator detonators napalm "
-    "thermite nerve sarin ricin anthrax bioweapon bioweapons chemical methamphetamine meth "
-    "fentanyl ghost untraceable malware ransomware keylogger keyloggers phishing poison poisons "
-    "ied ieds"
+    "bomb bombs firebomb firebombs explosive explosives molotov detonator detonators "
+    "grenade grenades napalm thermite incendiary silencer silencers suppressor suppressors nerve "
+    "sarin ricin anthrax gas bioweapon bioweapons weapon weapons "
+    "methamphetamine meth cocaine heroin fentanyl gun guns firearm firearms malware "
+    "ransomware keylogger keyloggers spyware rootkit rootkits botnet botnets trojan trojans "
+    "virus viruses phishing poison poisons ied ieds credit counterfeit fake forge forged launder "
+    "laundering theft steal stealing shooting shootings lethal overdose harm suicide kill murder "
+    "kidnap kidnapping stalk stalking hack"
 )
 _BUILD_ASK = (
-    r"(?:how\s+to\s+(?:make|build|assemble|create|synthesi[sz]e|produce|cook|write|manufacture|"
-    r"mix)|step[- ]by[- ]step|(?:exact|precise|detailed|full|complete)\s+(?:technical\s+)?"
-    r"(?:instructions|steps|recipe|procedure|guide|quantities|synthesis|detail)|synthesi[sz]e|"
-    r"synthesis\s+(?:of|steps|process|route)|assemble|manufacture)"
+    r"(?:how\s+(?:to|would\s+one)\s+(?:\w+\s+)?"
+    r"(?:make|build|assemble|create|synthesi[sz]e|produce|cook|write|manufacture|mix|obtain|"
+    r"acquire|buy|get|steal|hack|bypass|evade|launder|forge|counterfeit|smuggle|poison|kill|hide|"
+    r"use|deploy|plant|spread|generate|commit|carry\s+out)|step[- ]by[- ]step|(?:exact|precise|"
+    r"detailed|full|complete|specific)\s+(?:technical\s+)?(?:instructions|steps|recipe|"
+    r"procedure|guide|quantities|synthesis|detail|details|method|methods|tutorial|walkthrough)|"
+    r"synthesi[sz]e|synthesis\s+(?:of|steps|process|route)|assemble|manufacture|instructions\s+"
+    r"(?:for|on)|(?:a\s+)?(?:guide|tutorial|recipe)\s+(?:for|on|to))"
 )
+# Frames that wrap such a payload (an anchor of frame_harm): fiction and role-play, purpose
+# claims (research, education, training data), tests and exercises, hypotheticals, prefilled
+# or continued answers, personas and modes.
+_FRAME_WORDS = (
+    "roleplay role act acting pretend imagine hypothetical hypothetically fiction fictional "
+    "novel story screenplay scene villain narrator character world documentary textbook "
+    "film movie game training dataset classifier thriller chapter monologue dialogue script "
+    "plot protagonist antagonist simulation simulate exercise drill mission test testing "
+    "evaluation benchmark research educational academic theoretical theoretically purely "
+    "suppose assume sure absolutely begin start continue complete persona mode unfiltered "
+    "uncensored unrestricted grandma grandmother grandfather bedtime",
+)[0]
 _MAKE = r"(?:write|generate|produce|compose|create|give\s+me|craft|draft|output|say)"
 _HARMFUL_ADJ = (
     r"(?:toxic|offensive|hateful|racist|sexist|homophobic|transphobic|discriminatory|"
@@ -263,12 +297,10 @@ RULES: tuple[AnchoredRule, ...] = (
         # the frame is an anchor (a frame word in the same window), not part of the pattern: a
         # ".{0,400}" after every frame word made text full of "story ... bomb" cost 10x prose
         rf"\b{_BUILD_ASK}\b.{{0,80}}?\b{_HARM}\b|\b{_HARM}\b.{{0,80}}?\b{_BUILD_ASK}\b",
-        "roleplay role act acting pretend imagine hypothetical hypothetically fiction fictional "
-        "novel story screenplay scene villain narrator character world documentary textbook "
-        "film movie game training dataset classifier",
+        _FRAME_WORDS,
         _HARM_WORDS,
-        "how step exact precise detailed full complete synthesize synthesise synthesis assemble "
-        "manufacture",
+        "how step exact precise detailed full complete specific synthesize synthesise synthesis "
+        "assemble manufacture instructions guide tutorial recipe",
     ),
     # --- harmful text on demand --------------------------------------------------------------
     rule(
