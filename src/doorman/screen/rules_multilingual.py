@@ -128,16 +128,39 @@ _GATE_WORDS: dict[str, str] = {
     "wiederhole text uber dieser "
     "nur noch jetzt sind ohne keine der das dem bitte ignoriere vergiss anweisungen regeln "
     "richtlinien vorherigen bisherigen wurde gesagt",
-    "fr": "les des tes vos toutes tous tout et est pas moi toi tu je une dans avec cette qu'on ignore oublie consignes regles montre affiche precedentes repete texte",
+    "fr": "les des tes vos toutes tous tout et est pas moi toi tu je une dans avec cette qu'on ignore oublie consignes regles montre affiche precedentes repete texte sans aucune reponds",
     "es": "las los todas todos tus sus y el del muestrame ahora eres sin que una por mensaje dime ignora olvida instrucciones reglas anteriores",
     "it": "tutte tutto tue il della di che sei ora senza mi dimmi sono questo ignora dimentica istruzioni regole precedenti",
     "pt": "todas suas tuas voce os da que sem agora nao mensagem esqueca instrucoes regras anteriores",
     "nl": "alle je jouw het de een en niet zonder nu laat mij bent wat dit negeer vergeet instructies regels vorige",
     "pl": "wszystkie wszystko swoje twoje nie jestes bez teraz mi mnie tylko od sie zignoruj zapomnij instrukcje zasady poprzednie",
-    "tr": "ve bir tum butun sana bana sadece artik bu icin ile hic daha onceki talimatlari talimatlarini talimatlar kurallari kurallarini unut sen senin simdi degilsin hicbir",
+    "tr": "ve bir tum butun sana bana sadece artik bu icin ile hic daha onceki talimatlari talimatlarini talimatlar kurallari kurallarini unut sen senin simdi degilsin hicbir "
+    "kisitlamalari kisitlama kisitlamalar reddetme",
     "vi": "cac tat cua toi nhung khong mot nay gio bo qua huong dan",
 }
 _GATES = {lang: frozenset(words.split()) for lang, words in _GATE_WORDS.items()}
+
+# "lift": the jailbreak asks without the classic words, per language: lift or remove every
+# restriction, answer without restrictions, the safety rules do not apply here, never refuse.
+# Latin-script entries are canonical (lower case, no diacritics).
+_LIFT: dict[str, str] = {
+    "de": r"(?:antworte\w*|reagier\w*|schreib\w*) ohne (?:jegliche |irgendwelche |alle )?(?:einschrankung|beschrankung|filter|zensur|grenzen|regeln)\w*|(?:hebe|entferne|deaktiviere|ignoriere) (?:alle |samtliche |deine )?(?:einschrankung|beschrankung|sicherheitsfilter|filter|sicherheitsregel|sicherheitsrichtlinie)\w*|(?:sicherheits\w*|ethische\w*) (?:richtlinien|regeln|grenzen|vorgaben) (?:gelten|greifen) (?:hier |in diesem fall |jetzt |fur dich )?nicht|(?:du darfst|darfst du) (?:\w+ )?nicht (?:ablehnen|verweigern)|(?:niemals|nie) (?:ablehnen|verweigern)",
+    "fr": r"(?:repond\w*|ecri\w*) sans (?:aucune |la moindre )?(?:restriction|limite|filtre|censure)s?|(?:supprime|supprimez|leve|levez|desactive|desactivez|retire|retirez|enleve|enlevez) (?:toutes )?(?:les |tes |vos )?(?:restrictions|filtres|limites)|regles de securite (?:ne s'appliquent pas|ne valent pas)|(?:ne refuse|ne refusez) (?:jamais|pas)|tu ne (?:peux|dois) pas refuser|sans (?:jamais )?refuser",
+    "es": r"(?:respond\w*|contest\w*|escrib\w*) sin (?:ninguna |ningun )?(?:restriccion|restricciones|limites|filtros?|censura)|(?:elimina|eliminen|quita|quiten|desactiva|desactiven|levanta|levanten) (?:todas )?(?:las |tus )?(?:restricciones|filtros|limitaciones)|(?:reglas|normas|politicas) de seguridad no (?:se )?aplican|(?:no|nunca) (?:te )?(?:niegues|rechaces|te niegues)|sin negarte",
+    "it": r"(?:rispond\w*|scriv\w*) senza (?:alcuna |nessuna )?(?:restrizion[ei]|limit[ei]|filtr[oi]|censura)|(?:rimuovi|rimuovete|elimina|eliminate|disattiva|disattivate|togli|togliete) (?:tutte )?(?:le |i )?(?:restrizioni|filtri|limitazioni)|(?:linee guida|regole) di sicurezza non (?:valgono|si applicano)|non (?:rifiutare|(?:puoi|devi) rifiutar\w*)|senza rifiutar\w*",
+    "pt": r"(?:respond\w*|escrev\w*) sem (?:nenhuma |qualquer )?(?:restricao|restricoes|limites?|filtros?|censura)|(?:remova|remove|removam|retire|retira|desative|desativa) (?:todas )?(?:as )?(?:restricoes|filtros|limitacoes)|regras de seguranca nao (?:se )?aplicam|(?:nao|nunca) (?:se )?recuse|sem recusar",
+    "nl": r"antwoord\w* zonder (?:enige )?(?:beperkingen|restricties|filters|censuur)|verwijder (?:alle )?(?:beperkingen|filters|restricties)|weiger (?:niet|nooit)|(?:mag|kun) (?:je )?niet weigeren",
+    "pl": r"odpowiad\w* bez (?:zadnych )?(?:ograniczen|filtrow|cenzury)|(?:usun|usuncie|wylacz|wylaczcie|znies|zniescie) (?:wszystkie )?(?:ograniczenia|filtry)|(?:nigdy )?nie odmawiaj|bez odmowy",
+    "tr": r"(?:tum|butun|hicbir|her) (?:\w+ )?kisitlama\w* (?:kaldir(?:in|iniz)?|yok say(?:in)?|atla(?:yin)?|devre disi birak(?:in)?)(?!\w)|kisitlama\w* kaldir(?:in|iniz)?(?!\w)|kisitlama(?:lar)? olmadan (?:\w+ )?(?:cevap|yanit|devam)\w*|guvenlik (?:kural|yonerge|filtre|yanit)\w* (?:atla|devre disi|gecersiz|gecerli degil|tam tersini)\w*|etik kural\w* muaf\w*|(?:asla|hicbir \w+) reddetme\w*|reddedemezsin|reddetmeyeceksin|reddetmemelisin",
+    "vi": r"khong (?:duoc )?tu choi|dung tu choi|go bo (?:moi |tat ca )?(?:cac )?gioi han|tra loi (?:ma )?khong (?:co )?gioi han",
+    "ru": r"не отказывай(?:те)?(?!\w)|нельзя отказ\w*|(?:сними|отключи|убери)\w* (?:все )?(?:ограничения|фильтры)|правила безопасности (?:здесь )?не (?:действуют|применяются)",
+    "zh": r"不要拒绝|不能拒绝|不得拒绝|绝不拒绝|(?:解除|取消|移除|去掉)(?:所有|一切)?(?:的)?限制|安全(?:规则|准则|限制)(?:在这里)?不适用",
+    "ja": r"拒否しないで|拒否してはいけない|断らないで|制限を(?:解除|外し|無効)",
+    "ko": r"거절하지 마|거부하지 마|제한을 (?:해제|없애|풀어)",
+    "ar": r"لا ترفض|(?:إزالة|ازالة|ارفع|أزل) (?:جميع |كل )?القيود",
+    "fa": r"رد نکن|محدودیت\w* را بردار",
+    "hi": r"मना मत करो|इनकार मत करो|(?:सभी|सारे) प्रतिबंध हटा",
+}
 
 _SCRIPT: dict[str, dict[str, str]] = {
     "ru": {
@@ -247,17 +270,20 @@ def _compile(lang: str, lex: dict[str, str]) -> _LangRules:
         ("extraction", 0.9, f"{w('reveal')}{near}{w('secret')}|{w('secret')}{near}{w('reveal')}"),
         ("extraction_hidden", 0.8, w("hidden")),
         ("unrestricted", 0.8, w("free")),
+        ("restrictions_lifted", 0.8, w("lift")),
     )
     rules = tuple(
         (f"{name}_{lang}", weight, Gated(re.compile(pattern, re.DOTALL)))
         for name, weight, pattern in specs
     )
-    gate = Gated(re.compile(f"{b}(?:{lex['obj']}|{lex['secret']}|{lex['free']}|{lex['told']})"))
+    gate = Gated(
+        re.compile(f"{b}(?:{lex['obj']}|{lex['secret']}|{lex['free']}|{lex['told']}|{lex['lift']})")
+    )
     return _LangRules(lang, gate, rules)
 
 
-_LATIN_RULES = tuple(_compile(lang, lex) for lang, lex in _LATIN.items())
-_SCRIPT_RULES = tuple(_compile(lang, lex) for lang, lex in _SCRIPT.items())
+_LATIN_RULES = tuple(_compile(lang, {**lex, "lift": _LIFT[lang]}) for lang, lex in _LATIN.items())
+_SCRIPT_RULES = tuple(_compile(lang, {**lex, "lift": _LIFT[lang]}) for lang, lex in _SCRIPT.items())
 _SCRIPT_RE = {lang: Gated(re.compile(f"[{chars}]")) for lang, chars in _SCRIPT_RANGES.items()}
 _ANY_SCRIPT = Gated(re.compile(f"[{''.join(_SCRIPT_RANGES.values())}]"))  # one pass for all
 _INVISIBLE_RE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\u00ad]")
