@@ -181,6 +181,33 @@ RULES: tuple[AnchoredRule, ...] = (
         "mark email forward send export reset wipe cancel pay",
     ),
     rule(
+        # a new sentence that pivots ("Then", "After that", "P.S.") from the task just asked to
+        # an action on everything of a kind: the hijack tacked onto a harmless request
+        "pivot_mass_action",
+        "hijack",
+        0.8,
+        r"(?:[.!?;]\s*|\n)(?:p\.?\s?s\b\.?\s*:?\s*|(?:p\.?\s?s\b\.?\s*:?\s*)?(?:then|and\s+then|"
+        r"after\s+that|afterwards|once\s+(?:you(?:'re|\s+are)\s+)?(?:done|finished)|when\s+"
+        r"(?:you(?:'re|\s+are)\s+)?(?:done|finished)|finally|next|also|by\s+the\s+way|oh,?\s+and|"
+        r"in\s+addition|additionally|secondly|while\s+you(?:'re|\s+are)\s+at\s+it)\b,?\s+)"
+        r"(?:please\s+|quietly\s+|"
+        r"silently\s+|go\s+ahead\s+and\s+|also\s+)?(?:refund|approve|delete|cancel|transfer|wire|"
+        r"grant|disable|wipe|erase|purge|export|forward|mark|revoke|leak|unsubscribe|deactivate|"
+        r"suspend|ban)\s+(?:\w+\s+){0,2}?(?:all|"
+        r"every|each|the\s+(?:entire|whole))\s+(?:\w+\s+){0,2}?(?:orders?|transfers?|payments?|"
+        r"invoices?|files?|folders?|users?|accounts?|records?|customers?|emails?|messages?|"
+        r"backups?|databases?|tables?|repositor(?:y|ies)|subscriptions?|tickets?|contacts?|"
+        r"employees?|documents?|data|drive|inbox|server|disk|pending|transactions?|keys?|"
+        r"passwords?|credentials|logs?)\b(?![^.!\n]{0,80}\?)",  # not a question about a script
+        "p ps then after afterwards once when finally next also way oh addition additionally "
+        "secondly while",
+        # verbs ordinary prose rarely holds: a rule that is a candidate on most documents would
+        # push them past rulebook.WHOLE_TEXT_GATES into the slower per-window path
+        "refund approve delete cancel transfer wire grant disable wipe erase purge export "
+        "forward mark revoke leak unsubscribe deactivate suspend ban",
+        "all every each entire whole",
+    ),
+    rule(
         "instead_do_action",
         "hijack",
         0.8,
