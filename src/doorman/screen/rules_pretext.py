@@ -282,11 +282,14 @@ RULES: tuple[AnchoredRule, ...] = (
         "decode_and_obey",
         "hijack",
         0.8,
-        r"\bdecode\b.{0,80}?\b(?:and|then)\s+(?:then\s+)?(?:answer|follow|execute|obey|carry\s+"
-        r"out|act\s+on|respond\s+to|do|comply\s+with|perform)\s+(?:it|them|the\s+(?:\w+\s+)?"
-        r"(?:questions?|instructions?|requests?|messages?|tasks?|commands?)|what\s+it\s+"
-        r"(?:says|asks))\b",
-        "decode",
+        # decoded, deciphered or "translated from rot13", then obeyed ("do exactly what it says")
+        r"\b(?:decode|decipher|decrypt|unscramble|translate\s+(?:\w+\s+){0,3}?from\s+(?:base-?64|"
+        r"rot-?13|binary|hex(?:adecimal)?|morse|caesar|leet(?:speak)?|reverse))\b.{0,80}?\b"
+        r"(?:and|then)\s+(?:then\s+)?(?:exactly\s+|precisely\s+|just\s+|immediately\s+)?"
+        r"(?:answer|follow|execute|obey|carry\s+out|act\s+on|respond\s+to|do|comply\s+with|"
+        r"perform)\s+(?:exactly\s+)?(?:it|them|the\s+(?:\w+\s+)?(?:questions?|instructions?|"
+        r"requests?|messages?|tasks?|commands?)|what\s+(?:it|they)\s+(?:says?|asks?))\b",
+        "decode decipher decrypt unscramble translate",
         "answer follow execute obey carry act respond do comply perform",
     ),
     # --- harmful instructions inside a fiction or purpose frame -----------------------------
