@@ -292,6 +292,22 @@ RULES: tuple[AnchoredRule, ...] = (
         "decode decipher decrypt unscramble translate",
         "answer follow execute obey carry act respond do comply perform",
     ),
+    # --- an affirmative answer prefilled: the model is told how its compliance begins -------
+    rule(
+        "affirmative_prefill",
+        "framing",
+        0.45,  # weak: a support persona may be told to open with "Sure, I can help"
+        r"\b(?:start|begin|open|preface|prefix|lead)\s+(?:off\s+)?(?:your|the|each|every|all)\s+"
+        r"(?:\w+\s+)?(?:answers?|repl(?:y|ies)|responses?|outputs?|messages?)\s+with:?\s+(?:the\s+"
+        r"(?:words?|phrase|sentence)\s+)?[\"'`]?\s*(?:sure|certainly|absolutely|of\s+course|"
+        r"yes|okay|ok)\b[,!.]?\s*(?:here(?:'s|\s+is|\s+are)|i\s+(?:can|will|'ll|would)|i'd\s+be|"
+        r"let\s+me|i\s+am\s+happy)",
+        "start begin open preface prefix lead",
+        # tokens keep a leading apostrophe: "'sure" when the phrase is quoted
+        "sure certainly absolutely course yes okay ok 'sure 'certainly 'absolutely 'of 'yes "
+        "'okay 'ok",
+        "answer answers reply replies response responses output outputs message messages",
+    ),
     # --- harmful instructions inside a fiction or purpose frame -----------------------------
     rule(
         "frame_harm",
