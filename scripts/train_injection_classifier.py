@@ -15,6 +15,8 @@ Usage: ``.venv/bin/python scripts/train_injection_classifier.py [--target-fpr 0.
 Model selection without the evaluation split: ``--dev [--verbose]`` carves a dev split out of
 the *training* split (a third of the in-the-wild jailbreak clusters, three benign sources),
 fits and calibrates on the rest, prints dev detection / false positives and writes nothing.
+``--composed`` adds the slot-composed pattern corpus of ``screening_composed.py`` (measured on
+the development set and not used for the shipped artifact: bench/RESULTS.md).
 ``--hard-fpr F`` calibrates with two budgets (ordinary prompts at ``--target-fpr``, hard
 negatives at F) instead of one over all benign prompts; ``--extra-corpora`` adds the optional
 spikee / deepteam / prompt-security-fuzzer corpora (see ``screening_corpus.py``). Neither is
@@ -432,12 +434,15 @@ def main() -> None:
     parser.add_argument(
         "--extra-corpora", action="store_true", help="add spikee/deepteam/ps-fuzz (see corpus)"
     )
+    parser.add_argument(
+        "--composed", action="store_true", help="add the composed pattern corpus (not shipped)"
+    )
     parser.add_argument("--verbose", action="store_true", help="with --dev: list missed attacks")
     args = parser.parse_args()
     random.seed(SEED)
     np.random.seed(SEED)
 
-    train, evals = split_records(assemble(extra=args.extra_corpora))
+    train, evals = split_records(assemble(extra=args.extra_corpora, composed=args.composed))
     if args.dev:
         dev_report(train, args.c_value, args.target_fpr, args.hard_fpr, args.verbose)
         return
