@@ -9,7 +9,9 @@ this says *where*, so optimisation goes where the time is.
         [--no-screen] [--no-ledger] [--cache] 2>/dev/null
 
 With ``--cache`` the tier caches answers and every timed request is a cache hit (the warm-up
-stores the answer). The bookkeeping after the call is split into its parts: settlement, the
+stores the answer). With ``--upstream`` the upstream call is real (the dispatcher and its HTTP
+client against the nginx canned upstream of proxy_bench, or the sim): the difference in
+"us CPU per request" from a run without it is what forwarding costs. The bookkeeping after the call is split into its parts: settlement, the
 ledger hand-off (queueing the row) and the wait for its group commit, metrics, anomaly
 baselines and the log line; ``finish (rest)`` is what remains (row building, budget check).
 """
@@ -29,7 +31,7 @@ from typing import Any
 import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
-from proxy_bench import CANNED, PROMPT, gateway_config
+from proxy_bench import CANNED, PROMPT, Procs, gateway_config, start_upstream
 
 from doorman.config import parse_settings
 from doorman.exchange import Exchange
@@ -39,11 +41,12 @@ from doorman.upstream.dispatch import UpstreamReply
 
 
 def settings_for(
-    tmp: str, redis_url: str | None, screen: bool, ledger: bool, cache: bool = False
+    tmp: str, redis_url: str | None, screen: bool, ledger: bool, cache: bool = False,
+    upstream: str = "http://127.0.0.1:9",
 ) -> Any:
     database_url = f"sqlite+aiosqlite:///{tmp}/doorman.db"
     raw = gateway_config(
-        database_url, "http://127.0.0.1:9/v1", ledger=ledger, screen=screen, redis_url=redis_url,
+        database_url, f"{upstream}/v1", ledger=ledger, screen=screen, redis_url=redis_url,
         cache=cache,
     )  # fmt: skip
     return parse_settings(raw)
@@ -76,7 +79,7 @@ def time_calls(obj: Any, attr: str, label: str, spent: dict[str, float]) -> None
 
 async def run(
     n: int, redis_url: str | None, screen: bool, ledger: bool, concurrency: int = 50,
-    cache: bool = False,
+    cache: bool = False, upstream: str | None = None,
 ) -> None:  # fmt: skip
     from doorman.observe.logging import configure_logging
 
@@ -84,7 +87,7 @@ async def run(
     os.environ.setdefault("DOORMAN_PEPPER", "bench-pepper-0123456789abcdef0123456789")
     os.environ.setdefault("DOORMAN_MASTER_KEY", "dm-master-bench-" + "x" * 32)
     with tempfile.TemporaryDirectory() as tmp:
-        settings = settings_for(tmp, redis_url, screen, ledger, cache)
+        settings = settings_for(tmp, redis_url, screen, ledger, cache, upstream or "http://127.0.0.1:9")
         gw, _ = await build_gateway(settings)
         try:
             from doorman.auth.service import KeyService
@@ -98,7 +101,8 @@ async def run(
                 orjson.dumps(build_body(dep, wire))
                 return UpstreamReply(dep, wire, 200, {}, body=canned)
 
-            gw.dispatcher.send = fake_send  # type: ignore[method-assign]
+            if upstream is None:
+                gw.dispatcher.send = fake_send  # type: ignore[method-assign]
             pipeline = Pipeline(gw)
             spent: dict[str, float] = defaultdict(float)
             names = [type(s).__name__ for s in pipeline.stages]
@@ -193,11 +197,22 @@ def main() -> None:
     ap.add_argument("--no-ledger", action="store_true")
     ap.add_argument("-c", "--concurrency", type=int, default=50)
     ap.add_argument("--cache", action="store_true", help="every timed request is a cache hit")
+    ap.add_argument("--upstream", action="store_true",
+                    help="a real upstream call (nginx canned answer) instead of a canned reply")  # fmt: skip
     args = ap.parse_args()
-    asyncio.run(
-        run(args.n, args.redis_url, not args.no_screen, not args.no_ledger, args.concurrency,
-            args.cache)
-    )  # fmt: skip
+    procs = Procs()
+    try:
+        upstream = None
+        if args.upstream:
+            work = Path(tempfile.mkdtemp(prefix="pipeline-cost-"))
+            upstream, kind = start_upstream(procs, work)
+            print(f"upstream: {kind} at {upstream}")
+        asyncio.run(
+            run(args.n, args.redis_url, not args.no_screen, not args.no_ledger, args.concurrency,
+                args.cache, upstream)
+        )  # fmt: skip
+    finally:
+        procs.stop_all()
 
 
 if __name__ == "__main__":
