@@ -19,8 +19,16 @@ SHINGLE_SIZE = 5
 SHINGLE_SAMPLE = 4  # keep shingles whose hash % SHINGLE_SAMPLE == 0
 
 
+# every ASCII character that is not part of a token becomes a space: an ASCII text's tokens
+# are then its str.split() (maximal runs of [a-z0-9'], as findall gives them), ~3.5x faster
+_TOKEN_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789'"
+_SPACE_OUT = {c: " " for c in range(128) if chr(c) not in _TOKEN_CHARS}
+
+
 def tokenize(text: str) -> list[str]:
     """Tokens of an already canonical (lower-case, folded) text."""
+    if text.isascii():
+        return text.translate(_SPACE_OUT).split()
     return _TOKEN_RE.findall(text)
 
 

@@ -342,7 +342,14 @@ def _looks_rot13(tokens: list[str]) -> bool:
     rotated = sum(map(_ROT13_COMMON.__contains__, sample))
     if rotated < 2:
         return False
-    return rotated > 2 * sum(map(_COMMON_WORDS.__contains__, sample))
+    # plain common words counted a block at a time: prose has far more of them than rot13
+    # words ("be", "or", "n" are both) and is settled by its first block
+    plain = 0
+    for at in range(0, len(sample), 100):
+        plain += sum(map(_COMMON_WORDS.__contains__, sample[at : at + 100]))
+        if rotated <= 2 * plain:
+            return False
+    return True
 
 
 def normalize(text: str) -> Normalized:
