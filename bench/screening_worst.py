@@ -17,6 +17,10 @@ input's time over it. Shapes:
 - ``spaced-dash``: prose written "w-o-r-d-s l-i-k-e t-h-i-s" (the spaced-out candidate view);
 - ``punct-noise``: prose with case and punctuation noise ("pR*o.SE") (the noise candidate view).
 
+A second table gives the CPU time of one ``screen_chat`` for the prompts issue #13 and #20 set
+targets for: a one-line prompt (cache off, and repeated with the detection cache on, as a
+repeated system or canned prompt is) and the evaluation's 1,000-token prompt (cache off).
+
 Usage: ``.venv/bin/python bench/screening_worst.py [--kb 100] [--repeat 3] [--only spaced-mixed]``
 """
 
@@ -32,6 +36,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from screening_eval import load, long_prompt
 
 from doorman.screen import InputScreener, ScreeningSettings
 from doorman.screen.obfuscate import obfuscate
@@ -112,6 +118,32 @@ def main() -> None:
     print("|---|---:|---:|")
     for name, value in results.items():
         print(f"| {name} | {value:.1f} | {value / base:.2f} |")
+    print()
+    print("| prompt | CPU us per screen_chat (best of 7 batches) |")
+    print("|---|---:|")
+    cached = InputScreener(ScreeningSettings())
+    for name, text, who, n in (
+        ("one-line prompt, cache off", SHORT, screener, 2000),
+        ("one-line prompt, repeated (cache on)", SHORT, cached, 2000),
+        ("1,000-token prompt, cache off", long_prompt(load()), screener, 100),
+    ):
+        print(f"| {name} | {cpu_per_call(who, body([text]), n):.1f} |")
+
+
+SHORT = "Summarise the plot of Hamlet in two sentences."  # bench/proxy_bench.py's prompt
+
+
+def cpu_per_call(screener: InputScreener, payload: dict[str, Any], n: int) -> float:
+    """Microseconds of this thread's CPU per screen_chat, best of 7 batches of ``n``."""
+    for _ in range(20):
+        screener.screen_chat(payload, "openai")
+    best = float("inf")
+    for _ in range(7):
+        start = time.thread_time()
+        for _ in range(n):
+            screener.screen_chat(payload, "openai")
+        best = min(best, (time.thread_time() - start) / n)
+    return best * 1e6
 
 
 if __name__ == "__main__":
