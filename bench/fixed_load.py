@@ -42,6 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from proxy_bench import PROMPT, Procs, start_bare, start_gateway, start_upstream, start_variant
+from stream_bench import settled_rss_kb
 
 PERCENTILES = ("50", "90", "99")
 PATTERNS = ("even", "poisson", "burst")
@@ -123,6 +124,8 @@ def main() -> None:
                         os.environ.pop("PYTHONPATH", None)
                     else:
                         os.environ["PYTHONPATH"] = saved
+            for proc in procs.items[1:]:  # not nginx: the proxies' start-up imports are over
+                settled_rss_kb(proc.pid)
             print(f"load average before: {_load()}", flush=True)
             for _ in range(args.rounds):
                 for pattern in patterns:

@@ -152,14 +152,18 @@ async def _drive(
     }
 
 
-async def _settled_rss_kb(pid: int, *, step_s: float = 0.5, tolerance_kb: int = 512) -> tuple[int, int]:
-    """(RSS now, RSS once it stops growing): the gateway's start-up is not over when it first
-    answers (the audio stack, ~70 MB, is imported in a background thread; far slower on a busy
-    machine), and memory it adds then is not the open streams'. Waits at most a minute."""
+def settled_rss_kb(pid: int, *, step_s: float = 0.5, tolerance_kb: int = 512) -> tuple[int, int]:
+    """(RSS now, RSS once it stops growing) of ``pid`` and its children, in KiB.
+
+    A gateway is not done starting when it first answers: it imports its audio stack (~70 MB,
+    0.7 s of CPU holding the GIL in slices) in a background thread, far slower on a busy
+    machine. Memory added then is not the open streams', and time spent then is not the
+    requests'. Waits at most a minute.
+    """
     first = last = _rss_kb(pid)
     steady = 0
     for _ in range(int(60 / step_s)):
-        await asyncio.sleep(step_s)
+        time.sleep(step_s)
         now = _rss_kb(pid)
         steady = steady + 1 if abs(now - last) <= tolerance_kb else 0
         last = now
@@ -168,11 +172,12 @@ async def _settled_rss_kb(pid: int, *, step_s: float = 0.5, tolerance_kb: int = 
     return first, last
 
 
-async def _hold(url: str, key: str, pid: int, count: int, tokens: int) -> dict[str, float]:
-    """Open ``count`` long paced streams; RSS sampled while they run, against RSS before."""
+async def _hold(
+    url: str, key: str, pid: int, count: int, tokens: int, before: int
+) -> dict[str, float]:
+    """Open ``count`` long paced streams; RSS sampled while they run, against ``before`` (KiB)."""
     import aiohttp
 
-    unsettled, before = await _settled_rss_kb(pid)
     connector = aiohttp.TCPConnector(limit=count + 10)
     open_now = most_open = 0
     peak = before
@@ -211,7 +216,7 @@ async def _hold(url: str, key: str, pid: int, count: int, tokens: int) -> dict[s
         sampler = asyncio.create_task(sample())
         ok = await asyncio.gather(*(one(session) for _ in range(count)), return_exceptions=True)
         sampler.cancel()
-    return {"unsettled_mb": unsettled / 1024, "before_mb": before / 1024, "peak_mb": peak / 1024, "most_open": float(most_open),
+    return {"before_mb": before / 1024, "peak_mb": peak / 1024, "most_open": float(most_open),
             "per_stream_kb": (peak - before) / max(most_open, 1), "completed": float(sum(r is True for r in ok)),
             "statuses": statuses}  # type: ignore[dict-item]  # fmt: skip
 
@@ -276,7 +281,9 @@ def main() -> None:
                 url, key, pid = targets["gateway-output-default"]
                 assert key is not None
                 uvloop.run(_drive(url, key, 20, 20, "bench-slow", 20))
-                held = uvloop.run(_hold(url, key, pid, args.hold, HOLD_TOKENS))
+                unsettled, before = settled_rss_kb(pid)
+                held = uvloop.run(_hold(url, key, pid, args.hold, HOLD_TOKENS, before))
+                held["unsettled_mb"] = unsettled / 1024
             for i in range(args.rounds):
                 # Each round in another order: whichever runs first meets a quieter machine.
                 order = list(targets.items())[i % len(targets) :] + list(targets.items())[: i % len(targets)]
