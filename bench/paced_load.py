@@ -44,26 +44,50 @@ class Driver:
         self.statuses: dict[int, int] = {}
         self.errors = 0
 
+    async def connection(self) -> tuple[Conn, bool]:
+        """An idle keep-alive connection the server has not closed, or a new one (and which)."""
+        while self.idle:
+            conn = self.idle.pop()
+            if not conn[0].at_eof():
+                return conn, True
+            conn[1].close()  # the server's keep-alive timeout closed it while idle
+        conn = await asyncio.open_connection(self.host, self.port)
+        self.opened += 1
+        return conn, False
+
+    async def exchange(self, conn: Conn) -> int:
+        """Send the request on ``conn`` and read the whole answer; its status."""
+        reader, writer = conn
+        writer.write(self.request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        await reader.readexactly(length)
+        return status
+
     async def one(self, scheduled: float, record: bool) -> None:
         late = time.perf_counter() - scheduled
-        conn = self.idle.pop() if self.idle else None
-        if conn is None:
-            conn = await asyncio.open_connection(self.host, self.port)
-            self.opened += 1
-        reader, writer = conn
+        conn, reused = await self.connection()
         sent = time.perf_counter()
         try:
-            writer.write(self.request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length = 0
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            await reader.readexactly(length)
+            try:
+                status = await self.exchange(conn)
+            except (OSError, asyncio.IncompleteReadError) as exc:
+                # A kept-alive connection closed by the server just as it was reused: nothing
+                # was answered, so send again on a new one (what an HTTP client does).
+                partial = isinstance(exc, asyncio.IncompleteReadError) and exc.partial
+                if not reused or partial:
+                    raise
+                conn[1].close()
+                conn = await asyncio.open_connection(self.host, self.port)
+                self.opened += 1
+                status = await self.exchange(conn)
         except (OSError, asyncio.IncompleteReadError, ValueError):
-            writer.close()
+            conn[1].close()
             self.errors += 1
             return
         done = time.perf_counter()
