@@ -492,14 +492,15 @@ class Dispatcher:
         remaining = deadline - now
         if remaining <= 0:
             return Attempt(None, self._deadline_error(dep), None, "timeout")
+        # Not JSON (an audio form): the form's own content type, any reply type.
+        form = {"content-type": content_type, "accept": "*/*"} if content_type is not None else None
         try:
             if not stream:
                 # The lean client: its total (<= the remaining deadline) bounds it all.
                 client = self.pool.client(dep.provider)
                 head = cached.head
-                if content_type is not None:  # not JSON (an audio form)
-                    extra = {"content-type": content_type, "accept": "*/*"}
-                    head = client.request_head(cached.path, encode_headers({**headers, **extra}))
+                if form is not None:
+                    head = client.request_head(cached.path, encode_headers({**headers, **form}))
                 reply = await client.post(
                     head, body,
                     connect=min(remaining, p.connect_timeout_s),
@@ -509,8 +510,8 @@ class Dispatcher:
                 if 200 <= reply.status < 300:
                     return UpstreamReply(dep, wire, reply.status, reply.headers, body=reply.body)
                 return self._failed(dep, reply.status, dict(reply.headers), reply.body, sent_key)
-            if content_type is not None:
-                headers = {**headers, "content-type": content_type, "accept": "*/*"}
+            if form is not None:
+                headers = {**headers, **form}
             session = self.pool.session(dep.provider)
             timeout = aiohttp.ClientTimeout(
                 total=None,  # it would cut a long stream: asyncio.timeout bounds the wait for headers
