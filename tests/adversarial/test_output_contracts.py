@@ -24,7 +24,7 @@ ROBOT = Contract(SCHEMA, {"action": ["stop", "forward"]})
         ('{"action": "fly", "action": "stop"}', "appears twice"),  # first-wins parsers see fly
         ('{"action": "stop", "speed": NaN}', "NaN"),
         ('{"action": "stop", "speed": Infinity}', "Infinity"),
-        ('```json\n{"action": "stop"}\n```', "not valid JSON"),  # fenced: not the value itself
+        ('```json\n{"action": "stop"}\n``` ok', "not valid JSON"),  # more than one fenced block
         ('{"action": "stop"} {"action": "forward"}', "not valid JSON"),  # two values
         ('{"action": "stop", "extra": 1}', "extra"),
         ('{"action": "STOP"}', "not one of"),

@@ -10,6 +10,7 @@ says what is wrong with an answer's text, in words a model can act on when asked
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import orjson
@@ -17,6 +18,27 @@ from jsonschema import exceptions as schema_errors
 from jsonschema import validators
 
 MAX_PROBLEM_CHARS = 400  # the problem is sent back to the model: keep it short
+
+# One markdown code block and nothing else: an opening fence (no tag, or ``json``) on its own
+# line, the value, a closing fence on its own line; only whitespace around it.
+_FENCED = re.compile(
+    r"\A\s*```(?:json)?[ \t]*\r?\n(.*?)\r?\n[ \t]*```\s*\Z", re.DOTALL | re.IGNORECASE
+)
+
+
+def unfenced(text: str) -> str | None:
+    """The inside of ``text`` when it is exactly one fenced JSON block, else None.
+
+    Models wrap the JSON they were asked for in ```json fences; the value is right, the
+    wrapping is presentation. Strict: text around the fence, a second block or a fence inside
+    it (where a program and the contract could read different values) is not unwrapped.
+    """
+    if "```" not in text:
+        return None
+    match = _FENCED.match(text)
+    if match is None or "```" in match.group(1):
+        return None
+    return match.group(1)
 
 
 def json_path(parts: Any) -> str:
@@ -65,10 +87,17 @@ class Contract:
             self.validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
         self.allowed_values = allowed_values
 
+    @staticmethod
+    def value_text(text: str) -> str:
+        """The JSON text the contract judges in an answer: the answer, or its one fenced block
+        (what the caller is handed when the contract holds)."""
+        inner = unfenced(text)
+        return text if inner is None else inner
+
     def violation(self, text: str) -> str | None:
         """What breaks the contract in the answer ``text``; None when it holds."""
         try:
-            value = strict_json(text)
+            value = strict_json(self.value_text(text))
         except ValueError as exc:
             return _short(f"the answer is not valid JSON ({exc}); reply with only the JSON value")
         if self.validator is not None:

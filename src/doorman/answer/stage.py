@@ -166,6 +166,9 @@ async def check_answer(
             return parsed  # the operator's own text: nothing to judge
         if tries:
             ex.flags.append("output_retried")
+        value = contract.value_text(text)
+        if value != text:  # one fenced block: the program gets the value the contract checked
+            set_answer_text(ex.wire, parsed, value)
     if settings.topic_check is not None:
         await check_topic(gw, ex, settings.topic_check, answer_text(ex.wire, parsed))
     return parsed
