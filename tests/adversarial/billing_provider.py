@@ -373,8 +373,9 @@ class BillingProvider:
 
 
 @contextmanager
-def serve(provider: BillingProvider) -> Iterator[str]:
-    """Serve ``provider`` over real HTTP on a free loopback port, in a thread; yields its URL."""
+def serve(provider: BillingProvider | Any) -> Iterator[str]:
+    """Serve ``provider`` (anything with an ASGI ``app``) over real HTTP on a free loopback
+    port, in a thread; yields its URL."""
     port = free_port()
     config = uvicorn.Config(provider.app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)

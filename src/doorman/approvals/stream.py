@@ -56,12 +56,14 @@ class _Open:
 @dataclass(slots=True)
 class _Held:
     """An OpenAI call not yet decided: its name may still be arriving in pieces, so it is held
-    until its arguments start (or another call, or the finish, shows the name is complete)."""
+    until its arguments start (or another call, or the finish, shows the name is complete).
+    ``tool_calls`` entries and the legacy ``function_call`` alike."""
 
     name: str = ""
     call_id: str | None = None
     parts: list[str] = field(default_factory=list)
     kind: str = "function"
+    legacy: bool = False
 
     def add(self, call: dict[str, Any], fn: dict[str, Any]) -> None:
         if call.get("type") == "custom" or "custom" in call:
@@ -88,6 +90,7 @@ class StreamWithholder:
         self.open: dict[Any, _Open] = {}
         self.passing: dict[Any, int | None] = {}  # OpenAI: (choice, index) -> client index
         self.held: dict[Any, _Held] = {}  # OpenAI: calls whose name may be incomplete
+        self.legacy_out: dict[int, dict[str, Any]] = {}  # OpenAI: a decided, passing legacy call
         self.names: dict[Any, str] = {}  # OpenAI: the name so far of each call let through
         self.next_index: dict[int, int] = {}
         self.passing_tools = 0  # Anthropic: tool_use blocks let through
@@ -195,9 +198,9 @@ class StreamWithholder:
                     choice = {**choice, "delta": new_delta}
             finish = choice.get("finish_reason")
             if finish is not None:
-                released = self._decide_all(ci)
+                released = self._released(ci, self._decide_all(ci))
                 if released:  # calls that pass, complete only now: sent before the finish
-                    before += _openai_chunk(event, ci, {"tool_calls": released})
+                    before += _openai_chunk(event, ci, released)
                 done = [k for k in self.open if k[0] == ci]
                 if done:
                     before += await self._openai_finish(event, ci, done)
@@ -259,25 +262,35 @@ class StreamWithholder:
                     delta["tool_calls"] = kept
         legacy = delta.get("function_call")
         if isinstance(legacy, dict):
+            # The legacy form: one call per choice, its name in pieces like a tool call's.
             key = (ci, "function_call")
             if key not in self.passing:
-                name = legacy.get("name")
-                withhold = isinstance(name, str) and self.policy.needs_approval(name)
-                self.passing[key] = None if withhold else -1
-                if withhold:
-                    assert isinstance(name, str)
-                    self.open[key] = self._open(name, legacy=True)
-                else:
-                    self.names[key] = name if isinstance(name, str) else ""
-            elif self.passing[key] is not None:
-                self._grow_name(key, legacy.get("name"))
-            if self.passing[key] is None:
+                self.held.setdefault(key, _Held(legacy=True)).add({}, legacy)
+                if legacy.get("arguments"):  # arguments started: the name is whole
+                    self._decide(key)
+                delta = {k: v for k, v in delta.items() if k != "function_call"}
+                changed = True
+            elif self.passing[key] is None:
                 state = self.open.get(key)
                 if state is not None and isinstance(legacy.get("arguments"), str):
                     state.parts.append(legacy["arguments"])
                 delta = {k: v for k, v in delta.items() if k != "function_call"}
                 changed = True
+            else:
+                self._grow_name(key, legacy.get("name"))
+        passed = self.legacy_out.pop(ci, None)
+        if passed is not None:  # decided just now: the whole call so far, in one delta
+            delta = {**delta, "function_call": passed}
+            changed = True
         return delta, changed
+
+    def _released(self, ci: int, calls: list[dict[str, Any]]) -> dict[str, Any]:
+        """The delta carrying calls decided at a choice's finish (empty: none pass)."""
+        delta: dict[str, Any] = {"tool_calls": calls} if calls else {}
+        passed = self.legacy_out.pop(ci, None)
+        if passed is not None:
+            delta["function_call"] = passed
+        return delta
 
     def _decide(self, key: Any) -> list[dict[str, Any]]:
         """Withhold a held call or let it pass: a passing call comes back as one delta (under
@@ -286,7 +299,14 @@ class StreamWithholder:
         ci = key[0]
         if held.name and self.policy.needs_approval(held.name):
             self.passing[key] = None
-            self.open[key] = self._open(held.name, held.call_id, parts=held.parts, kind=held.kind)
+            self.open[key] = self._open(
+                held.name, held.call_id, parts=held.parts, kind=held.kind, legacy=held.legacy
+            )
+            return []
+        if held.legacy:  # passes: goes out as a function_call delta, not a tool_calls entry
+            self.passing[key] = -1
+            self.names[key] = held.name
+            self.legacy_out[ci] = {"name": held.name, "arguments": "".join(held.parts)}
             return []
         index = self.passing[key] = self.next_index.get(ci, 0)
         self.next_index[ci] = index + 1
