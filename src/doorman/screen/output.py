@@ -17,7 +17,7 @@ import hashlib
 import re
 import secrets as _random
 from collections import deque
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -77,6 +77,10 @@ class OutputBlocked(DoormanError):
         )
         self.reason = reason
 
+
+# OpenAI answer fields the caller reads besides ``content`` (in a message or a stream delta):
+# reasoning, which providers name either way, and a refusal. Screened like the answer.
+SIDE_TEXT_FIELDS = ("reasoning_content", "reasoning", "refusal")
 
 _ALNUM = re.compile(r"[^a-z0-9]+")
 _WORD = re.compile(r"\w+")
@@ -208,6 +212,18 @@ class OutputGuard:
         """A full (non-streamed) answer."""
         self._leaks(text + " ")
         return self._data(text)
+
+
+def screen_value(guard: OutputGuard, value: Any) -> Any:
+    """``value`` (a string, or JSON holding strings: a tool call's input) screened whole by
+    ``guard``: every string in it, keys kept. Raises :class:`OutputBlocked` like ``whole``."""
+    if isinstance(value, str):
+        return guard.whole(value)
+    if isinstance(value, dict):
+        return {k: screen_value(guard, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [screen_value(guard, v) for v in value]
+    return value
 
 
 def _shingle(words: list[str]) -> bytes:

@@ -9,7 +9,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from doorman.exchange import Exchange
-from doorman.screen.output import OutputBlocked, OutputGuard, canary_instruction, new_canary
+from doorman.screen.output import (
+    SIDE_TEXT_FIELDS,
+    OutputBlocked,
+    OutputGuard,
+    canary_instruction,
+    new_canary,
+    screen_value,
+)
 
 if TYPE_CHECKING:
     from doorman.server.state import Gateway
@@ -79,8 +86,9 @@ def add_canary(body: dict[str, Any], wire: Wire, canary: str) -> None:
 
 
 def guard_body(ex: Exchange, parsed: dict[str, Any]) -> bool:
-    """Screen a full answer (client wire) in place — its text and its tool calls' arguments
-    (an injected page can make the model exfiltrate through a call) — True when it changed.
+    """Screen a full answer (client wire) in place — its text, its reasoning, refusal and
+    thinking, and its tool calls' arguments (an injected page can make the model exfiltrate
+    through a call) — True when it changed.
 
     Raises :class:`OutputBlocked` on a blocking finding.
     """
@@ -90,32 +98,26 @@ def guard_body(ex: Exchange, parsed: dict[str, Any]) -> bool:
     def screen(holder: dict[str, Any], field: str) -> None:
         nonlocal changed
         value = holder.get(field)
-        if isinstance(value, str):
-            new = guard.whole(value)
-            changed |= new != value
-            holder[field] = new
-        elif isinstance(value, dict):  # Anthropic tool_use input: every string in it
-            for key in list(value):
-                screen(value, key)
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                if isinstance(item, str | dict | list):
-                    box = {"v": item}
-                    screen(box, "v")
-                    value[i] = box["v"]
+        if isinstance(value, str | dict | list):
+            new = screen_value(guard, value)
+            if new != value:
+                changed = True
+                holder[field] = new
 
     if ex.wire == "anthropic":
         for block in parsed.get("content") or []:
-            if isinstance(block, dict) and block.get("type", "text") == "text":
-                screen(block, "text")
-            elif isinstance(block, dict) and block.get("type") == "tool_use":
-                screen(block, "input")
+            if not isinstance(block, dict):
+                continue
+            kind = block.get("type", "text")
+            if isinstance(kind, str) and kind in _ANTHROPIC_TEXT:
+                screen(block, _ANTHROPIC_TEXT[kind])
         return changed
     for choice in parsed.get("choices") or []:
         message = choice.get("message") if isinstance(choice, dict) else None
         if not isinstance(message, dict):
             continue
-        screen(message, "content")
+        for field in ("content", *SIDE_TEXT_FIELDS):
+            screen(message, field)
         for call in message.get("tool_calls") or []:
             for kind, field in (("function", "arguments"), ("custom", "input")):
                 if isinstance(call, dict) and isinstance(call.get(kind), dict):
@@ -123,6 +125,11 @@ def guard_body(ex: Exchange, parsed: dict[str, Any]) -> bool:
         if isinstance(message.get("function_call"), dict):
             screen(message["function_call"], "arguments")
     return changed
+
+
+# Where an Anthropic block's caller-visible text is (a tool call's: every string of its input).
+_ANTHROPIC_TEXT = {"text": "text", "thinking": "thinking", "tool_use": "input",
+                   "server_tool_use": "input"}  # fmt: skip
 
 
 __all__ = ["GuardOutput", "OutputBlocked", "add_canary", "guard_body", "system_text"]

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from doorman.screen.output import OutputBlocked, OutputGuard
+from doorman.screen.output import SIDE_TEXT_FIELDS, OutputBlocked, OutputGuard, screen_value
 from doorman.upstream.deployment import Wire
 from doorman.upstream.sse_frames import sse_batches
 
@@ -44,6 +44,9 @@ def _put(event: Any, path: Path, text: str) -> Any:
 
 
 _ARGS = {"function": "arguments", "custom": "input"}
+# What an Anthropic block may carry whole on its start event (its deltas are screened as
+# they come): text, thinking, or a tool call's entire input.
+_START_FIELDS = ("text", "thinking", "input")
 
 
 class _Frames:
@@ -83,6 +86,12 @@ class _Frames:
                 piece = delta.get("partial_json")
                 if delta.get("type") == "input_json_delta" and isinstance(piece, str):
                     return [(event, piece, key, ("delta", "partial_json"))]
+                piece = delta.get("thinking")
+                if delta.get("type") == "thinking_delta" and isinstance(piece, str):
+                    return [(event, piece, key, ("delta", "thinking"))]
+            block = event.get("content_block")
+            if event.get("type") == "content_block_start" and isinstance(block, dict):
+                return [(self.screened_start(event, block), None, None, ())]
             return [(event, None, None, ())]
         choices = event.get("choices")
         if not isinstance(choices, list) or not choices:
@@ -118,6 +127,13 @@ class _Frames:
                           ("choices", 0, "delta", "content")))  # fmt: skip
         rest = {k: v for k, v in delta.items() if k not in ("content", "role") and v is not None}
         texts: list[Part] = []
+        for name in SIDE_TEXT_FIELDS:  # each with its own hold-back
+            piece = rest.get(name)
+            if isinstance(piece, str):
+                del rest[name]
+                if piece:
+                    texts.append((shaped({name: piece}), piece, (ci, name),
+                                  ("choices", 0, "delta", name)))  # fmt: skip
         calls = rest.get("tool_calls")
         if isinstance(calls, list):
             kept = []
@@ -155,6 +171,19 @@ class _Frames:
         if not any(text is not None for _, text, _, _ in parts):
             return [(event, None, None, ())]  # no text in it: relayed as it came
         return parts
+
+    def screened_start(self, event: dict[str, Any], block: dict[str, Any]) -> dict[str, Any]:
+        """``event`` with whatever its block carries whole screened at once (the event itself
+        when there is nothing to screen): a provider may send a block's text or a tool call's
+        entire input on its start, with no delta to screen."""
+        values = {f: block[f] for f in _START_FIELDS if block.get(f)}
+        if not values:
+            return event
+        guard = self.first.fork()
+        screened = {f: screen_value(guard, v) for f, v in values.items()}
+        if screened == values:
+            return event
+        return {**event, "content_block": {**block, **screened}}
 
     def with_text(self, event: dict[str, Any], path: Path, text: str) -> bytes:
         out = _put(event, path, text)
@@ -206,7 +235,7 @@ def _frame(frame: bytes, frames: _Frames) -> bytes:
     if not isinstance(event, dict):
         return _other(frame, frames)
     parts = frames.split(event)
-    if len(parts) == 1 and parts[0][1] is None:
+    if len(parts) == 1 and parts[0][1] is None and parts[0][0] is event:
         return _other(frame, frames)  # relayed byte for byte
     out = b""
     for part, text, key, path in parts:
