@@ -10,6 +10,10 @@ Both go through here, so both behave the same way:
 - it has its own timeout (``timeout_ms``), far below the request's;
 - what it cost is recorded under the request that caused it (:class:`SideCall` on the
   exchange: the ledger row's tokens and dollars, the settlement and the cost header include it);
+  a call sent that never answered (its timeout, a dropped connection) is billed too, at its
+  worst case — the judge prompt's counted input and ``JUDGE_MAX_TOKENS`` of output — because a
+  provider bills a call it started whether or not anyone waits for the answer; a call the
+  provider refused with an error status, or that never left, costs nothing;
 - when it fails (timeout, upstream down, an answer that is not one of the expected words) the
   feature's ``on_error`` decides: ``allow`` (fail open) or ``block`` (fail closed).
 
@@ -41,6 +45,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger("doorman.judge")
 
 MAX_JUDGED_CHARS = 16_000  # the judged text is cut to this; a judge needs no more
+JUDGE_MAX_TOKENS = 5  # the judge answers one word
 # Any spelling of the closing tag a model would read as one: </TEXT>, </ text >, </text\n>.
 _CLOSING_TAG = re.compile(r"<\s*/\s*text\s*>", re.IGNORECASE)
 
@@ -131,6 +136,19 @@ def record_side_call(
     return call
 
 
+def unanswered_usage(gw: Gateway, dep: Deployment, system: str, user: str) -> Usage:
+    """What a judge call that got no answer may have been billed: its prompt, counted as the
+    gateway counts any request for ``dep`` (an upper bound), and a full answer."""
+    from doorman.cost.billed import MESSAGE_TOKENS, BilledInput
+    from doorman.upstream.wire import Usage
+
+    billed = BilledInput(texts=[system, user])
+    billed.framing += 2 * MESSAGE_TOKENS  # the system and the user turn
+    return Usage(
+        input_tokens=gw.count_profile(dep).tokens(billed), output_tokens=JUDGE_MAX_TOKENS
+    )
+
+
 def answer_text(wire: str, body: dict[str, Any]) -> str:
     """The text of a full answer in either wire format (text blocks / message content)."""
     if wire == "anthropic":
@@ -170,7 +188,9 @@ async def ask_judge(
     user = fenced(text)
 
     def build(dep: Deployment, wire: str) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": dep.upstream_model, "max_tokens": 5, "temperature": 0}
+        body: dict[str, Any] = {
+            "model": dep.upstream_model, "max_tokens": JUDGE_MAX_TOKENS, "temperature": 0,
+        }  # fmt: skip
         if wire == "anthropic":
             body["system"] = system
             body["messages"] = [{"role": "user", "content": user}]
@@ -183,13 +203,18 @@ async def ask_judge(
 
     timeout = settings.timeout_ms / 1000
     started = time.perf_counter()
+
+    def unanswered(dep: Deployment) -> None:
+        record_side_call(gw, ex, purpose, dep, unanswered_usage(gw, dep, system, user))
+
     try:
         reply = await asyncio.wait_for(
             gw.dispatcher.send(
-                deployments, "openai", build, stream=False, deadline=time.monotonic() + timeout
+                deployments, "openai", build, stream=False,
+                deadline=time.monotonic() + timeout, on_unanswered=unanswered,
             ),
             timeout,
-        )
+        )  # fmt: skip
     except (TimeoutError, DoormanError) as exc:
         reason = "timeout" if isinstance(exc, TimeoutError) else exc.code
         log.info("judge_failed", purpose=purpose, model=model, reason=reason)
@@ -308,4 +333,5 @@ __all__ = [
     "ask_judge",
     "judge_gray",
     "record_side_call",
+    "unanswered_usage",
 ]

@@ -13,7 +13,8 @@ tokenizer.
 Replies fill ``max_tokens`` (the worst case a budget must survive) with text, a tool call
 (``Reply in tool style`` in the last user text) or thinking then text (``Reply in thinking style``). Streams
 are paced (``token_s``), and a stream the client abandons is billed for what was generated until
-then. ``GET /_bill`` returns every bill; ``POST /_reset`` clears them.
+then. ``answer_delay_s`` holds a full answer that long after it was generated and billed: a
+client that gives up waiting still owes it, as with a real provider. ``GET /_bill`` returns every bill; ``POST /_reset`` clears them.
 """
 
 from __future__ import annotations
@@ -189,8 +190,9 @@ def bill_anthropic_input(body: dict[str, Any]) -> int:
 
 # ---------------------------------------------------------------------- the provider
 class BillingProvider:
-    def __init__(self, token_s: float = 0.0) -> None:
+    def __init__(self, token_s: float = 0.0, answer_delay_s: float = 0.0) -> None:
         self.token_s = token_s
+        self.answer_delay_s = answer_delay_s
         self.bills: list[Bill] = []
         self.app = Starlette(
             routes=[
@@ -252,6 +254,8 @@ class BillingProvider:
                                           "function": {"name": "lookup", "arguments": args}}]  # fmt: skip
             else:
                 message["content"] = texts
+            if self.answer_delay_s:
+                await asyncio.sleep(self.answer_delay_s)
             return JSONResponse({
                 "id": "chatcmpl-bill", "object": "chat.completion", "created": int(time.time()),
                 "model": body["model"],

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -97,7 +98,7 @@ class UpstreamReply:
 class Attempt:
     """What one failed try at one deployment produced."""
 
-    __slots__ = ("error", "headers", "kind", "retry_after", "status")
+    __slots__ = ("error", "headers", "kind", "retry_after", "sent", "status")
 
     def __init__(
         self,
@@ -106,12 +107,25 @@ class Attempt:
         retry_after: float | None,
         kind: FailureKind,
         headers: dict[str, str] | None = None,
+        *,
+        sent: bool = True,
     ) -> None:
         self.status = status
         self.error = error
         self.retry_after = retry_after
         self.kind = kind
         self.headers = headers or {}
+        self.sent = sent  # False: the request surely never reached the provider
+
+    @property
+    def unanswered(self) -> bool:
+        """The request may have reached the provider, which never answered (a timeout, a
+        dropped connection): a provider bills such a call as if it had been read."""
+        return self.status is None and self.sent
+
+
+# Failures to open a connection: the request was never sent, so nothing can have been billed.
+_NOT_SENT = (ConnectionRefusedError, aiohttp.ClientConnectorError, socket.gaierror)
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,11 +263,14 @@ class Dispatcher:
         on_attempt: Callable[[Deployment], None] | None = None,
         endpoint: Endpoint = "chat",
         content_type: str | None = None,
+        on_unanswered: Callable[[Deployment], None] | None = None,
     ) -> UpstreamReply:
         """Try deployments in order; return the first 2xx reply or raise the most useful error.
 
         ``build_body`` returns a JSON object, or ready bytes sent as ``content_type``
-        (audio transcriptions send multipart forms).
+        (audio transcriptions send multipart forms). ``on_unanswered`` is told of every try
+        that may have reached the provider but got no answer (timed out, connection dropped,
+        or cancelled mid-call): the provider may bill it, so its caller can.
         """
         failures: list[Failure] = []
         for index, dep in enumerate(deployments):
@@ -282,6 +299,7 @@ class Dispatcher:
                 on_attempt=on_attempt,
                 endpoint=endpoint,
                 content_type=content_type,
+                on_unanswered=on_unanswered,
             )
             if isinstance(result, UpstreamReply):
                 if failures:
@@ -311,6 +329,7 @@ class Dispatcher:
         on_attempt: Callable[[Deployment], None] | None,
         endpoint: Endpoint,
         content_type: str | None = None,
+        on_unanswered: Callable[[Deployment], None] | None = None,
     ) -> UpstreamReply | Failure:
         breaker = self.breakers.get(dep.key)
         pacer = self.pacer(dep)
@@ -366,6 +385,8 @@ class Dispatcher:
                     )
                 except BaseException:
                     slot.release()
+                    if on_unanswered is not None:
+                        on_unanswered(dep)  # cancelled mid-call: the request may be out
                     raise
                 if isinstance(outcome, UpstreamReply) and outcome.response is not None:
                     outcome.slot = slot
@@ -377,6 +398,8 @@ class Dispatcher:
                     permit.success()
                     return outcome
                 pacer.observe(outcome.headers)
+                if on_unanswered is not None and outcome.unanswered:
+                    on_unanswered(dep)
                 # 4. what the failure means
                 if outcome.kind in ("error", "timeout"):
                     permit.failure(f"{outcome.status or outcome.kind}")
@@ -491,7 +514,7 @@ class Dispatcher:
         url, headers, sent_key = cached.url, cached.headers, cached.key
         remaining = deadline - now
         if remaining <= 0:
-            return Attempt(None, self._deadline_error(dep), None, "timeout")
+            return Attempt(None, self._deadline_error(dep), None, "timeout", sent=False)
         # Not JSON (an audio form): the form's own content type, any reply type.
         form = {"content-type": content_type, "accept": "*/*"} if content_type is not None else None
         try:
@@ -542,6 +565,7 @@ class Dispatcher:
                 ),
                 None,
                 "error",
+                sent=not isinstance(exc, _NOT_SENT),
             )
 
     def _failed(
