@@ -5,7 +5,8 @@ approval's status; only an approved call's first fetch carries the call itself (
 in the wire format of the original request), and that hand-out is single-use. Another user's id
 reads exactly like an unknown one (404). ``?wait=N`` holds the request up to N seconds (at most
 ``approvals.max_wait_seconds``) until a decision, re-reading the database so a decision made on
-another replica is seen.
+another replica is seen. Every poll is a request of the caller's (its tier's request rate) and
+long-polls are capped per user (:mod:`.polls`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from doorman.approvals.polls import poll
 from doorman.errors import DoormanError, Unprocessable, WireFormat
 from doorman.server.http import authenticate_get, error_response, request_id_for
 
@@ -50,9 +52,7 @@ async def get_approval(request: Request) -> Response:
         principal = await authenticate_get(request)
         store = gw.approvals
         wait = _wait_seconds(request, store.settings.max_wait_seconds)
-        answer = await store.answer(
-            request.path_params["approval_id"], principal.user_id, wait=wait
-        )
+        answer, limit_headers = await poll(gw, principal, request.path_params["approval_id"], wait)
     except DoormanError as exc:
         return error_response(exc, wire, request_id)
     if "tool_call" in answer:
@@ -61,7 +61,7 @@ async def get_approval(request: Request) -> Response:
     return Response(
         body,
         media_type="application/json",
-        headers={"x-request-id": request_id, "cache-control": "no-store"},
+        headers={**limit_headers, "x-request-id": request_id, "cache-control": "no-store"},
     )
 
 

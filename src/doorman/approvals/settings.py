@@ -18,6 +18,13 @@ class ApprovalSettings(BaseModel):
     max_wait_seconds: int = Field(
         60, ge=0, le=300, description="the longest `GET /v1/approvals/{id}?wait=N` may hold"
     )
+    max_waits_per_user: int = Field(
+        4,
+        ge=1,
+        le=1000,
+        description="long-polls (`?wait=N`) one user may hold open at once on one replica; "
+        "more get 429 too_many_waits (every poll also counts against the tier's request rate)",
+    )
     poll_interval_seconds: float = Field(
         1.0,
         ge=0.05,

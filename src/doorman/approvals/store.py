@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from doorman.approvals.models import ToolApproval
+from doorman.approvals.polls import WaitSlots
 from doorman.approvals.settings import ApprovalSettings
 from doorman.auth.service import Actor, audit_entry
 from doorman.errors import Conflict, Gone, NotFound
@@ -174,6 +175,7 @@ class ApprovalStore:
         self.settings = settings
         self.clock = clock
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self.waits = WaitSlots(settings.max_waits_per_user)  # long-polls open, per user
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)

@@ -226,7 +226,10 @@ class Client:
         headers = self._caller_headers("GET", path, b"")
         gw = self._gateway
         principal = await gw.authenticator.authenticate(headers, "GET", path, b"", "in-process")
-        return await gw.approvals.answer(approval_id, principal.user_id, wait=wait)
+        from doorman.approvals.polls import poll
+
+        answer, _ = await poll(gw, principal, approval_id, wait)  # the caller's limits apply
+        return answer
 
     async def transcribe(
         self,

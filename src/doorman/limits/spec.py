@@ -184,6 +184,17 @@ def build_limits(
     return specs
 
 
+def caller_request_limits(
+    tier: TierSettings, user_id: str, key_id: str, limits_settings: LimitsSettings
+) -> list[LimitSpec]:
+    """The caller's own request-rate limits (the user's, and the key's where ``limits.per_key``
+    names them): what a request that reaches no provider consumes (an approval poll)."""
+    specs = _tier_specs(tier, Scope("user", user_id), None)
+    if limits_settings.per_key:
+        specs += _tier_specs(tier, Scope("key", key_id), set(limits_settings.per_key))
+    return [s for s in specs if s.unit == "requests"]
+
+
 @dataclass(slots=True)
 class LimitStatus:
     """Where one limit stands after a reservation (or at a refusal), for headers and shrinking.
