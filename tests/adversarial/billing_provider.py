@@ -2,8 +2,10 @@
 
 It speaks both chat wire formats and bills every field the real providers bill, counted its own
 way (independently of ``doorman.cost``): message text and role framing, names, tool definitions
-rendered the way OpenAI renders them (a TypeScript namespace) or as Anthropic does (pretty JSON
-after a tool-use system prompt), tool calls and results, response-format schemas, images by the
+rendered the way OpenAI renders them (a TypeScript namespace, legacy ``functions`` and custom
+tools included) or as Anthropic does (pretty JSON after a tool-use system prompt), tool calls
+(legacy ``function_call``, custom and server tool calls too) and results, refusal parts, search
+results and documents' titles and context, response-format schemas, images by the
 published formulas from their real size (base64 headers; ``https://img.test/WxH.png`` URLs stand
 for images of that size), and documents. Text is tokenized with tiktoken's cl100k; the Anthropic
 side multiplies by :data:`CLAUDE_RATIO`, the worst ratio of Claude's published tokenizer to
@@ -128,18 +130,31 @@ def bill_openai_input(body: dict[str, Any]) -> int:
                 total += _tokens(part["text"])
             elif part["type"] == "image_url":
                 total += _openai_image(part["image_url"]["url"], part["image_url"].get("detail"))
+            elif part["type"] == "refusal":
+                total += _tokens(part["refusal"])
         for call in msg.get("tool_calls") or ():
-            total += 3 + _tokens(call["function"]["name"]) + _tokens(call["function"]["arguments"])
+            fn = call.get("function") or {}
+            custom = call.get("custom") or {}
+            total += 3 + _tokens(fn.get("name") or custom.get("name") or "")
+            total += _tokens(fn.get("arguments") or custom.get("input") or "")
+        legacy = msg.get("function_call")
+        if legacy:
+            total += 3 + _tokens(legacy["name"]) + _tokens(legacy.get("arguments") or "")
         if msg.get("tool_call_id"):
             total += _tokens(msg["tool_call_id"])
-    tools = body.get("tools") or []
-    if tools:
+    # Function tools and the legacy ``functions`` render as one namespace; custom tools (free-form
+    # input) as functions taking a string.
+    fns = [t["function"] for t in body.get("tools") or () if "function" in t]
+    fns += [{**t["custom"], "string_input": True} for t in body.get("tools") or () if "custom" in t]
+    fns += list(body.get("functions") or ())
+    if fns:
         rendered = ["namespace functions {"]
-        for tool in tools:
-            fn = tool["function"]
+        for fn in fns:
             if fn.get("description"):
                 rendered.append(f"// {fn['description']}")
-            rendered.append(f"type {fn['name']} = {_typescript(fn.get('parameters'))}")
+            signature = "(_: string) => any;" if fn.get("string_input") else _typescript(
+                fn.get("parameters"))  # fmt: skip
+            rendered.append(f"type {fn['name']} = {signature}")
         rendered.append("} // namespace functions")
         total += 12 + _tokens("\n".join(rendered))
     choice = body.get("tool_choice")
@@ -165,13 +180,22 @@ def _claude_blocks(blocks: Any) -> tuple[int, int]:
             src = block["source"]
             size = _image_size(src.get("data") or src.get("url") or "")
             images += _claude_image(size)
-        elif kind == "tool_use":
+        elif kind in ("tool_use", "server_tool_use"):
             text += 6 + _tokens(block["name"]) + _tokens(json.dumps(block["input"], indent=2))
+        elif kind == "search_result":
+            t, i = _claude_blocks(block["content"])
+            text += 6 + _tokens(block["title"]) + _tokens(block["source"]) + t
+            images += i
         elif kind == "tool_result":
             t, i = _claude_blocks(block.get("content"))
             text, images = text + 6 + t, images + i
         elif kind == "document" and block["source"]["type"] == "text":
             text += _tokens(block["source"]["data"])
+        elif kind == "document" and block["source"]["type"] == "content":
+            t, i = _claude_blocks(block["source"]["content"])
+            text, images = text + t, images + i
+        if kind == "document":
+            text += _tokens(block.get("title") or "") + _tokens(block.get("context") or "")
         elif kind == "thinking":
             text += _tokens(block["thinking"])
     return text, images

@@ -16,6 +16,8 @@ import httpx
 import pytest
 from billing_provider import BillingProvider, serve
 from budget_setup import (
+    ANTHROPIC_MODEL,
+    OPENAI_MODEL,
     adversarial_body,
     bill_usd,
     gateway_config,
@@ -117,3 +119,86 @@ def test_the_reviewers_mix_never_overspends_and_the_ledger_matches_the_bill(
     assert ledger_usd == pytest.approx(provider_usd, rel=0.01)
     for row in rows:  # every reservation covered what the provider billed for that request
         assert row["reserved_usd"] >= row["cost_usd"], row
+
+
+# The audit of every field a provider bills, beyond the reviewer's mix above: each request
+# carries ~1,200 tokens in one field only; the reservation must cover what the provider billed.
+_TEXT = " ".join(f"ledger{i} invoice{i % 13}" for i in range(400))
+_OPENAI_FIELDS: dict[str, dict[str, Any]] = {
+    "legacy-functions": {"functions": [{"name": "lookup", "description": _TEXT}]},
+    "legacy-function-call": {"messages": [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": None,
+         "function_call": {"name": "lookup", "arguments": _TEXT}},
+        {"role": "function", "name": "lookup", "content": "ok"}]},
+    "function-role": {"messages": [{"role": "user", "content": "hi"},
+                                   {"role": "function", "name": "lookup", "content": _TEXT}]},
+    "developer-role": {"messages": [{"role": "developer", "content": _TEXT},
+                                    {"role": "user", "content": "hi"}]},
+    "system-parts": {"messages": [{"role": "system", "content": [{"type": "text", "text": _TEXT}]},
+                                  {"role": "user", "content": "hi"}]},
+    "refusal-part": {"messages": [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": [{"type": "refusal", "refusal": _TEXT}]},
+        {"role": "user", "content": "go on"}]},
+    "custom-tool": {"tools": [{"type": "custom", "custom": {"name": "grep", "description": _TEXT}}]},
+    "custom-tool-call": {"messages": [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "tool_calls": [
+            {"id": "c1", "type": "custom", "custom": {"name": "grep", "input": _TEXT}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "ok"}]},
+    "tool-result-parts": {"messages": [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "lookup", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": [{"type": "text", "text": _TEXT}]}]},
+}  # fmt: skip
+_ANTHROPIC_FIELDS: dict[str, dict[str, Any]] = {
+    "system-string": {"system": _TEXT},
+    "assistant-turn": {"messages": [{"role": "user", "content": "hi"},
+                                    {"role": "assistant", "content": _TEXT},
+                                    {"role": "user", "content": "go on"}]},
+    "server-tool-use": {"messages": [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": [
+            {"type": "server_tool_use", "id": "s1", "name": "web_search", "input": {"q": _TEXT}}]},
+        {"role": "user", "content": "go on"}]},
+    "search-result": {"messages": [{"role": "user", "content": [
+        {"type": "search_result", "source": "https://a.test", "title": "t",
+         "content": [{"type": "text", "text": _TEXT}]},
+        {"type": "text", "text": "go on"}]}]},
+    "document-blocks": {"messages": [{"role": "user", "content": [
+        {"type": "document", "source": {"type": "content",
+                                        "content": [{"type": "text", "text": _TEXT}]}},
+        {"type": "text", "text": "go on"}]}]},
+    "document-context": {"messages": [{"role": "user", "content": [
+        {"type": "document", "title": "notes", "context": _TEXT,
+         "source": {"type": "text", "media_type": "text/plain", "data": "x"}},
+        {"type": "text", "text": "go on"}]}]},
+    "tool-result-image": {"messages": [{"role": "user", "content": [
+        {"type": "tool_result", "tool_use_id": "t1", "content": [
+            {"type": "image", "source": {"type": "url", "url": "https://img.test/2000x1500.png"}}]},
+        {"type": "text", "text": "go on"}]}]},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("wire", "field"),
+    [("openai", f) for f in _OPENAI_FIELDS] + [("anthropic", f) for f in _ANTHROPIC_FIELDS],
+)
+def test_every_billed_field_is_reserved(
+    gateway: Gateway, provider: str, wire: str, field: str
+) -> None:
+    key = str(gateway.create_key(f"audit-{wire}-{field}", "budget")["key"])
+    model = ANTHROPIC_MODEL if wire == "anthropic" else OPENAI_MODEL
+    body: dict[str, Any] = {"model": model, "max_tokens": 20,
+                            "messages": [{"role": "user", "content": "Tell me about ledgers."}]}  # fmt: skip
+    body.update((_OPENAI_FIELDS if wire == "openai" else _ANTHROPIC_FIELDS)[field])
+    before = len(provider_bills(provider))
+    resp = _send(gateway, key, wire, body)
+    assert resp.status_code == 200, resp.text
+    (bill,) = provider_bills(provider)[before:]
+    assert bill["input_tokens"] > 500  # the field was billed: the probe carries weight
+    (row,) = _user_rows(gateway, f"audit-{wire}-{field}")
+    assert row["cost_usd"] == pytest.approx(bill_usd(bill), rel=1e-6)
+    assert row["reserved_usd"] >= row["cost_usd"], (field, row, bill)
