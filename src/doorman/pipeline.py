@@ -327,6 +327,7 @@ class Pipeline:
                 stream=ex.stream,
                 deadline=deadline,
                 on_attempt=count_attempt,
+                on_unanswered=self._bill_unanswered(ex, "unanswered"),
             )
         except DoormanError as exc:
             degraded = gw.degraded_reply(ex, exc)
@@ -395,6 +396,27 @@ class Pipeline:
             return Reply(reply.status, headers, stream=stream)
         return Reply(reply.status, headers, body=body)
 
+    def _bill_unanswered(
+        self, ex: Exchange, purpose: str, extra: list[dict[str, Any]] | None = None
+    ) -> Callable[[Deployment], None]:
+        """What to do with a try that may have reached the provider and got no answer (it timed
+        out, the connection dropped, the request was cancelled mid-call): a provider bills a call
+        it started whether or not anyone reads the answer, so it goes on this request's bill at
+        its worst case -- the counted prompt (plus ``extra`` turns) and the ``max_tokens`` sent.
+        Refunding it instead let a caller whose calls outlast the gateway's timeout spend the
+        operator's money for nothing."""
+        gw = self.gw
+
+        def bill(dep: Deployment) -> None:
+            prompt = ex.input_tokens
+            if extra:
+                enc = get_encoding(gw.count_profile(dep).encoding)
+                prompt += len(enc.encode_ordinary(orjson.dumps(extra).decode()))
+            usage = Usage(input_tokens=prompt, output_tokens=sent_max_tokens(ex, dep))
+            record_side_call(gw, ex, purpose, dep, usage)
+
+        return bill
+
     def _read_full(
         self, ex: Exchange, reply: UpstreamReply
     ) -> tuple[dict[str, Any] | None, bytes, Usage]:
@@ -433,6 +455,7 @@ class Pipeline:
                 lambda dep, wire: self.body_from(ex, body, dep, wire),
                 stream=False,
                 deadline=time.monotonic() + max(0.0, left),
+                on_unanswered=self._bill_unanswered(ex, "contract_retry_unanswered", extra),
             )
         except DoormanError as exc:
             log.info("contract_retry_failed", error_code=exc.code)
