@@ -13,7 +13,10 @@ dropped. Its sources:
   prompt-security-fuzzer (``pip install --no-deps`` them; see the ``train`` extra);
 - ``doorman-gen-b-*``: programmatic sources built from the *odd* templates of
   ``screening_phrases.py`` / ``screening_phrases_ml.py`` (the even ones are ``doorman-gen-a-*``,
-  training only), clearly labelled as generated.
+  training only), clearly labelled as generated;
+- ``doorman-gen-b-encoding``: benign look-alikes of encoded attacks (``screening_lookalikes.py``:
+  encoding questions, base64 in code, Morse/NATO hobbies, benign sentences encoded), counted
+  with the hard negatives.
 
 Each record: text, label (1 attack / 0 benign), source, family (attack pattern or benign kind),
 lang. Usage: ``.venv/bin/python scripts/screening_devset.py`` (after the training script has
@@ -44,6 +47,7 @@ from screening_corpus import (
     spikee_records,
 )
 from screening_generated import _rec, generated
+from screening_lookalikes import encoding_lookalikes
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS_DIR = ROOT / "data" / "screening"
@@ -219,6 +223,7 @@ def build() -> list[Record]:
     # are dropped by the decontamination below)
     paras = _pydoc_paragraphs(random.Random(SEED))
     dev += [_rec(f"Summarize this:\n{p}", 0, "pydoc-eval", "document_benign") for p in paras]
+    dev += encoding_lookalikes()  # benign look-alikes of encoded attacks (hard negatives)
     # a packaged source that training used (after --extra-corpora) is no development source
     packaged = {r["source"] for r in packaged_records()}
     trained = {r["source"] for r in train} & packaged
