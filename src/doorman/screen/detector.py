@@ -93,7 +93,7 @@ class InjectionDetector:
         )
 
     def detect(self, text: str) -> Detection:
-        norm = normalize(text)
+        norm = normalize(text, self.vocabulary)
         views, signals = _all_views(text, norm, self.vocabulary)
         multilingual = match_multilingual(text, norm.main, norm.tokens[0])
         best_rules, best_sim, best_clf = multilingual.score, 0.0, 0.0

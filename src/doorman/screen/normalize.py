@@ -2,9 +2,11 @@
 
 :func:`normalize` returns one canonical *view* of the text (NFKC, homoglyphs folded, invisible
 characters removed, spaced-out letters joined, leetspeak folded, lower case) plus extra views for
-content hidden inside it (Unicode tag characters, base64, hex, URL-encoding, rot13), decoded with
-bounded depth and size. The views are copies used for detection only; the request is untouched.
-The disguises themselves are returned as signals: honest prompts rarely carry zero-width or tag
+content hidden inside it (Unicode tag characters, base64, hex, URL-encoding, rot13, and through
+:mod:`doorman.screen.decoders` base32, Ascii85/base85, binary, ``\\u``/HTML escapes, Morse, NATO
+spelling, pig latin, Caesar shifts and words written backwards), decoded with bounded depth and
+size, each behind a cheap trigger. The views are copies used for detection only; the request
+is untouched. The disguises themselves are returned as signals: honest prompts rarely carry zero-width or tag
 characters, or words mixing Latin with Cyrillic letters.
 """
 
@@ -17,7 +19,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from doorman.screen.features import tokenize
+from doorman.screen import decoders
+from doorman.screen.features import STOP_UNIGRAMS, tokenize
 from doorman.screen.gate import Gate, Gated, gate_for
 
 MAX_DEPTH = 2  # decode nested encodings at most this deep
@@ -280,15 +283,14 @@ def _may_have_long_token(text: str) -> bool:
     return _may_match(_LONG_TOKEN_GATE, text)
 
 
-def _decode_chunks(text: str) -> list[tuple[str, str]]:
-    """Hidden payloads found in ``text`` as (kind, decoded text)."""
+def _decode_chunks(text: str, spare_spaces: int = 0) -> list[tuple[str, str]]:
+    """Hidden payloads found in ``text`` as (kind, decoded text). ``spare_spaces``: spaces of
+    its canonical view beyond one per token; Morse code (spaces, no tokens) has many."""
     found: list[tuple[str, str]] = []
+    words = text.split() if _may_have_long_token(text) else []
+    long_words = [at for at, token in enumerate(words) if len(token) >= 20]
     runs = [
-        run
-        for token in (text.split() if _may_have_long_token(text) else ())
-        if len(token) >= 20
-        for run in _LONG_RUN_RE.findall(token)
-        if _looks_encoded(run)
+        run for at in long_words for run in _LONG_RUN_RE.findall(words[at]) if _looks_encoded(run)
     ]
     if runs or (len(text) >= 20 and _HEX_HINT.found(text)):
         for match in (m for run in runs for m in _B64_RE.finditer(run)):
@@ -325,6 +327,15 @@ def _decode_chunks(text: str) -> list[tuple[str, str]]:
                 decoded = None
             if decoded:
                 found.append(("hex", decoded))
+    if runs and not found:
+        found.extend(("base32", d) for d in decoders.decode_base32(runs))
+    if long_words:
+        found.extend(("base85", d) for d in decoders.decode_base85(words, long_words))
+    found.extend(("binary", d) for d in decoders.decode_binary(text))
+    if "\\" in text or ("&" in text and "&#" in text):
+        found.extend(("escapes", d) for d in decoders.decode_escapes(text))
+    if spare_spaces >= 8:
+        found.extend(("morse", d) for d in decoders.decode_morse(text))
     if "%" in text and len(_URLENC_RE.findall(text)) >= 3:
         # only the words that carry escapes: a few %XX in a long prompt must not add a decoded
         # copy of all of it (which doubled the cost of every layer)
@@ -352,8 +363,45 @@ def _looks_rot13(tokens: list[str]) -> bool:
     return True
 
 
-def normalize(text: str) -> Normalized:
-    """All detection views of ``text`` (see module docstring)."""
+# any of these among a text's first tokens: maybe a whole-text cipher (NATO spelling, words
+# written backwards); one set test for prose
+_CIPHER_HINTS = frozenset(decoders.NATO) | decoders.REVERSED_COMMON
+CIPHER_SAMPLE = 64  # first tokens the cipher triggers look at
+CIPHER_HEAD = 1500  # first characters the pig-latin trigger looks at
+
+
+def _ciphers(view: str, tokens: list[str], vocabulary: frozenset[str]) -> list[tuple[str, str]]:
+    """Whole-text ciphers of a canonical view (see :mod:`doorman.screen.decoders`), each
+    tried only when a trigger that costs about a microsecond fires on its first tokens."""
+    found: list[tuple[str, str]] = []
+    head = tokens[:CIPHER_SAMPLE]
+    if len(head) < 4:
+        return found
+    if not _CIPHER_HINTS.isdisjoint(head):
+        spelt = decoders.decode_nato(view, tokens, decoders.segmenter(vocabulary))
+        if spelt:
+            found.append(("nato", spelt))
+        backwards = decoders.decode_reversed_words(view, tokens)
+        if backwards:
+            found.append(("reversed_words", backwards))
+    # pig latin puts a "y" in every word; prose has one every ten words or so
+    text_head = view[:CIPHER_HEAD]
+    if text_head.count("y") * 2 >= text_head.count(" ") + 1 >= 4:
+        piggy = decoders.decode_pig_latin(view, tokens, vocabulary)
+        if piggy:
+            found.append(("pig_latin", piggy))
+    # a Caesar shift turns most words into unknown ones
+    unknown = sum(1 for t in head[:24] if t not in vocabulary and t not in STOP_UNIGRAMS)
+    if unknown * 2 >= len(head[:24]):
+        shifted = decoders.decode_caesar(view, tokens, vocabulary)
+        if shifted:
+            found.append(("caesar", shifted))
+    return found
+
+
+def normalize(text: str, vocabulary: frozenset[str] = frozenset()) -> Normalized:
+    """All detection views of ``text`` (see module docstring). ``vocabulary`` (known words)
+    puts back the word gaps a spelling alphabet lost."""
     result = Normalized(views=[])
     budget = MAX_DECODED_CHARS
     pending: list[tuple[str, str, int]] = [("text", text, 0)]
@@ -389,7 +437,8 @@ def normalize(text: str) -> Normalized:
         result.tokens.append(tokens)
         if depth >= MAX_DEPTH or budget <= 0:
             continue
-        for kind, decoded in _decode_chunks(folded):
+        spare = canon.count(" ") + 1 - len(tokens)
+        for kind, decoded in _decode_chunks(folded, spare):
             decoded = decoded[:budget]
             budget -= len(decoded)
             pending.append((kind, decoded, depth + 1))
@@ -401,4 +450,8 @@ def normalize(text: str) -> Normalized:
             pending.append(("rot13", canon.translate(_ROT13), depth + 1))
             if "rot13" not in result.decoded:
                 result.decoded.append("rot13")
+        for kind, decoded in _ciphers(canon, tokens, vocabulary):
+            pending.append((kind, decoded[:MAX_DECODED_CHARS], depth + 1))
+            if kind not in result.decoded:
+                result.decoded.append(kind)
     return result
