@@ -16,7 +16,7 @@ from pathlib import Path
 from doorman.screen.candidates import candidate_views
 from doorman.screen.classifier import Classifier, load_json_gz
 from doorman.screen.families import match_families
-from doorman.screen.features import tokenize
+from doorman.screen.features import STOP_UNIGRAMS, tokenize
 from doorman.screen.format_directive import CLASSIFIER_CAP, is_format_directive
 from doorman.screen.hidden import hidden_segments
 from doorman.screen.matching import match_rules
@@ -80,8 +80,12 @@ class InjectionDetector:
         self.classifier = classifier
         self.templates = templates if templates is not None else TemplateIndex.load()
         self.threshold = threshold
-        # known words, to read the "1" of heavy leetspeak as "i" or "l"
-        self.vocabulary = frozenset(w for w in classifier.weights if " " not in w)
+        # known words, to read the "1" of heavy leetspeak as "i" or "l" and to cut spelt-out
+        # text into words: the classifier's words plus the function words it leaves out, less
+        # its one-letter tokens ("1" alone is "i", not "l")
+        self.vocabulary = STOP_UNIGRAMS | frozenset(
+            w for w in classifier.weights if " " not in w and len(w) > 1
+        )
 
     @classmethod
     def from_files(cls, classifier: Path, templates: Path) -> InjectionDetector:
