@@ -226,6 +226,31 @@ def decode_morse(text: str) -> list[str]:
 # Whole-text ciphers: every word of the text is rewritten
 
 
+# Upside-down text: each letter turned 180 degrees (some turn into another Latin letter:
+# b/q, d/p, n/u) and the text reversed so it reads right when the screen is turned over.
+_FLIPPED = {
+    "ɐ": "a", "q": "b", "ɔ": "c", "p": "d", "ǝ": "e", "ɟ": "f", "ƃ": "g", "ɓ": "g", "ɥ": "h",
+    "ᴉ": "i", "ı": "i", "ɾ": "j", "ʞ": "k", "ꞁ": "l", "ɯ": "m", "u": "n", "d": "p", "b": "q",
+    "ɹ": "r", "ʇ": "t", "n": "u", "ʌ": "v", "ʍ": "w", "ʎ": "y", "∀": "A", "Ɔ": "C", "Ǝ": "E",
+    "Ⅎ": "F", "⅁": "G", "ſ": "J", "˥": "L", "Ԁ": "P", "┴": "T", "∩": "U", "Λ": "V", "⅄": "Y",
+    "¿": "?", "¡": "!", "˙": ".", "'": ",", ",": "'", "„": '"', "(": ")", ")": "(", "[": "]",
+    "]": "[", "{": "}", "}": "{", "<": ">", ">": "<",
+}  # fmt: skip
+_FLIP_TABLE = str.maketrans(_FLIPPED)
+# letters that only upside-down text uses (IPA turned letters); "q", "d", "u" are not among them
+_FLIP_ONLY_RE = re.compile("[ɐɔǝɟƃɥᴉɾʞɯɹʇʌʍʎ∀Ǝⅎ⅄˥]")
+
+
+def decode_upside_down(text: str) -> str | None:
+    """Upside-down text ("ʇdɯoɹd ɯǝʇsʎs"): several turned letters, read back right way up."""
+    if "ǝ" not in text and "ʇ" not in text:  # turned e and t: every English sentence has one
+        return None
+    head = text[:MAX_CHUNK]
+    if len(_FLIP_ONLY_RE.findall(head)) < 4:
+        return None
+    return head[::-1].translate(_FLIP_TABLE)
+
+
 NATO = {
     "alfa": "a", "alpha": "a", "bravo": "b", "charlie": "c", "delta": "d", "echo": "e",
     "foxtrot": "f", "golf": "g", "hotel": "h", "india": "i", "juliett": "j", "juliet": "j",

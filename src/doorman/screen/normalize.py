@@ -65,6 +65,13 @@ _CONFUSABLES = {
     "｜": "|", "〈": "<", "〉": ">", "‹": "<", "›": ">", "«": '"', "»": '"',
 }  # fmt: skip
 _CONFUSABLE_TABLE = str.maketrans(_CONFUSABLES)
+# Letter-like symbols NFKC leaves alone (regional indicators, negative circled and squared
+# letters) or turns into "(a)" (parenthesized letters): one letter each.
+_LETTERLIKE = {
+    chr(base + i): "abcdefghijklmnopqrstuvwxyz"[i]
+    for base in (0x1F1E6, 0x1F150, 0x1F170, 0x249C)
+    for i in range(26)
+}
 _NON_LATIN_LOOKALIKES = frozenset(
     c for c in _CONFUSABLES if "\u0370" <= c <= "\u03ff" or "\u0400" <= c <= "\u052f"
 )
@@ -156,7 +163,9 @@ def _fold_char(char: str) -> str:
     """NFKC, confusables, then NFKD without combining marks, for one character (cached)."""
     folded = _FOLDED.get(char)
     if folded is None:
-        folded = unicodedata.normalize("NFKC", char).translate(_CONFUSABLE_TABLE)
+        folded = _LETTERLIKE.get(char) or unicodedata.normalize("NFKC", char).translate(
+            _CONFUSABLE_TABLE
+        )
         if not folded.isascii():
             folded = _COMBINING_RE.sub("", unicodedata.normalize("NFKD", folded))
         if len(_FOLDED) < 50_000:
@@ -428,6 +437,11 @@ def normalize(text: str, vocabulary: frozenset[str] = frozenset()) -> Normalized
                         and any("a" <= c.lower() <= "z" for c in word)
                     ):
                         result.homoglyph_words += 1
+        if depth == 0 and not raw.isascii():
+            flipped = decoders.decode_upside_down(raw)
+            if flipped:
+                pending.append(("upside_down", flipped, depth + 1))
+                result.decoded.append("upside_down")
         folded = _fold_unicode(raw)
         canon, joined = canonical_joined(folded, folded=True)
         if joined:

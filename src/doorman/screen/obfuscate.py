@@ -224,6 +224,26 @@ def reversed_words(text: str, rng: random.Random) -> str:
     return " ".join(w[::-1] for w in text.split())
 
 
+_UPSIDE_DOWN = str.maketrans(
+    "abcdefghijklmnopqrstuvwxyzACEFGJLPTUVY?!.,'",
+    "ɐqɔpǝɟƃɥᴉɾʞlɯuodbɹsʇnʌʍxʎz∀ƆƎℲ⅁ſ˥Ԁ┴∩Λ⅄¿¡˙',",
+)
+
+
+def upside_down(text: str, rng: random.Random) -> str:
+    return text.translate(_UPSIDE_DOWN)[::-1]
+
+
+def letterlike(text: str, rng: random.Random) -> str:
+    """Letters written as regional indicators, negative circled/squared or parenthesized
+    letters (one style per text); emoji-like, and NFKC does not fold them back."""
+    base = rng.choice([0x1F1E6, 0x1F150, 0x1F170, 0x249C])
+    sep = "\u200b" if base == 0x1F1E6 else ""  # regional indicators would pair into flags
+    return "".join(
+        chr(base + ord(c.lower()) - 97) + sep if "a" <= c.lower() <= "z" else c for c in text
+    )
+
+
 # Encodings and ciphers beyond the red team's set (measured by the evaluation only).
 ENCODING_TRANSFORMS: dict[str, Callable[[str, random.Random], str]] = {
     "base32": base32_wrapped,
@@ -237,8 +257,13 @@ ENCODING_TRANSFORMS: dict[str, Callable[[str, random.Random], str]] = {
     "pig_latin": pig_latin,
     "caesar": caesar,
     "reversed_words": reversed_words,
+    "upside_down": upside_down,
 }
-ALL_TRANSFORMS = TRANSFORMS | MORE_TRANSFORMS | ENCODING_TRANSFORMS
+# Letter-like symbols: folded in the main view, no decoded view of their own.
+LETTERLIKE_TRANSFORMS: dict[str, Callable[[str, random.Random], str]] = {
+    "letterlike": letterlike,
+}
+ALL_TRANSFORMS = TRANSFORMS | MORE_TRANSFORMS | ENCODING_TRANSFORMS | LETTERLIKE_TRANSFORMS
 
 
 def obfuscate(text: str, kind: str, rng: random.Random | None = None) -> str:
