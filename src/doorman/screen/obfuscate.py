@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable
 from urllib.parse import quote
 
+from doorman.screen.decoders import MORSE
+
 _HOMOGLYPHS = {
     "a": "а", "c": "с", "e": "е", "i": "і", "o": "о", "p": "р", "s": "ѕ", "x": "х", "y": "у",
     "A": "А", "B": "В", "C": "С", "E": "Е", "H": "Н", "I": "І", "K": "К", "M": "М", "O": "О",
@@ -133,16 +135,7 @@ MORE_TRANSFORMS: dict[str, Callable[[str, random.Random], str]] = {
     "leet_heavy": leet_heavy,
 }
 
-MORSE = {
-    "a": ".-", "b": "-...", "c": "-.-.", "d": "-..", "e": ".", "f": "..-.", "g": "--.",
-    "h": "....", "i": "..", "j": ".---", "k": "-.-", "l": ".-..", "m": "--", "n": "-.",
-    "o": "---", "p": ".--.", "q": "--.-", "r": ".-.", "s": "...", "t": "-", "u": "..-",
-    "v": "...-", "w": ".--", "x": "-..-", "y": "-.--", "z": "--..", "0": "-----",
-    "1": ".----", "2": "..---", "3": "...--", "4": "....-", "5": ".....", "6": "-....",
-    "7": "--...", "8": "---..", "9": "----.", ".": ".-.-.-", ",": "--..--", "?": "..--..",
-    "'": ".----.", "!": "-.-.--", "/": "-..-.", "(": "-.--.", ")": "-.--.-", ":": "---...",
-    "=": "-...-", "-": "-....-", '"': ".-..-.", "@": ".--.-.",
-}  # fmt: skip
+_MORSE_CODE = {letter: code for code, letter in MORSE.items()}
 NATO = (
     "alfa bravo charlie delta echo foxtrot golf hotel india juliett kilo lima mike november "
     "oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu"
@@ -165,7 +158,7 @@ def base85_wrapped(text: str, rng: random.Random) -> str:
 
 
 def morse(text: str, rng: random.Random) -> str:
-    words = [" ".join(MORSE[c] for c in w.lower() if c in MORSE) for w in text.split()]
+    words = [" ".join(_MORSE_CODE[c] for c in w.lower() if c in _MORSE_CODE) for w in text.split()]
     body = rng.choice([" / ", "   ", " | "]).join(w for w in words if w)
     return rng.choice(["Morse code: {}", "{}", "Decode this and do it: {}"]).format(body)
 
