@@ -14,6 +14,9 @@ subclass adds, per connection:
 
 A refusal is written straight to the socket with ``connection: close``: no ASGI app runs for it.
 
+Proxy POSTs on an idle connection skip the ASGI request cycle altogether: the protocol keeps
+their bodies and writes their answers itself (server/lean.py).
+
 It also sends a response whose length is declared (every full JSON answer) as one write of head
 and body (:class:`OneWriteCycle`): uvicorn writes the head at ``http.response.start``, so each
 answer cost two ``send(2)`` calls, and it checked each header with two regular expressions.
@@ -36,6 +39,8 @@ from uvicorn.protocols.http.httptools_impl import (
 )
 
 from doorman.config import ServerSettings
+from doorman.server.lean import LeanRequest
+from doorman.server.proxy import ProxyEndpoint, request_headers
 
 _HEADER_OVERHEAD = 4  # ": " and CRLF around each header
 
@@ -60,9 +65,7 @@ class ConnectionLimits:
 def _error_body(status: int, code: str, message: str) -> bytes:
     """OpenAI's error shape: the path (and so the caller's wire format) may be unknown yet."""
     etype = "invalid_request_error" if status < 500 else "service_unavailable"
-    return orjson.dumps(
-        {"error": {"message": message, "type": etype, "param": None, "code": code}}
-    )
+    return orjson.dumps({"error": {"message": message, "type": etype, "param": None, "code": code}})
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -73,6 +76,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self._refused = False
         self._timer: asyncio.TimerHandle | None = None
+        self._lean_routes = _lean_routes(self)
+        self._lean: LeanRequest | None = None  # the lean request whose body is being read
 
     # -- connection ---------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -84,6 +89,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        cycle = self.cycle
+        if isinstance(cycle, LeanRequest):
+            cycle.client_gone()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -94,11 +102,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 self._arm(self._limits.header_timeout_s, self._head_timed_out)
             self._head_bytes += len(data)
         super().data_received(data)
-        if (
-            self._in_head
-            and not self._refused
-            and self._head_bytes > self._limits.max_header_bytes
-        ):
+        if self._in_head and not self._refused and self._head_bytes > self._limits.max_header_bytes:
             self._too_large()
 
     def send_400_response(self, msg: str) -> None:
@@ -114,15 +118,21 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if size > self._limits.max_header_bytes:
             self._too_large()
             raise _Refused  # stop the parser: no app runs for this request
-        super().on_headers_complete()
-        cycle = self.cycle
-        if cycle is not None and cycle.__class__ is RequestResponseCycle:
-            # Its task was created but has not run yet: every send it makes is the subclass's.
-            cycle.__class__ = OneWriteCycle
+        if not self._start_lean():
+            super().on_headers_complete()
+            cycle = self.cycle
+            if cycle is not None and cycle.__class__ is RequestResponseCycle:
+                # Its task was created but has not run yet: every send it makes is the subclass's.
+                cycle.__class__ = OneWriteCycle
         self._arm(self._limits.body_timeout_s, self._body_timed_out)
 
     def on_body(self, body: bytes) -> None:
-        if not self._refused:
+        if self._refused:
+            return
+        lean = self._lean
+        if lean is not None:
+            lean.body(body)
+        else:
             super().on_body(body)
 
     def on_message_complete(self) -> None:
@@ -130,7 +140,37 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return
         self._disarm()
         self._in_head = True
-        super().on_message_complete()
+        lean = self._lean
+        if lean is not None:
+            self._lean = None
+            lean.complete()
+        else:
+            super().on_message_complete()
+
+    def _start_lean(self) -> bool:
+        """Take this request on the lean path (server/lean.py) when it is a proxy POST the
+        protocol can answer itself; False leaves it to uvicorn and the ASGI app."""
+        routes = self._lean_routes
+        if routes is None or self.expect_100_continue:
+            return False
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            return False  # pipelined behind an answer still being written: uvicorn queues it
+        parser = self.parser
+        if parser.get_method() != b"POST" or parser.get_http_version() != "1.1":
+            return False
+        path, _, query = self.url.partition(b"?")
+        endpoint = routes.get(path)
+        if endpoint is None or b"#" in query or parser.should_upgrade():
+            return False
+        text = path.decode("latin-1")
+        if query:
+            text += "?" + query.decode("latin-1")
+        lean = LeanRequest(self, endpoint, request_headers(self.headers), text,
+                           parser.should_keep_alive())  # fmt: skip
+        self.cycle = self._lean = lean  # type: ignore[assignment]
+        lean.start()
+        return True
 
     # -- refusals -----------------------------------------------------------------------------
     def _too_large(self) -> None:
@@ -269,6 +309,16 @@ class OneWriteCycle(RequestResponseCycle):
             if not self.keep_alive:
                 self.transport.close()
             self.on_response()
+
+
+def _lean_routes(proto: HttpToolsProtocol) -> dict[bytes, ProxyEndpoint] | None:
+    """The routes this connection answers itself, or None when none can be: another app, a
+    root path or a concurrency limit (which the ASGI path enforces)."""
+    lean_routes = getattr(type(proto.app), "lean_routes", None)
+    if lean_routes is None or proto.root_path or proto.limit_concurrency is not None:
+        return None
+    routes: dict[bytes, ProxyEndpoint] | None = lean_routes(proto.app)
+    return routes
 
 
 class _Refused(Exception):
