@@ -138,6 +138,8 @@ class AnomalyDetector:
         self.zone = zone
         self.users: dict[str, UserState] = {}
         self._dirty: set[str] = set()
+        self._quarter = -1  # the quarter hour (UTC) whose local date ``_quarter_day`` is
+        self._quarter_day = ""
         self._flusher: asyncio.Task[None] | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -235,6 +237,14 @@ class AnomalyDetector:
             cost=Baseline(s.prior_cost_per_day_usd),
         )
 
+    def _local_day(self, ts: datetime, quarter: int) -> str:
+        """The local date of ``ts``, converted once per quarter hour: every time zone's offset
+        and every change of it fall on a quarter hour, so the whole quarter shares a date."""
+        if quarter != self._quarter:
+            self._quarter_day = ts.astimezone(self.zone).date().isoformat()
+            self._quarter = quarter
+        return self._quarter_day
+
     def _effective(self, baseline: Baseline, prior: float, floor: float) -> float:
         if baseline.samples < self.settings.warmup_samples:
             return max(baseline.value, prior)
@@ -256,8 +266,9 @@ class AnomalyDetector:
             state.tier = row.tier
         self._dirty.add(user_id)
         ts = row.ts if row.ts.tzinfo else row.ts.replace(tzinfo=UTC)
-        hour = int(ts.timestamp() // 3600)
-        day = ts.astimezone(self.zone).date().isoformat()
+        seconds = ts.timestamp()
+        hour = int(seconds // 3600)
+        day = self._local_day(ts, int(seconds // 900))
         if hour != state.hour:
             if hour < state.hour:  # a late row of an already closed hour: baseline only
                 return []

@@ -110,6 +110,19 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             super().send_400_response(msg)
 
     # -- parser callbacks ---------------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        # uvicorn builds the ASGI scope here; a lean request never needs one, so it is built
+        # in on_headers_complete, for the requests that go to the ASGI app.
+        self.url = b""
+        self.expect_100_continue = False
+        self.headers = []
+
+    def _begin_asgi_request(self) -> None:
+        url, headers, expect = self.url, self.headers, self.expect_100_continue
+        super().on_message_begin()
+        self.url, self.headers, self.expect_100_continue = url, headers, expect
+        self.scope["headers"] = headers
+
     def on_headers_complete(self) -> None:
         self._disarm()
         self._in_head = False
@@ -119,6 +132,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._too_large()
             raise _Refused  # stop the parser: no app runs for this request
         if not self._start_lean():
+            self._begin_asgi_request()
             super().on_headers_complete()
             cycle = self.cycle
             if cycle is not None and cycle.__class__ is RequestResponseCycle:
