@@ -169,6 +169,6 @@ class FastCacheHit:
             "hit", route.cache_key, tier.cache.ttl_seconds, answer=answer,
             include_usage=route.include_usage, fast=True,
         )  # fmt: skip
-        cache.metrics.lookups.labels("hit").inc()
+        cache.metrics.count("hit")
         await admit_hit(self.gw, ex, answer)  # a refusal raises: nothing answered, nothing saved
         cache.metrics.fast_hits.inc()

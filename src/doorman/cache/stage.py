@@ -89,7 +89,7 @@ class CacheLookup:
             or not (policy.cache_nondeterministic or is_deterministic(ex.body))
         ):
             ex.cache = CacheNote("bypass")
-            cache.metrics.lookups.labels("bypass").inc()
+            cache.metrics.count("bypass")
             return
         from doorman.cache.fastpath import remember_route
         from doorman.limits import effective_max_tokens
@@ -104,17 +104,17 @@ class CacheLookup:
         remember_route(self.gw, ex, key)  # its byte-identical repeats may skip to the answer
         if control == "refresh":
             ex.cache = CacheNote("refresh", key, policy.ttl_seconds)
-            cache.metrics.lookups.labels("refresh").inc()
+            cache.metrics.count("refresh")
             return
         answer, ticket = await cache.find(key)
         if answer is None:
             ex.cache = CacheNote("miss", key, policy.ttl_seconds, ticket)
-            cache.metrics.lookups.labels("miss").inc()
+            cache.metrics.count("miss")
             return
         opts = ex.body.get("stream_options")
         include_usage = isinstance(opts, dict) and bool(opts.get("include_usage"))
         ex.cache = CacheNote("hit", key, policy.ttl_seconds, answer=answer, include_usage=include_usage)
-        cache.metrics.lookups.labels("hit").inc()
+        cache.metrics.count("hit")
         await admit_hit(self.gw, ex, answer)
 
 
