@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from itertools import filterfalse, repeat
 
 MAX_SEGMENTS = 12
 MAX_CHARS = 20_000
@@ -39,11 +40,18 @@ _PROSE_RE = re.compile(r"\s*[^\W\d_]+[\s:,]+[^\W\d_]+\s+[^\W\d_]+")  # words, no
 def _csv_cells(text: str) -> list[str]:
     """Cells of a comma-, semicolon- or tab-separated table: three or more rows with the same
     number of separators making up most lines, separators not followed by a space (prose)."""
-    lines = [ln for ln in text.splitlines() if ln.strip()]
+    # lines that are not blank (``ln.strip()`` is true exactly when ``ln.isspace()`` is false
+    # for a non-empty line), selected without copying each line
+    lines = list(filterfalse(str.isspace, filter(None, text.splitlines())))
     if len(lines) < 3:
         return []
+    need = len(lines) * 3  # a table's rows (each holding the separator) are 3/5 of the lines
     for sep in (",", ";", "\t"):
-        counts = Counter(ln.count(sep) for ln in lines)
+        # exact shortcut: with fewer lines holding ``sep`` than that, no width >= 1 can reach
+        # it; the total count bounds those lines from above (prose skips both with no loop)
+        if text.count(sep) * 5 < need or sum(map(str.__contains__, lines, repeat(sep))) * 5 < need:
+            continue
+        counts = Counter(map(str.count, lines, repeat(sep)))
         width, rows = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
         if width < 1 or rows < 3 or rows * 5 < len(lines) * 3:
             continue

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from doorman.screen.gate import Gate, encode, gate_for
+from doorman.screen.gate import Gate, Substrings, encode, gate_for
 
 EXTRA_FAMILY_BONUS = 0.08
 
@@ -35,10 +35,16 @@ class AnchoredRule:
             return False
         return self.pattern.search(text) is not None
 
-    def may_match(self, text: str, words: set[str]) -> bool:
-        if self.substrings and not any(map(text.__contains__, self.substrings)):
+    def may_match(self, text: str, words: set[str], present: frozenset[str] | None = None) -> bool:
+        """The anchors meet ``words`` and one of the substrings occurs in ``text``
+        (``present``: the substrings known to occur in it, when the caller found them)."""
+        if any(map(words.isdisjoint, self.anchors)):
             return False
-        return not any(map(words.isdisjoint, self.anchors))
+        if not self.substrings:
+            return True
+        if present is not None:
+            return not present.isdisjoint(self.substrings)
+        return any(map(text.__contains__, self.substrings))
 
 
 def rule(
@@ -163,7 +169,7 @@ class RuleIndex:
     instead of testing every rule's anchors: :meth:`candidates` is exactly
     ``[r for r in rules if r.may_match(text, words)]``, in the same order."""
 
-    __slots__ = ("_always", "_by_word", "_rules", "_words")
+    __slots__ = ("_always", "_by_word", "_rules", "_substrings", "_words")
 
     def __init__(self, rules: Sequence[AnchoredRule]) -> None:
         self._rules = tuple(rules)
@@ -178,13 +184,15 @@ class RuleIndex:
         self._by_word = {w: tuple(ix) for w, ix in by_word.items()}
         self._words = frozenset(by_word)
         self._always = tuple(always)
+        self._substrings = Substrings([s for r in self._rules for s in r.substrings])
 
     def candidates(self, text: str, words: set[str]) -> list[AnchoredRule]:
         picked = set(self._always)
         for word in self._words.intersection(words):
             picked.update(self._by_word[word])
         rules = self._rules
-        return [rules[i] for i in sorted(picked) if rules[i].may_match(text, words)]
+        present = self._substrings.present(text)
+        return [rules[i] for i in sorted(picked) if rules[i].may_match(text, words, present)]
 
 
 _INDEXES: dict[int, tuple[Sequence[AnchoredRule], RuleIndex]] = {}
