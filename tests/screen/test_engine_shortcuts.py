@@ -14,7 +14,7 @@ import pytest
 
 from doorman.screen import candidates as C
 from doorman.screen.gate import Substrings
-from doorman.screen.hidden import MIN_SEGMENT, _csv_cells
+from doorman.screen.hidden import _csv_cells, _table_cells
 from doorman.screen.matching import _split_sentences
 
 _STRINGS = ["<|", "|>", "[inst", "[/inst", "<<sys", "##", "<", "](", "🔓", "ü", "two different"]
@@ -109,20 +109,18 @@ def test_sentence_split_matches_the_lookbehind_split() -> None:
 
 
 def _plain_csv_cells(text: str) -> list[str]:
-    """hidden._csv_cells as first written: the definition its shortcuts must keep."""
+    """hidden._csv_cells as first written (a Counter of every line's separators for each
+    separator): the definition its shortcuts must keep."""
     lines = [ln for ln in text.splitlines() if ln.strip()]
     if len(lines) < 3:
         return []
     for sep in (",", ";", "\t"):
         counts = Counter(ln.count(sep) for ln in lines)
         width, rows = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
-        if width < 1 or rows < 3 or rows * 5 < len(lines) * 3:
-            continue
-        table = [ln for ln in lines if ln.count(sep) == width]
-        if sep != "\t" and sum(ln.count(sep + " ") for ln in table) * 2 > width * len(table):
-            continue
-        cells = [c.strip().strip('"').strip() for ln in table for c in ln.split(sep)]
-        return [c for c in cells if len(c) >= MIN_SEGMENT * 2]
+        if width >= 1 and rows >= 3 and rows * 5 >= len(lines) * 3:
+            cells = _table_cells(lines, sep, width)
+            if cells is not None:
+                return cells
     return []
 
 

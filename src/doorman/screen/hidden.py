@@ -55,12 +55,20 @@ def _csv_cells(text: str) -> list[str]:
         width, rows = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
         if width < 1 or rows < 3 or rows * 5 < len(lines) * 3:
             continue
-        table = [ln for ln in lines if ln.count(sep) == width]
-        if sep != "\t" and sum(ln.count(sep + " ") for ln in table) * 2 > width * len(table):
-            continue
-        cells = [c.strip().strip('"').strip() for ln in table for c in ln.split(sep)]
-        return [c for c in cells if len(c) >= MIN_SEGMENT * 2]
+        cells = _table_cells(lines, sep, width)
+        if cells is not None:
+            return cells
     return []
+
+
+def _table_cells(lines: list[str], sep: str, width: int) -> list[str] | None:
+    """The long cells of the rows with ``width`` separators; None when the separators are
+    mostly followed by a space (prose, not a table)."""
+    table = [ln for ln in lines if ln.count(sep) == width]
+    if sep != "\t" and sum(ln.count(sep + " ") for ln in table) * 2 > width * len(table):
+        return None
+    cells = [c.strip().strip('"').strip() for ln in table for c in ln.split(sep)]
+    return [c for c in cells if len(c) >= MIN_SEGMENT * 2]
 
 
 def _footer(tail: str) -> str | None:
