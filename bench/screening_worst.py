@@ -15,7 +15,9 @@ input's time over it. Shapes:
 - ``base64``: one long base64 blob of prose;
 - ``private-key``: "-----BEGIN PRIVATE KEY-----" headers without an end;
 - ``spaced-dash``: prose written "w-o-r-d-s l-i-k-e t-h-i-s" (the spaced-out candidate view);
-- ``punct-noise``: prose with case and punctuation noise ("pR*o.SE") (the noise candidate view).
+- ``punct-noise``: prose with case and punctuation noise ("pR*o.SE") (the noise candidate view);
+- ``anchor-words``: every rule's anchor words in random order (every rule a candidate);
+- ``attacks``: the development set's attacks one after another (candidates whose gates pass).
 
 A second table gives the CPU time of one ``screen_chat`` for the prompts issue #13 and #20 set
 targets for: a one-line prompt (cache off, and repeated with the detection cache on, as a
@@ -85,7 +87,33 @@ def shapes(size: int) -> dict[str, list[str]]:
         "private-key": [(key * (size // len(key)))[:size]],
         "spaced-dash": [" ".join("-".join(w) for w in prose.split())[:size]],
         "punct-noise": [obfuscate(prose, "case_punct_noise", rng)[:size]],
+        "anchor-words": [_anchor_words(size, rng)],
+        "attacks": [_attacks(size)],
     }
+
+
+def _anchor_words(size: int, rng: random.Random) -> str:
+    """Random sentences of the words the rules are anchored on: the most candidate rules a
+    text can make run, with few of them matching."""
+    from doorman.screen.families import RULES as FAMILY_RULES
+    from doorman.screen.rules import _ANCHORS
+
+    vocab = sorted(
+        {w for groups in _ANCHORS.values() for g in groups for w in g}
+        | {w for r in FAMILY_RULES for g in r.anchors for w in g}
+    )
+    words: list[str] = []
+    total = 0
+    while total < size:
+        sentence = " ".join(rng.choice(vocab) for _ in range(12)) + "."
+        words.append(sentence)
+        total += len(sentence) + 1
+    return " ".join(words)[:size]
+
+
+def _attacks(size: int) -> str:
+    text = "\n\n".join(r["text"] for r in load() if r["label"])
+    return (text * (1 + size // len(text)))[:size]
 
 
 def body(texts: list[str]) -> dict[str, Any]:
