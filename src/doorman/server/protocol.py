@@ -31,15 +31,13 @@ from typing import Any, cast
 
 import orjson
 from uvicorn.protocols.http.httptools_impl import (
-    HEADER_RE,
-    HEADER_VALUE_RE,
     STATUS_LINE,
     HttpToolsProtocol,
     RequestResponseCycle,
 )
 
 from doorman.config import ServerSettings
-from doorman.server.lean import LeanRequest
+from doorman.server.lean import LeanRequest, check_headers
 from doorman.server.proxy import ProxyEndpoint, request_headers
 
 _HEADER_OVERHEAD = 4  # ": " and CRLF around each header
@@ -279,11 +277,7 @@ class OneWriteCycle(RequestResponseCycle):
                 length = value
         if length is None:
             return False
-        # The same checks as uvicorn's, over all names and all values at once.
-        if HEADER_RE.search(b"".join(name for name, _ in headers)):
-            raise RuntimeError("Invalid HTTP header name.")
-        if HEADER_VALUE_RE.search(b"".join(value for _, value in headers)):
-            raise RuntimeError("Invalid HTTP header value.")
+        check_headers(headers)
         self.response_started = True
         self.waiting_for_100_continue = False
         self.expected_content_length = int(length.decode())
